@@ -1,0 +1,1 @@
+"""PatchDPO Studio foundry: trains and exports the built-in EmojiBench-64 model pack."""

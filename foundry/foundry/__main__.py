@@ -1,0 +1,51 @@
+"""Entry point: python3 -m foundry <command> [--config cpu|gpu|tiny] [--device cpu|cuda]."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from .config import CONFIGS
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python3 -m foundry")
+    ap.add_argument("command", choices=["subjects", "train", "export", "tiny", "fixtures", "eval"])
+    ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | all")
+    ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = CONFIGS[args.config]
+    if args.command == "subjects":
+        from .subjects import all_subjects, split
+
+        train, held = split()
+        print(json.dumps({"subjects": len(all_subjects()), "train": len(train), "heldout": len(held)}))
+    elif args.command == "train":
+        from .train import STAGES
+
+        for name in STAGES if args.stage in (None, "all") else [args.stage]:
+            STAGES[name](cfg)
+    elif args.command == "export":
+        from .export import export_pack
+
+        export_pack(cfg)
+    elif args.command == "tiny":
+        from .export import export_tiny
+
+        export_tiny()
+    elif args.command == "fixtures":
+        from .fixtures import write_fixtures
+
+        write_fixtures()
+    elif args.command == "eval":
+        from .evaluate import evaluate
+
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

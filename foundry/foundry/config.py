@@ -1,0 +1,107 @@
+"""Network and training configurations. `cpu` fits the 2-core build machine; `gpu` is larger."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WORK = Path(os.environ.get("FOUNDRY_WORK", REPO / "foundry" / "work"))
+NODE_MODULES = Path(os.environ.get("FOUNDRY_NODE_MODULES", REPO / "node_modules"))
+PACKS = REPO / "public" / "models"
+IMAGE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class AEConfig:
+    hidden: int = 96  # channels at the 16×16 latent resolution
+    mid: int = 64  # channels at 32×32
+    low: int = 32  # channels at 64×64
+    latent_channels: int = 4
+    steps: int = 2500
+    batch: int = 32
+    lr: float = 1e-3
+
+
+@dataclass(frozen=True)
+class ImageEncoderConfig:
+    dim: int = 128  # conditioning token width
+    grid: int = 8  # tokens = grid²
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    width: int = 128
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: int = 4
+    patch: int = 2
+    latent_size: int = 16
+    latent_channels: int = 4
+    freq_dim: int = 128
+    norm_eps: float = 1e-6
+    steps: int = 3000
+    batch: int = 64
+    lr: float = 5e-4
+    ema: float = 0.998
+    drop_prompt: float = 0.1
+    drop_image: float = 0.1
+    any_slot: float = 0.15  # chance each prompt slot is replaced by its "any" token
+    scenes_per_subject: int = 24
+
+
+@dataclass(frozen=True)
+class PatchEncoderConfig:
+    width: int = 96
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: int = 2
+    patch: int = 8
+    dim: int = 64
+    steps: int = 1500
+    batch: int = 32
+    lr: float = 1e-3
+    temperature: float = 0.1
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "linear"
+    beta_start: float = 0.0001
+    beta_end: float = 0.02
+
+
+@dataclass(frozen=True)
+class FoundryConfig:
+    name: str = "cpu"
+    seed: int = 0
+    ae: AEConfig = field(default_factory=AEConfig)
+    image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
+    denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
+    patch: PatchEncoderConfig = field(default_factory=PatchEncoderConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+CPU = FoundryConfig()
+GPU = replace(
+    CPU,
+    name="gpu",
+    ae=replace(CPU.ae, hidden=128, mid=96, low=48, steps=30000, batch=64),
+    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, batch=256, scenes_per_subject=96),
+    patch=replace(CPU.patch, steps=20000, batch=128),
+)
+# Random-weight pack with the built-in pack's interface but far fewer parameters, for fast tests.
+TINY = replace(
+    CPU,
+    name="tiny",
+    ae=replace(CPU.ae, hidden=16, mid=8, low=8),
+    image_encoder=replace(CPU.image_encoder, dim=16),
+    denoiser=replace(CPU.denoiser, width=32, depth=2, heads=2, mlp_ratio=2, freq_dim=16),
+    patch=replace(CPU.patch, width=16, depth=1, heads=2, dim=8),
+)
+CONFIGS = {c.name: c for c in (CPU, GPU, TINY)}

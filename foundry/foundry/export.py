@@ -1,0 +1,228 @@
+"""Export a trained (or random, for the tiny pack) model set as a studio model pack.
+
+Writes public/models/<id>/: one ONNX (opset 17) per role, safetensors of the denoiser and the
+patch encoder, the subject gallery and manifest.json (schema: docs/manifest.md). The denoiser's
+adapter tensors and ip_scale are graph inputs backed by initializers of the same name, so a
+trained adapter is applied at run time without re-export."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+from PIL import Image
+
+from . import safetensors_io
+from .batches import reference_batch
+from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
+from .scene import NULL_ID, PROMPT_LENGTH, SLOT_SPECS, VOCAB_SIZE
+from .subjects import SpriteBank, split
+from .train import build_ae, build_denoiser, build_image_encoder, build_patch_encoder, load
+
+OPSET = 17
+SCHEMA_VERSION = 1
+LICENSE = (
+    "Networks: trained by the PatchDPO Studio foundry. Subject images: Microsoft Fluent Emoji 3D "
+    "(MIT licence, (c) Microsoft Corporation) via the npm package @lobehub/fluent-emoji-3d (MIT)."
+)
+TRAIN_GALLERY = 200  # training-split references shipped for building preference datasets
+
+
+class _DenoiserGraph(torch.nn.Module):
+    """The denoiser with ip_scale and the adapter tensors as explicit inputs."""
+
+    def __init__(self, den):
+        super().__init__()
+        self.den = den
+
+    def forward(self, latent, timestep, prompt_ids, image_tokens, ip_scale, *adapter):
+        return self.den(latent, timestep, prompt_ids, image_tokens, ip_scale, list(adapter))
+
+
+def _io(name, dtype, shape):
+    return {"name": name, "dtype": dtype, "shape": shape}
+
+
+def _file_entry(path: Path) -> dict:
+    data = path.read_bytes()
+    return {"file": path.name if path.parent.name != "gallery" else f"gallery/{path.name}", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _export(module, args, path: Path, inputs, outputs, dynamic: list[str], defaults: dict[str, np.ndarray] | None = None):
+    buf = io.BytesIO()
+    axes = {n: {0: "batch"} for n in dynamic + [o["name"] for o in outputs]}
+    torch.onnx.export(
+        module.eval(),
+        args,
+        buf,
+        opset_version=OPSET,
+        input_names=[i["name"] for i in inputs],
+        output_names=[o["name"] for o in outputs],
+        dynamic_axes=axes,
+        do_constant_folding=True,
+    )
+    model = onnx.load_from_string(buf.getvalue())
+    for name, arr in (defaults or {}).items():
+        model.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(arr, np.float32), name))
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def example_inputs(cfg: FoundryConfig, den, batch: int = 2, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    lat = cfg.denoiser
+    return (
+        torch.randn(batch, lat.latent_channels, lat.latent_size, lat.latent_size, generator=g),
+        torch.tensor([999.0, 321.0][:batch]),
+        torch.randint(0, VOCAB_SIZE, (batch, PROMPT_LENGTH), generator=g),
+        torch.randn(batch, den.image_tokens, den.image_dim, generator=g),
+    )
+
+
+def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, meta: dict, gallery: tuple[int, int]) -> dict:
+    """nets: ae, image_encoder, denoiser, patch_encoder (torch modules)."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "gallery").mkdir(parents=True)
+    B = "batch"
+    lat = cfg.denoiser
+    L = [B, lat.latent_channels, lat.latent_size, lat.latent_size]
+    img = [B, 3, IMAGE_SIZE, IMAGE_SIZE]
+    ae, ie, den, pe = nets["ae"], nets["image_encoder"], nets["denoiser"], nets["patch_encoder"]
+    x = torch.randn(2, 3, IMAGE_SIZE, IMAGE_SIZE)
+    roles: dict[str, dict] = {}
+
+    def role(name, module, args, inputs, outputs, dynamic, defaults=None, **extra):
+        path = out / f"{name}.onnx"
+        _export(module, args, path, inputs, outputs, dynamic, defaults)
+        roles[name] = {**_file_entry(path), "inputs": inputs, "outputs": outputs, **extra}
+
+    with torch.no_grad():
+        role("vae_encoder", ae.encoder, (x,), [_io("image", "float32", img)], [_io("latent", "float32", L)], ["image"])
+        role("vae_decoder", ae.decoder, (torch.randn(2, *L[1:]),), [_io("latent", "float32", L)], [_io("image", "float32", img)], ["latent"])
+        ntok, dim = den.image_tokens, den.image_dim
+        role(
+            "image_encoder", ie, (x,), [_io("image", "float32", img)], [_io("image_tokens", "float32", [B, ntok, dim])], ["image"],
+            tokens=ntok, dim=dim,
+        )
+        adapter = {n: p.detach().numpy() for n, p in den.named_parameters() if n in den.adapter_names()}
+        adapter = {n: adapter[n] for n in den.adapter_names()}
+        den_inputs = [
+            _io("latent", "float32", L),
+            _io("timestep", "float32", [B]),
+            _io("prompt_ids", "int64", [B, PROMPT_LENGTH]),
+            _io("image_tokens", "float32", [B, ntok, dim]),
+            _io("ip_scale", "float32", [1]),
+        ] + [_io(n, "float32", list(a.shape)) for n, a in adapter.items()]
+        args = example_inputs(cfg, den) + (torch.ones(1),) + tuple(torch.from_numpy(a) for a in adapter.values())
+        den_weights = out / "denoiser.safetensors"
+        safetensors_io.save({k: v.detach().numpy() for k, v in den.state_dict().items()}, den_weights)
+        role(
+            "denoiser", _DenoiserGraph(den), args, den_inputs, [_io("eps", "float32", L)],
+            ["latent", "timestep", "prompt_ids", "image_tokens"],
+            defaults={"ip_scale": np.ones(1, np.float32), **adapter},
+            weights=_file_entry(den_weights),
+            architecture={
+                "type": "dit", "width": lat.width, "depth": lat.depth, "heads": lat.heads, "mlp_ratio": lat.mlp_ratio,
+                "patch": lat.patch, "tokens": (lat.latent_size // lat.patch) ** 2, "prompt_vocab": VOCAB_SIZE,
+                "prompt_length": PROMPT_LENGTH, "image_tokens": ntok, "image_dim": dim, "freq_dim": lat.freq_dim,
+                "activation": "gelu_tanh", "norm_eps": lat.norm_eps, "modulation": "adaLN-zero",
+            },
+            adapter={"tensors": [{"name": n, "shape": list(a.shape), "dtype": "float32"} for n, a in adapter.items()], "scale_input": "ip_scale"},
+        )
+        pc = pe.c
+        grid = IMAGE_SIZE // pc.patch
+        pe_weights = out / "patch_encoder.safetensors"
+        safetensors_io.save({k: v.detach().numpy() for k, v in pe.state_dict().items()}, pe_weights)
+        role(
+            "patch_encoder", pe, (x,), [_io("image", "float32", img)], [_io("features", "float32", [B, grid, grid, pc.dim])], ["image"],
+            weights=_file_entry(pe_weights), grid=[grid, grid], dim=pc.dim, skip_tokens=0, output_layout="BHWD",
+        )
+
+    train, held = split()
+    sc = cfg.scheduler
+    manifest = {
+        "schema": "patchdpo-pack",
+        "schema_version": SCHEMA_VERSION,
+        **meta,
+        "license": LICENSE,
+        "attribution": "Fluent Emoji 3D by Microsoft, MIT licence; packaged by LobeHub (@lobehub/fluent-emoji-3d).",
+        "image": {"size": IMAGE_SIZE, "channels": 3, "layout": "NCHW", "range": [-1, 1], "background": [255, 255, 255]},
+        "latent": {"channels": lat.latent_channels, "height": lat.latent_size, "width": lat.latent_size, "scale_factor": latent_scale},
+        "scheduler": {
+            "type": "ddpm", "num_train_timesteps": sc.num_train_timesteps, "beta_schedule": sc.beta_schedule,
+            "beta_start": sc.beta_start, "beta_end": sc.beta_end, "prediction_type": "epsilon", "timestep_input": "float",
+            "timestep_spacing": "trailing",
+            "defaults": {"sampler": "ddim", "steps": 25, "eta": 0, "guidance_image": 3.0, "guidance_prompt": 2.0, "ip_scale": 1.0},
+        },
+        "prompt": {"length": PROMPT_LENGTH, "null_id": NULL_ID, "slots": SLOT_SPECS},
+        "roles": roles,
+        "gallery": {"heldout": _gallery(out, held, gallery[0]), "train": _gallery(out, train, gallery[1])},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def _gallery(out: Path, subjects, limit: int) -> list[dict]:
+    chosen = subjects[:: max(1, math.ceil(len(subjects) / limit))][:limit] if limit < len(subjects) else subjects
+    bank = SpriteBank(list(chosen))
+    refs = reference_batch(bank, range(len(chosen)))
+    entries = []
+    for s, ref in zip(chosen, refs):
+        path = out / "gallery" / f"{s.id}.png"
+        Image.fromarray((ref * 255).round().astype(np.uint8)).save(path, optimize=True)
+        entries.append({"id": s.id, "name": s.name, "category": s.category, "file": f"gallery/{s.id}.png"})
+    return entries
+
+
+def export_pack(cfg: FoundryConfig) -> None:
+    ae_ck, den_ck, pe_ck = load(cfg, "ae"), load(cfg, "denoiser"), load(cfg, "patch")
+    nets = {"ae": build_ae(cfg), "image_encoder": build_image_encoder(cfg), "denoiser": build_denoiser(cfg), "patch_encoder": build_patch_encoder(cfg)}
+    nets["ae"].load_state_dict(ae_ck["model"]["ae"])
+    nets["denoiser"].load_state_dict(den_ck["ema"]["denoiser"])
+    nets["image_encoder"].load_state_dict(den_ck["ema"]["image_encoder"])
+    nets["patch_encoder"].load_state_dict(pe_ck["model"]["patch_encoder"])
+    meta = {
+        "id": "emoji64",
+        "title": "EmojiBench-64",
+        "description": "Personalized 64×64 scene generator for Fluent Emoji subjects, trained on CPU by the foundry "
+        f"(config {cfg.name}); with a ViT patch encoder trained for patch correspondence.",
+        "eval": "eval.json",
+    }
+    write_pack(cfg, nets, ae_ck["latent_scale"], PACKS / "emoji64", meta, gallery=(10_000, TRAIN_GALLERY))
+
+
+def randomize(module: torch.nn.Module, seed: int) -> None:
+    """Random weights with unit-ish activations everywhere (zero-initialised layers included),
+    so a tiny pack's outputs exercise every path."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            fan_in = p[0].numel() if p.dim() > 1 else 1
+            p.copy_(torch.randn(p.shape, generator=g) * (0.5 / math.sqrt(fan_in) if p.dim() > 1 else 0.05))
+
+
+def tiny_nets(seed: int = 0) -> dict:
+    cfg = TINY
+    nets = {"ae": build_ae(cfg), "image_encoder": build_image_encoder(cfg), "denoiser": build_denoiser(cfg), "patch_encoder": build_patch_encoder(cfg)}
+    for i, m in enumerate(nets.values()):
+        randomize(m, seed * 10 + i)
+    return nets
+
+
+def export_tiny() -> None:
+    meta = {"id": "tiny", "title": "Tiny test pack (random weights)", "description": "Same interface as EmojiBench-64 with random weights, for fast tests."}
+    write_pack(TINY, tiny_nets(), 1.0, PACKS / "tiny", meta, gallery=(4, 4))
+    print(f"wrote {PACKS / 'tiny'}")
+
+
+if __name__ == "__main__":
+    export_tiny()

@@ -1,0 +1,165 @@
+"""The EmojiBench scene vocabulary and renderer.
+
+A prompt picks one value (or "any") per slot: background, position, size. The renderer composes
+a subject's RGBA sprite onto a 64×64 background. With `jitter=False` and a fully specified
+prompt the result is a pure function of (subject, prompt): the ground truth for evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import IMAGE_SIZE
+
+COLOURS = {
+    "red": (220, 60, 60),
+    "orange": (240, 150, 50),
+    "yellow": (240, 220, 80),
+    "green": (70, 170, 90),
+    "blue": (60, 110, 220),
+    "purple": (140, 80, 200),
+    "pink": (240, 140, 190),
+    "gray": (128, 128, 128),
+    "black": (30, 30, 30),
+    "teal": (40, 170, 170),
+}
+# Textures: two-colour patterns with a fixed phase, so their ground truth is exact.
+TEXTURES = {
+    "stripes": ((200, 200, 200), (90, 90, 90)),
+    "checker": ((235, 215, 170), (150, 100, 60)),
+    "dots": ((30, 40, 90), (240, 240, 240)),
+}
+BACKGROUNDS = list(COLOURS) + list(TEXTURES)
+POSITIONS = {
+    "center": (32, 32),
+    "left": (20, 32),
+    "right": (44, 32),
+    "top": (32, 20),
+    "bottom": (32, 44),
+    "top-left": (20, 20),
+    "top-right": (44, 20),
+    "bottom-left": (20, 44),
+    "bottom-right": (44, 44),
+}
+SIZES = {"small": 20, "medium": 28, "large": 36}
+REFERENCE_SIZE = 52
+SLOTS = (("background", BACKGROUNDS), ("position", list(POSITIONS)), ("size", list(SIZES)))
+NULL_ID = 0
+
+
+def _vocab() -> tuple[dict[str, int], list[dict]]:
+    ids: dict[str, int] = {"<null>": NULL_ID}
+    slots = []
+    for name, values in SLOTS:
+        any_id = len(ids)
+        ids[f"{name}:any"] = any_id
+        vals = []
+        for v in values:
+            ids[f"{name}:{v}"] = len(ids)
+            vals.append({"id": ids[f"{name}:{v}"], "text": v})
+        slots.append({"name": name, "any_id": any_id, "values": vals})
+    return ids, slots
+
+
+VOCAB, SLOT_SPECS = _vocab()
+VOCAB_SIZE = len(VOCAB)
+PROMPT_LENGTH = len(SLOTS)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One value per slot; None means "any" (the renderer picks one at random)."""
+
+    background: str | None = None
+    position: str | None = None
+    size: str | None = None
+
+    def ids(self) -> list[int]:
+        return [VOCAB[f"{n}:{getattr(self, n) or 'any'}"] for n, _ in SLOTS]
+
+    def text(self) -> str:
+        return ", ".join(f"{n} {getattr(self, n) or 'any'}" for n, _ in SLOTS)
+
+    def resolve(self, rng: np.random.Generator) -> Prompt:
+        return Prompt(*(getattr(self, n) or vals[rng.integers(len(vals))] for n, vals in SLOTS))
+
+    @property
+    def fully_specified(self) -> bool:
+        return all(getattr(self, n) is not None for n, _ in SLOTS)
+
+
+def background_image(name: str, colour_jitter: np.ndarray | None = None) -> np.ndarray:
+    """64×64×3 float32 in [0,1]."""
+    n = IMAGE_SIZE
+    yy, xx = np.mgrid[0:n, 0:n]
+    if name in COLOURS:
+        img = np.empty((n, n, 3), np.float32)
+        img[:] = COLOURS[name]
+    else:
+        a, b = (np.array(c, np.float32) for c in TEXTURES[name])
+        if name == "stripes":
+            mask = ((xx + yy) // 6) % 2 == 0
+        elif name == "checker":
+            mask = ((xx // 8) + (yy // 8)) % 2 == 0
+        else:  # dots on an 8-pixel lattice
+            mask = ((xx % 8 - 3.5) ** 2 + (yy % 8 - 3.5) ** 2) > 5.0
+        img = np.where(mask[..., None], a, b).astype(np.float32)
+    if colour_jitter is not None:
+        img = img + colour_jitter
+    return np.clip(img / 255.0, 0.0, 1.0)
+
+
+def composite(bg: np.ndarray, sprite: np.ndarray, cx: int, cy: int) -> np.ndarray:
+    """Alpha-composite an s×s×4 sprite (float [0,1], straight alpha) centred at (cx, cy)."""
+    out = bg.copy()
+    s = sprite.shape[0]
+    x0, y0 = cx - s // 2, cy - s // 2
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    dx0, dy0 = max(0, x0), max(0, y0)
+    dx1, dy1 = min(IMAGE_SIZE, x0 + s), min(IMAGE_SIZE, y0 + s)
+    if dx1 <= dx0 or dy1 <= dy0:
+        return out
+    sp = sprite[sy0 : sy0 + dy1 - dy0, sx0 : sx0 + dx1 - dx0]
+    a = sp[..., 3:4]
+    out[dy0:dy1, dx0:dx1] = sp[..., :3] * a + out[dy0:dy1, dx0:dx1] * (1 - a)
+    return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a rendered subject ended up: for ground-truth metrics."""
+
+    background: str
+    position: str
+    size: str
+    cx: int
+    cy: int
+    px: int  # sprite side in pixels
+
+
+def layout(prompt: Prompt, rng: np.random.Generator | None, jitter: bool) -> Layout:
+    """Resolve "any" slots (needs rng) and apply ±2 px position/size jitter when asked."""
+    p = prompt if prompt.fully_specified else prompt.resolve(rng)
+    cx, cy = POSITIONS[p.position]
+    px = SIZES[p.size]
+    if jitter:
+        cx += int(rng.integers(-2, 3))
+        cy += int(rng.integers(-2, 3))
+        px += int(rng.integers(-2, 3))
+    return Layout(p.background, p.position, p.size, cx, cy, px)
+
+
+def render(sprites, subject: int, prompt: Prompt, rng: np.random.Generator | None = None, jitter: bool = False) -> tuple[np.ndarray, Layout]:
+    """Render a scene. `sprites(subject, px)` returns the subject's px×px×4 float sprite."""
+    lay = layout(prompt, rng, jitter)
+    cj = rng.uniform(-6, 6, size=3).astype(np.float32) if jitter else None
+    bg = background_image(lay.background, cj)
+    return composite(bg, sprites(subject, lay.px), lay.cx, lay.cy), lay
+
+
+def reference(sprites, subject: int) -> np.ndarray:
+    """The reference image: the subject centred on white."""
+    white = np.ones((IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
+    return composite(white, sprites(subject, REFERENCE_SIZE), IMAGE_SIZE // 2, IMAGE_SIZE // 2)

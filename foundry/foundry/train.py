@@ -1,0 +1,220 @@
+"""Training stages: autoencoder, denoiser (+ reference image encoder), patch encoder.
+
+Every stage is deterministic given the config's seed (batches are drawn from an RNG seeded by
+(seed, stage, step)) and resumable: a checkpoint is written every `save_every` steps and a rerun
+continues from it. Wall time per stage is recorded in the checkpoint."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .batches import correspondence_batch, reference_batch, scene_batch, to_model
+from .config import WORK, FoundryConfig
+from .nets import AutoEncoder, Denoiser, ImageEncoder, PatchEncoder
+from .scene import PROMPT_LENGTH, VOCAB_SIZE
+from .schedule import add_noise, alphas_cumprod
+from .subjects import SpriteBank, split
+
+STAGE_IDS = {"ae": 1, "denoiser": 2, "patch": 3}
+
+
+def ckpt_path(cfg: FoundryConfig, stage: str) -> Path:
+    return WORK / cfg.name / f"{stage}.pt"
+
+
+def step_rng(cfg: FoundryConfig, stage: str, step: int) -> np.random.Generator:
+    torch.manual_seed(cfg.seed * 1_000_003 + STAGE_IDS[stage] * 100_003 + step)
+    return np.random.default_rng((cfg.seed, STAGE_IDS[stage], step))
+
+
+def lr_at(step: int, total: int, base: float, warmup: int = 100) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def build_ae(cfg):
+    return AutoEncoder(cfg.ae)
+
+
+def build_image_encoder(cfg):
+    return ImageEncoder(cfg.image_encoder)
+
+
+def build_denoiser(cfg):
+    ie = cfg.image_encoder
+    return Denoiser(cfg.denoiser, VOCAB_SIZE, PROMPT_LENGTH, ie.grid * ie.grid, ie.dim)
+
+
+def build_patch_encoder(cfg):
+    return PatchEncoder(cfg.patch)
+
+
+def load(cfg: FoundryConfig, stage: str) -> dict:
+    path = ckpt_path(cfg, stage)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing: run `python3 -m foundry train {stage} --config {cfg.name}` first")
+    return torch.load(path, map_location="cpu")
+
+
+def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=200, ema=None, extra=None, log_every=50):
+    """Generic resumable loop. step_fn(step, rng) → (loss tensor, info dict)."""
+    params = [p for m in modules.values() for p in m.parameters()]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    ema_mods = {k: copy.deepcopy(m).requires_grad_(False) for k, m in modules.items()} if ema else None
+    path = ckpt_path(cfg, stage)
+    start, seconds, log = 0, 0.0, []
+    if path.is_file():
+        ck = torch.load(path, map_location="cpu")
+        for k, m in modules.items():
+            m.load_state_dict(ck["model"][k])
+        opt.load_state_dict(ck["opt"])
+        if ema_mods:
+            for k, m in ema_mods.items():
+                m.load_state_dict(ck["ema"][k])
+        start, seconds, log = ck["step"], ck["seconds"], ck["log"]
+        print(f"[{stage}] resuming at step {start}", flush=True)
+
+    def save(step):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save(
+            {
+                "model": {k: m.state_dict() for k, m in modules.items()},
+                "ema": {k: m.state_dict() for k, m in ema_mods.items()} if ema_mods else None,
+                "opt": opt.state_dict(),
+                "step": step,
+                "seconds": seconds,
+                "log": log,
+                "config": cfg.as_dict(),
+                **(extra or {}),
+            },
+            tmp,
+        )
+        tmp.replace(path)
+
+    t0 = time.time()
+    for step in range(start, steps):
+        rng = step_rng(cfg, stage, step)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, steps, lr)
+        loss, info = step_fn(step, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if ema_mods:
+            with torch.no_grad():
+                for k, m in modules.items():
+                    for pe, p in zip(ema_mods[k].parameters(), m.parameters()):
+                        pe.lerp_(p, 1 - ema)
+        if step % log_every == 0 or step == steps - 1:
+            now = time.time()
+            seconds += now - t0
+            t0 = now
+            log.append({"step": step, "loss": float(loss), **info})
+            print(f"[{stage}] step {step}/{steps} loss {float(loss):.4f} {info} {seconds:.0f}s", flush=True)
+        if (step + 1) % save_every == 0 or step == steps - 1:
+            seconds += time.time() - t0
+            t0 = time.time()
+            save(step + 1)
+    return ema_mods or modules
+
+
+def train_ae(cfg: FoundryConfig):
+    """Reconstruction (L1 + MSE) on random 32×32 crops (4-pixel aligned) of scenes and references:
+    the network is fully convolutional, and crops cut the cost per sample by four."""
+    train, _ = split()
+    bank = SpriteBank(train)
+    ae = build_ae(cfg)
+    c = cfg.ae
+
+    def step_fn(step, rng):
+        imgs, subj, _ = scene_batch(bank, c.batch, rng)
+        refs = reference_batch(bank, subj[: c.batch // 4])
+        x = to_model(np.concatenate([imgs, refs]))
+        oy, ox = (int(v) * 4 for v in rng.integers(0, 9, size=2))
+        x = x[:, :, oy : oy + 32, ox : ox + 32]
+        y = ae(x)
+        mse = F.mse_loss(y, x)
+        return F.l1_loss(y, x) + mse, {"psnr": round(float(10 * math.log10(4 / float(mse))), 2)}
+
+    _run(cfg, "ae", {"ae": ae}, c.steps, c.lr, step_fn)
+    # Latent scale: the denoiser sees z = scale·E(x) with unit variance.
+    with torch.no_grad():
+        rng = np.random.default_rng((cfg.seed, 99))
+        imgs, _, _ = scene_batch(bank, 512, rng)
+        scale = float(1.0 / ae.encoder(to_model(imgs)).std())
+    ck = torch.load(ckpt_path(cfg, "ae"))
+    ck["latent_scale"] = scale
+    torch.save(ck, ckpt_path(cfg, "ae"))
+    print(f"[ae] latent scale factor {scale:.4f}")
+
+
+def train_denoiser(cfg: FoundryConfig):
+    """ε-prediction MSE on scenes, conditioned on prompt ids and the reference's image tokens;
+    prompt and image conditions are dropped independently for classifier-free guidance."""
+    train, _ = split()
+    bank = SpriteBank(train)
+    ae_ck = load(cfg, "ae")
+    ae = build_ae(cfg)
+    ae.load_state_dict(ae_ck["model"]["ae"])
+    encoder = ae.encoder.requires_grad_(False).eval()
+    scale = ae_ck["latent_scale"]
+    den, ie = build_denoiser(cfg), build_image_encoder(cfg)
+    c = cfg.denoiser
+    acp = alphas_cumprod(cfg.scheduler)
+    T = cfg.scheduler.num_train_timesteps
+
+    def step_fn(step, rng):
+        imgs, subj, ids = scene_batch(bank, c.batch, rng, c.any_slot)
+        refs = to_model(reference_batch(bank, subj))
+        with torch.no_grad():
+            z0 = encoder(to_model(imgs)) * scale
+        ids_t = torch.from_numpy(ids)
+        drop_p = torch.from_numpy(rng.random(c.batch) < c.drop_prompt)
+        drop_i = torch.from_numpy(rng.random(c.batch) < c.drop_image)
+        ids_t[drop_p] = 0
+        tokens = ie(refs) * (~drop_i).float()[:, None, None]
+        t = torch.from_numpy(rng.integers(0, T, c.batch))
+        noise = torch.randn_like(z0)
+        eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t, tokens)
+        return F.mse_loss(eps, noise), {}
+
+    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, c.steps, c.lr, step_fn, ema=c.ema)
+
+
+def train_patch(cfg: FoundryConfig):
+    """InfoNCE over patches: each subject patch of view B must pick its corresponding patch of
+    view A among all 64 patches of A (the foundry's version of patch feature enhancement)."""
+    train, _ = split()
+    bank = SpriteBank(train)
+    pe = build_patch_encoder(cfg)
+    c = cfg.patch
+
+    def step_fn(step, rng):
+        a, b, target = correspondence_batch(bank, c.batch, rng)
+        loss, acc = infonce(pe, a, b, target, c.temperature)
+        return loss, {"top1": round(acc, 3)}
+
+    _run(cfg, "patch", {"patch_encoder": pe}, c.steps, c.lr, step_fn)
+
+
+def infonce(pe, a, b, target, temperature):
+    fa = F.normalize(pe(a).flatten(1, 2), dim=-1)  # [N,64,D]
+    fb = F.normalize(pe(b).flatten(1, 2), dim=-1)
+    logits = fb @ fa.transpose(1, 2) / temperature  # [N,64(B),64(A)]
+    valid = target >= 0
+    loss = F.cross_entropy(logits[valid], target[valid])
+    acc = (logits.argmax(-1)[valid] == target[valid]).float().mean()
+    return loss, float(acc)
+
+
+STAGES = {"ae": train_ae, "denoiser": train_denoiser, "patch": train_patch}
