@@ -1,0 +1,77 @@
+import { useEffect } from "react";
+import { ErrorBoundary } from "./components/ErrorBoundary";
+import { Header } from "./components/Header";
+import { ModelsTab } from "./components/ModelsTab";
+import { Placeholder } from "./components/Placeholder";
+import { TaskArea } from "./components/TaskArea";
+import { TrainTab } from "./components/TrainTab";
+import { useCompute } from "./stores/compute";
+import { builtinSource, defaultPackId, usePacks } from "./stores/packs";
+import { TABS, type TabId, useSettings } from "./stores/settings";
+
+const TAB_TITLES: Record<TabId, string> = {
+  generate: "Generate",
+  inspect: "Inspect",
+  dataset: "Dataset",
+  train: "Train",
+  compare: "Compare",
+  models: "Models",
+};
+
+function TabPanel({ tab }: { tab: TabId }) {
+  switch (tab) {
+    case "models":
+      return <ModelsTab />;
+    case "train":
+      return <TrainTab />;
+    case "generate":
+      return <Placeholder what="Generating images of a reference subject" />;
+    case "inspect":
+      return <Placeholder what="Inspecting patch-quality heatmaps" />;
+    case "dataset":
+      return <Placeholder what="Building a preference dataset" />;
+    case "compare":
+      return <Placeholder what="Comparing base, DPO and PatchDPO side by side" />;
+  }
+}
+
+/** Probes the compute backend, lists the cache and opens the built-in pack once per page load. */
+function useStartup() {
+  useEffect(() => {
+    void useCompute.getState().probe();
+    void usePacks.getState().refreshCached();
+    const id = defaultPackId();
+    if (id && useSettings.getState().autoLoadBuiltin) void usePacks.getState().load(builtinSource(id));
+  }, []);
+}
+
+export function App() {
+  const { tab, setTab } = useSettings();
+  useStartup();
+  return (
+    <div className="app">
+      <Header />
+      <div className="tabs" role="tablist">
+        {TABS.map((t) => (
+          <button
+            type="button"
+            role="tab"
+            key={t}
+            id={`tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls="tab-panel"
+            onClick={() => setTab(t)}
+          >
+            {TAB_TITLES[t]}
+          </button>
+        ))}
+      </div>
+      <TaskArea />
+      <main id="tab-panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        <ErrorBoundary key={tab}>
+          <TabPanel tab={tab} />
+        </ErrorBoundary>
+      </main>
+    </div>
+  );
+}

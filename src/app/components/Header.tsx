@@ -1,0 +1,29 @@
+/** Title and the compute backend the inference worker found (WebGPU adapter or why not). */
+import { useCompute } from "../stores/compute";
+import { useSettings } from "../stores/settings";
+
+export function Header() {
+  const { env, error } = useCompute();
+  const choice = useSettings((s) => s.executionProvider);
+  let backend: string;
+  if (error) backend = `Compute backend unknown: ${error}`;
+  else if (!env) backend = "Detecting compute backend…";
+  else if (env.webgpu.available) backend = `WebGPU: ${env.webgpu.adapter.name}`;
+  else backend = `WASM (WebGPU unavailable: ${env.webgpu.reason})`;
+  const provider = env ? (choice === "auto" ? env.autoProvider : choice) : undefined;
+  return (
+    <header className="header">
+      <h1>PatchDPO Studio</h1>
+      <div className="backend">
+        <span data-testid="compute-backend">{backend}</span>
+        {env && (
+          <span className="muted">
+            {" · "}ONNX runtime on {provider === "webgpu" ? "WebGPU" : "WASM"}
+            {" · "}
+            {env.crossOriginIsolated ? `${env.wasmThreads} WASM thread(s)` : "not cross-origin isolated (1 thread)"}
+          </span>
+        )}
+      </div>
+    </header>
+  );
+}

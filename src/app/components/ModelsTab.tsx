@@ -1,0 +1,38 @@
+import { usePacks } from "../stores/packs";
+import { useSettings } from "../stores/settings";
+import { PackList } from "./PackList";
+import { PackSourcePicker } from "./PackSourcePicker";
+
+export function ModelsTab() {
+  const lastError = usePacks((s) => s.lastError);
+  const { executionProvider, setExecutionProvider, autoLoadBuiltin, setAutoLoadBuiltin } = useSettings();
+  return (
+    <div className="models">
+      {lastError && (
+        <div className="error-box" role="alert" data-testid="pack-error">
+          <strong>Pack failed to load.</strong>
+          <pre>{lastError}</pre>
+        </div>
+      )}
+      <PackSourcePicker />
+      <section className="panel row" aria-label="Pack settings">
+        <label>
+          Run ONNX models on{" "}
+          <select
+            value={executionProvider}
+            onChange={(e) => setExecutionProvider(e.target.value as typeof executionProvider)}
+          >
+            <option value="auto">auto (WebGPU if available)</option>
+            <option value="webgpu">WebGPU</option>
+            <option value="wasm">WASM</option>
+          </select>
+        </label>
+        <label>
+          <input type="checkbox" checked={autoLoadBuiltin} onChange={(e) => setAutoLoadBuiltin(e.target.checked)} />{" "}
+          Load the built-in pack on start
+        </label>
+      </section>
+      <PackList />
+    </div>
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * Turns a folder picker selection or a drag-and-drop into pack-relative paths. The pack root is
+ * the folder holding the shallowest manifest.json, so dropping either the pack folder or its
+ * contents works.
+ */
+import { MANIFEST_FILE } from "../core/pack";
+
+export type PackFiles = { files: Record<string, File>; label: string };
+
+export function rootRelative(entries: [string, File][]): PackFiles {
+  const manifests = entries.map(([p]) => p).filter((p) => p === MANIFEST_FILE || p.endsWith(`/${MANIFEST_FILE}`));
+  manifests.sort((a, b) => a.split("/").length - b.split("/").length);
+  const root = manifests.length ? manifests[0].slice(0, -MANIFEST_FILE.length) : "";
+  const files: Record<string, File> = {};
+  for (const [path, file] of entries) if (path.startsWith(root)) files[path.slice(root.length)] = file;
+  const label = root ? `folder ${root.replace(/\/$/, "")}` : `${entries.length} selected files`;
+  return { files, label };
+}
+
+/** From an <input type=file> (with or without webkitdirectory). */
+export function filesFromInput(list: FileList): PackFiles {
+  return rootRelative(Array.from(list, (f) => [f.webkitRelativePath || f.name, f]));
+}
+
+function readEntries(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
+  return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+}
+
+async function walk(entry: FileSystemEntry, prefix: string, out: [string, File][]): Promise<void> {
+  if (entry.isFile) {
+    const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+    out.push([prefix + entry.name, file]);
+  } else if (entry.isDirectory) {
+    const reader = (entry as FileSystemDirectoryEntry).createReader();
+    // readEntries returns the listing in batches until it returns an empty one.
+    for (let batch = await readEntries(reader); batch.length; batch = await readEntries(reader)) {
+      for (const child of batch) await walk(child, `${prefix}${entry.name}/`, out);
+    }
+  }
+}
+
+/** From a drop of files and/or folders. */
+export async function filesFromDrop(data: DataTransfer): Promise<PackFiles> {
+  const entries = Array.from(data.items, (item) => item.webkitGetAsEntry()).filter(
+    (e): e is FileSystemEntry => e !== null,
+  );
+  const out: [string, File][] = [];
+  for (const entry of entries) await walk(entry, "", out);
+  return rootRelative(out);
+}

@@ -1,0 +1,61 @@
+/**
+ * Owns one web worker behind a comlink proxy. If the worker crashes or fails to load, calls in
+ * flight are rejected (instead of hanging), the crash is reported, and a fresh worker is started.
+ */
+import * as Comlink from "comlink";
+
+export class WorkerCrashedError extends Error {
+  constructor(workerName: string, detail: string) {
+    super(`The ${workerName} worker crashed (${detail}); it was restarted. Retry the operation.`);
+    this.name = "WorkerCrashedError";
+  }
+}
+
+export class WorkerHost<Api> {
+  private worker!: Worker;
+  private remote!: Comlink.Remote<Api>;
+  private crashed!: Promise<never>;
+  private rejectCrashed!: (e: Error) => void;
+  private readonly crashListeners: ((error: WorkerCrashedError) => void)[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly create: () => Worker,
+  ) {
+    this.start();
+  }
+
+  /** Called after a crash, once the replacement worker has been started. */
+  onCrash(listener: (error: WorkerCrashedError) => void): void {
+    this.crashListeners.push(listener);
+  }
+
+  private start(): void {
+    this.crashed = new Promise<never>((_, reject) => {
+      this.rejectCrashed = reject;
+    });
+    this.crashed.catch(() => undefined); // observed through call(); avoid an unhandled rejection
+    this.worker = this.create();
+    const fail = (detail: string) => this.handleCrash(detail);
+    this.worker.addEventListener("error", (e) => {
+      e.preventDefault();
+      fail(e.message || "the worker script failed to load or threw outside a request");
+    });
+    this.worker.addEventListener("messageerror", () => fail("a message could not be deserialized"));
+    this.remote = Comlink.wrap<Api>(this.worker);
+  }
+
+  private handleCrash(detail: string): void {
+    const error = new WorkerCrashedError(this.name, detail);
+    this.rejectCrashed(error);
+    this.remote[Comlink.releaseProxy]();
+    this.worker.terminate();
+    this.start();
+    for (const listener of this.crashListeners) listener(error);
+  }
+
+  /** Calls the worker; rejects with WorkerCrashedError if the worker dies before answering. */
+  call<R>(fn: (api: Comlink.Remote<Api>) => Promise<R>): Promise<R> {
+    return Promise.race([fn(this.remote), this.crashed]);
+  }
+}

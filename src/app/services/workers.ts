@@ -1,0 +1,24 @@
+/** The app's worker instances. Vite bundles each worker from the `new URL(...)` literal. */
+import * as Comlink from "comlink";
+import type { InferenceApi } from "../../../workers/inference-api";
+import type { TrainingApi } from "../../../workers/training-api";
+import { useTasks } from "../stores/tasks";
+import { WorkerHost } from "./worker-host";
+
+const reportCrash = (e: Error) => useTasks.getState().notice("error", e.message);
+
+export const inference = new WorkerHost<InferenceApi>(
+  "inference",
+  () => new Worker(new URL("../../../workers/inference.worker.ts", import.meta.url), { type: "module" }),
+);
+
+export const training = new WorkerHost<TrainingApi>(
+  "training",
+  () => new Worker(new URL("../../../workers/training.worker.ts", import.meta.url), { type: "module" }),
+);
+
+/** Wraps a callback so the worker can call it across the boundary. */
+export const callback = <F extends (...args: never[]) => unknown>(fn: F) => Comlink.proxy(fn);
+
+inference.onCrash(reportCrash);
+training.onCrash(reportCrash);

@@ -1,0 +1,357 @@
+/**
+ * Model-pack manifest, schema v1 (docs/manifest.md): types and validator.
+ * The validator collects every problem it finds, each naming the file and the JSON path.
+ */
+
+export const MANIFEST_FILE = "manifest.json";
+export const SCHEMA_NAME = "patchdpo-pack";
+export const SCHEMA_VERSION = 1;
+
+export const ROLE_NAMES = ["vae_encoder", "vae_decoder", "image_encoder", "denoiser", "patch_encoder"] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+export type DType = "float32" | "int64";
+export type Dim = number | "batch";
+
+export interface TensorSpec {
+  name: string;
+  dtype: DType;
+  shape: Dim[];
+}
+
+export interface FileRef {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface RoleSpec extends FileRef {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** Role-specific extras (tokens, dim, grid, architecture, adapter…), kept as given. */
+  [extra: string]: unknown;
+}
+
+export interface AdapterSpec {
+  tensors: TensorSpec[];
+  scale_input: string;
+}
+
+export interface GalleryEntry {
+  id: string;
+  name: string;
+  category?: string;
+  file: string;
+}
+
+export interface Manifest {
+  schema: typeof SCHEMA_NAME;
+  schema_version: typeof SCHEMA_VERSION;
+  id: string;
+  title: string;
+  description: string;
+  license: string;
+  attribution: string;
+  image: {
+    size: number;
+    channels: number;
+    layout: "NCHW";
+    range: [number, number];
+    background: [number, number, number];
+  };
+  latent: { channels: number; height: number; width: number; scale_factor: number };
+  scheduler: {
+    type: string;
+    num_train_timesteps: number;
+    beta_schedule: "linear" | "scaled_linear";
+    beta_start: number;
+    beta_end: number;
+    prediction_type: string;
+    timestep_input: string;
+    defaults: Record<string, number | string>;
+  };
+  prompt: {
+    length: number;
+    null_id: number;
+    slots: { name: string; any_id: number; values: { id: number; text: string }[] }[];
+  };
+  roles: Partial<Record<RoleName, RoleSpec>>;
+  gallery?: { heldout: GalleryEntry[]; train: GalleryEntry[] };
+  eval?: string;
+}
+
+export class ManifestError extends Error {
+  constructor(
+    readonly file: string,
+    readonly issues: string[],
+  ) {
+    super(issues.length === 1 ? issues[0] : `${file}: ${issues.length} problems:\n${issues.join("\n")}`);
+    this.name = "ManifestError";
+  }
+}
+
+type Json = unknown;
+const isObject = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Walks the JSON, recording `file: path: problem` for each violation. */
+class Checker {
+  readonly issues: string[] = [];
+  constructor(readonly file: string) {}
+
+  fail(path: string, problem: string): void {
+    this.issues.push(`${this.file}: ${path}: ${problem}`);
+  }
+
+  /** Returns the field or records it as missing. */
+  field(obj: Record<string, Json>, key: string, path: string): Json | undefined {
+    if (!(key in obj) || obj[key] === undefined) {
+      this.fail(join(path, key), "missing required field");
+      return undefined;
+    }
+    return obj[key];
+  }
+
+  object(v: Json, path: string): Record<string, Json> | undefined {
+    if (v === undefined) return undefined;
+    if (isObject(v)) return v;
+    this.fail(path, "expected an object");
+    return undefined;
+  }
+
+  array(v: Json, path: string): Json[] | undefined {
+    if (v === undefined) return undefined;
+    if (Array.isArray(v)) return v;
+    this.fail(path, "expected an array");
+    return undefined;
+  }
+
+  string(v: Json, path: string, pattern?: RegExp): void {
+    if (v === undefined) return;
+    if (typeof v !== "string") this.fail(path, "expected a string");
+    else if (pattern && !pattern.test(v)) this.fail(path, `must match ${pattern}`);
+  }
+
+  number(v: Json, path: string, opts: { integer?: boolean; min?: number } = {}): void {
+    if (v === undefined) return;
+    if (typeof v !== "number" || !Number.isFinite(v)) this.fail(path, "expected a number");
+    else if (opts.integer && !Number.isInteger(v)) this.fail(path, "expected an integer");
+    else if (opts.min !== undefined && v < opts.min) this.fail(path, `must be >= ${opts.min}`);
+  }
+
+  oneOf(v: Json, path: string, allowed: readonly Json[]): void {
+    if (v === undefined) return;
+    if (!allowed.includes(v)) this.fail(path, `expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+  }
+
+  numberTuple(v: Json, path: string, length: number): void {
+    const arr = this.array(v, path);
+    if (!arr) return;
+    if (arr.length !== length) this.fail(path, `expected ${length} numbers`);
+    arr.forEach((x, i) => {
+      this.number(x, `${path}[${i}]`);
+    });
+  }
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+const ID_PATTERN = /^[a-z0-9_-]+$/;
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+/** Relative paths inside the pack; no escaping the folder, no URLs. */
+const PACK_PATH_PATTERN = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))(?!.*:)[^\\]+$/;
+
+function checkFileRef(c: Checker, obj: Record<string, Json>, path: string): void {
+  c.string(c.field(obj, "file", path), join(path, "file"), PACK_PATH_PATTERN);
+  c.number(c.field(obj, "bytes", path), join(path, "bytes"), { integer: true, min: 1 });
+  c.string(c.field(obj, "sha256", path), join(path, "sha256"), SHA256_PATTERN);
+}
+
+function checkTensors(c: Checker, v: Json, path: string, allowEmpty: boolean): void {
+  const list = c.array(v, path);
+  if (!list) return;
+  if (!allowEmpty && list.length === 0) c.fail(path, "expected at least one tensor");
+  const seen = new Set<string>();
+  list.forEach((t, i) => {
+    const p = `${path}[${i}]`;
+    const obj = c.object(t, p);
+    if (!obj) return;
+    const name = c.field(obj, "name", p);
+    c.string(name, `${p}.name`);
+    if (typeof name === "string") {
+      if (seen.has(name)) c.fail(`${p}.name`, `duplicate tensor name "${name}"`);
+      seen.add(name);
+    }
+    c.oneOf(c.field(obj, "dtype", p), `${p}.dtype`, ["float32", "int64"]);
+    const shape = c.array(c.field(obj, "shape", p), `${p}.shape`);
+    shape?.forEach((d, j) => {
+      if (d === "batch") return;
+      if (typeof d !== "number" || !Number.isInteger(d) || d < 1) {
+        c.fail(`${p}.shape[${j}]`, 'expected a positive integer or "batch"');
+      }
+    });
+  });
+}
+
+function checkRole(c: Checker, role: string, v: Json): void {
+  const path = `roles.${role}`;
+  const obj = c.object(v, path);
+  if (!obj) return;
+  checkFileRef(c, obj, path);
+  checkTensors(c, c.field(obj, "inputs", path), `${path}.inputs`, false);
+  checkTensors(c, c.field(obj, "outputs", path), `${path}.outputs`, false);
+  const weights = obj.weights;
+  if (weights !== undefined) {
+    const w = c.object(weights, `${path}.weights`);
+    if (w) checkFileRef(c, w, `${path}.weights`);
+  }
+  if (role === "denoiser" && obj.adapter !== undefined) {
+    const a = c.object(obj.adapter, `${path}.adapter`);
+    if (a) {
+      checkTensors(c, c.field(a, "tensors", `${path}.adapter`), `${path}.adapter.tensors`, true);
+      c.string(c.field(a, "scale_input", `${path}.adapter`), `${path}.adapter.scale_input`);
+    }
+  }
+}
+
+function checkGallery(c: Checker, v: Json): void {
+  const g = c.object(v, "gallery");
+  if (!g) return;
+  for (const split of ["heldout", "train"]) {
+    const list = c.array(c.field(g, split, "gallery"), `gallery.${split}`);
+    list?.forEach((e, i) => {
+      const p = `gallery.${split}[${i}]`;
+      const obj = c.object(e, p);
+      if (!obj) return;
+      c.string(c.field(obj, "id", p), `${p}.id`);
+      c.string(c.field(obj, "name", p), `${p}.name`);
+      c.string(c.field(obj, "file", p), `${p}.file`, PACK_PATH_PATTERN);
+    });
+  }
+}
+
+/** Validates parsed JSON; throws ManifestError listing every problem. */
+export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
+  const c = new Checker(file);
+  const m = c.object(json, "(root)");
+  if (!m) throw new ManifestError(file, c.issues);
+
+  const schema = c.field(m, "schema", "");
+  if (schema !== undefined && schema !== SCHEMA_NAME) c.fail("schema", `expected "${SCHEMA_NAME}"`);
+  const version = c.field(m, "schema_version", "");
+  if (version !== undefined && version !== SCHEMA_VERSION) {
+    c.fail(
+      "schema_version",
+      `unsupported version ${JSON.stringify(version)}; this studio reads version ${SCHEMA_VERSION}`,
+    );
+  }
+  c.string(c.field(m, "id", ""), "id", ID_PATTERN);
+  for (const key of ["title", "description", "license", "attribution"]) c.string(c.field(m, key, ""), key);
+
+  const image = c.object(c.field(m, "image", ""), "image");
+  if (image) {
+    c.number(c.field(image, "size", "image"), "image.size", { integer: true, min: 1 });
+    c.number(c.field(image, "channels", "image"), "image.channels", { integer: true, min: 1 });
+    c.oneOf(c.field(image, "layout", "image"), "image.layout", ["NCHW"]);
+    c.numberTuple(c.field(image, "range", "image"), "image.range", 2);
+    c.numberTuple(c.field(image, "background", "image"), "image.background", 3);
+  }
+
+  const latent = c.object(c.field(m, "latent", ""), "latent");
+  if (latent) {
+    for (const k of ["channels", "height", "width"]) {
+      c.number(c.field(latent, k, "latent"), `latent.${k}`, { integer: true, min: 1 });
+    }
+    c.number(c.field(latent, "scale_factor", "latent"), "latent.scale_factor");
+  }
+
+  const sched = c.object(c.field(m, "scheduler", ""), "scheduler");
+  if (sched) {
+    c.string(c.field(sched, "type", "scheduler"), "scheduler.type");
+    c.number(c.field(sched, "num_train_timesteps", "scheduler"), "scheduler.num_train_timesteps", {
+      integer: true,
+      min: 1,
+    });
+    c.oneOf(c.field(sched, "beta_schedule", "scheduler"), "scheduler.beta_schedule", ["linear", "scaled_linear"]);
+    c.number(c.field(sched, "beta_start", "scheduler"), "scheduler.beta_start");
+    c.number(c.field(sched, "beta_end", "scheduler"), "scheduler.beta_end");
+    c.string(c.field(sched, "prediction_type", "scheduler"), "scheduler.prediction_type");
+    c.string(c.field(sched, "timestep_input", "scheduler"), "scheduler.timestep_input");
+    c.object(c.field(sched, "defaults", "scheduler"), "scheduler.defaults");
+  }
+
+  const prompt = c.object(c.field(m, "prompt", ""), "prompt");
+  if (prompt) {
+    c.number(c.field(prompt, "length", "prompt"), "prompt.length", { integer: true, min: 1 });
+    c.number(c.field(prompt, "null_id", "prompt"), "prompt.null_id", { integer: true, min: 0 });
+    const slots = c.array(c.field(prompt, "slots", "prompt"), "prompt.slots");
+    slots?.forEach((s, i) => {
+      const p = `prompt.slots[${i}]`;
+      const slot = c.object(s, p);
+      if (!slot) return;
+      c.string(c.field(slot, "name", p), `${p}.name`);
+      c.number(c.field(slot, "any_id", p), `${p}.any_id`, { integer: true, min: 0 });
+      const values = c.array(c.field(slot, "values", p), `${p}.values`);
+      values?.forEach((v, j) => {
+        const vp = `${p}.values[${j}]`;
+        const val = c.object(v, vp);
+        if (!val) return;
+        c.number(c.field(val, "id", vp), `${vp}.id`, { integer: true, min: 0 });
+        c.string(c.field(val, "text", vp), `${vp}.text`);
+      });
+    });
+    if (slots && typeof prompt.length === "number" && slots.length !== prompt.length) {
+      c.fail("prompt.slots", `has ${slots.length} slots but prompt.length is ${prompt.length}`);
+    }
+  }
+
+  const roles = c.object(c.field(m, "roles", ""), "roles");
+  if (roles) {
+    const names = Object.keys(roles);
+    if (names.length === 0) c.fail("roles", "expected at least one role");
+    for (const role of names) {
+      if (!(ROLE_NAMES as readonly string[]).includes(role)) {
+        c.fail(`roles.${role}`, `unknown role; expected one of ${ROLE_NAMES.join(", ")}`);
+        continue;
+      }
+      checkRole(c, role, roles[role]);
+    }
+  }
+
+  if (m.gallery !== undefined) checkGallery(c, m.gallery);
+  if (m.eval !== undefined) c.string(m.eval, "eval", PACK_PATH_PATTERN);
+
+  if (c.issues.length > 0) throw new ManifestError(file, c.issues);
+  return m as unknown as Manifest;
+}
+
+/** Parses manifest text; JSON syntax errors are reported against the file too. */
+export function parseManifest(text: string, file = MANIFEST_FILE): Manifest {
+  let json: Json;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ManifestError(file, [`${file}: not valid JSON (${(e as Error).message})`]);
+  }
+  return validateManifest(json, file);
+}
+
+/** A file the studio needs from the pack, with the role that owns it. */
+export interface PackFile extends FileRef {
+  role: RoleName;
+  kind: "onnx" | "weights";
+}
+
+/** Every ONNX and weights file named by the roles, in role order. */
+export function packFiles(manifest: Manifest): PackFile[] {
+  const files: PackFile[] = [];
+  for (const role of ROLE_NAMES) {
+    const spec = manifest.roles[role];
+    if (!spec) continue;
+    files.push({ role, kind: "onnx", file: spec.file, bytes: spec.bytes, sha256: spec.sha256 });
+    const w = spec.weights as FileRef | undefined;
+    if (w) files.push({ role, kind: "weights", file: w.file, bytes: w.bytes, sha256: w.sha256 });
+  }
+  return files;
+}

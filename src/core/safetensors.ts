@@ -1,0 +1,80 @@
+/**
+ * safetensors reader and writer: u64 little-endian header length, JSON header, raw tensor data.
+ * No maintained npm parser exists; the format is small enough to implement here.
+ */
+
+export type DType = "F32" | "I64" | "I32";
+export type TensorData = Float32Array | BigInt64Array | Int32Array;
+
+export interface Tensor {
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+}
+
+export interface SafeTensors {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+const BYTES: Record<DType, number> = { F32: 4, I64: 8, I32: 4 };
+
+function view(dtype: DType, buf: ArrayBuffer, offset: number, count: number): TensorData {
+  // Copy so the tensor is aligned whatever the header length was.
+  const bytes = buf.slice(offset, offset + count * BYTES[dtype]);
+  if (dtype === "F32") return new Float32Array(bytes);
+  if (dtype === "I64") return new BigInt64Array(bytes);
+  return new Int32Array(bytes);
+}
+
+export function parseSafetensors(buf: ArrayBuffer, source = "safetensors"): SafeTensors {
+  if (buf.byteLength < 8) throw new Error(`${source}: file too short for a safetensors header`);
+  const headerLen = Number(new DataView(buf).getBigUint64(0, true));
+  if (8 + headerLen > buf.byteLength) throw new Error(`${source}: header length ${headerLen} exceeds file size`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, headerLen)));
+  } catch (e) {
+    throw new Error(`${source}: header is not valid JSON (${(e as Error).message})`);
+  }
+  const base = 8 + headerLen;
+  const tensors = new Map<string, Tensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets } = entry as { dtype: DType; shape: number[]; data_offsets: [number, number] };
+    if (!(dtype in BYTES)) throw new Error(`${source}: tensor ${name} has unsupported dtype ${dtype}`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const [begin, end] = data_offsets;
+    if (end - begin !== count * BYTES[dtype] || base + end > buf.byteLength) {
+      throw new Error(`${source}: tensor ${name} has data offsets that do not match shape ${JSON.stringify(shape)}`);
+    }
+    tensors.set(name, { dtype, shape, data: view(dtype, buf, base + begin, count) });
+  }
+  return { tensors, metadata };
+}
+
+export function serializeSafetensors(tensors: Map<string, Tensor>, metadata?: Record<string, string>): ArrayBuffer {
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const len = t.data.byteLength;
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + len] };
+    offset += len;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    pos += t.data.byteLength;
+  }
+  return out.buffer;
+}

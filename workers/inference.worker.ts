@@ -1,0 +1,106 @@
+/// <reference lib="webworker" />
+/**
+ * Inference worker: loads model packs (files, cache, ONNX sessions) and runs sessions.
+ * Every request that takes time carries a task id for cancel() and a progress callback.
+ */
+import * as Comlink from "comlink";
+import { PackCache } from "../src/core/pack/cache";
+import { CacheQuotaError } from "../src/core/pack/errors";
+import type { RoleName } from "../src/core/pack/manifest";
+import { stagePack } from "../src/core/pack/stage";
+import { idbStore } from "../src/core/pack/store";
+import { probeWebGpu } from "../src/gpu/device";
+import type { ComputeEnv, ExecutionProvider, InferenceApi, LoadedPack } from "./inference-api";
+import {
+  configureOrt,
+  createRoleSessions,
+  type RoleSessions,
+  releaseSessions,
+  runSession,
+  wasmThreads,
+} from "./ort-sessions";
+import { throttleProgress } from "./progress";
+import { TaskSignals } from "./task-signals";
+
+configureOrt(new URL(import.meta.env.BASE_URL, self.location.origin).href);
+
+const cache = new PackCache(idbStore());
+const tasks = new TaskSignals();
+const loaded = new Map<string, RoleSessions>();
+let envPromise: Promise<ComputeEnv> | undefined;
+
+function environment(): Promise<ComputeEnv> {
+  envPromise ??= probeWebGpu().then((webgpu) => ({
+    webgpu,
+    autoProvider: webgpu.available ? "webgpu" : "wasm",
+    crossOriginIsolated: self.crossOriginIsolated,
+    wasmThreads: wasmThreads(),
+    cores: navigator.hardwareConcurrency,
+  }));
+  return envPromise;
+}
+
+const api: InferenceApi = {
+  environment,
+
+  loadPack(taskId, source, choice, onProgress) {
+    return tasks.run(taskId, async (signal) => {
+      const started = performance.now();
+      const progress = throttleProgress(onProgress);
+      // Leftovers of a tab closed mid-commit would otherwise stay until the next commit.
+      await cache.gc();
+      const provider: ExecutionProvider = choice === "auto" ? (await environment()).autoProvider : choice;
+      const staged = await stagePack(source, { cache, fetch: self.fetch.bind(self) }, { signal, onProgress: progress });
+      const { manifest } = staged;
+      const total = staged.record.totalBytes;
+      const sessions = await createRoleSessions(manifest, staged.bytes, provider, signal, (role, file) =>
+        progress({ phase: "session", loaded: total, total, message: `Creating session for ${role} (${file})` }),
+      );
+      let cacheWarning: string | undefined;
+      try {
+        await staged.commit();
+      } catch (e) {
+        if (!(e instanceof CacheQuotaError)) {
+          await releaseSessions(sessions);
+          throw e;
+        }
+        cacheWarning = e.message;
+      }
+      const previous = loaded.get(manifest.id);
+      loaded.set(manifest.id, sessions);
+      if (previous) await releaseSessions(previous);
+      const result: LoadedPack = {
+        id: manifest.id,
+        manifest,
+        provider,
+        loadMs: performance.now() - started,
+        fromCache: staged.fromCache,
+        fetched: staged.fetched,
+        notes: staged.notes,
+        cacheWarning,
+      };
+      return result;
+    });
+  },
+
+  async cancel(taskId) {
+    return tasks.cancel(taskId);
+  },
+
+  async unloadPack(id) {
+    const sessions = loaded.get(id);
+    loaded.delete(id);
+    if (sessions) await releaseSessions(sessions);
+  },
+
+  async run(packId, role: RoleName, feeds) {
+    const session = loaded.get(packId)?.[role];
+    if (!session) throw new Error(`pack "${packId}" has no loaded ${role} session`);
+    return runSession(session, feeds);
+  },
+
+  cachedPacks: () => cache.records(),
+  deleteCachedPack: (id) => cache.delete(id),
+};
+
+Comlink.expose(api);

@@ -1,0 +1,102 @@
+/** Creates and checks one ONNX session per role with onnxruntime-web, one ORT call at a time. */
+import * as ort from "onnxruntime-web";
+import { type Manifest, PackError, ROLE_NAMES, type RoleName } from "../src/core/pack";
+import { checkSignature, type ValueInfo } from "../src/core/pack/signature";
+import type { ExecutionProvider, TensorData } from "./inference-api";
+import { ORT_ASSET_DIR, ORT_ASSET_FILES } from "./ort-assets";
+import { SerialQueue } from "./serial-queue";
+
+export type RoleSessions = Partial<Record<RoleName, ort.InferenceSession>>;
+
+const queue = new SerialQueue();
+
+/** Points ORT at the runtime files the studio serves itself (see vite/ort-assets.ts). */
+export function configureOrt(baseUrl: string): void {
+  const dir = new URL(ORT_ASSET_DIR, baseUrl).href;
+  ort.env.wasm.wasmPaths = { mjs: dir + ORT_ASSET_FILES.mjs, wasm: dir + ORT_ASSET_FILES.wasm };
+  ort.env.logLevel = "error";
+}
+
+export function wasmThreads(): number {
+  return ort.env.wasm.numThreads ?? 1;
+}
+
+function metadata(list: readonly ort.InferenceSession.ValueMetadata[] | undefined): ValueInfo[] | undefined {
+  return list?.map((m) =>
+    m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : { name: m.name, isTensor: false },
+  );
+}
+
+/**
+ * Creates every role's session and checks it against the manifest. Throws a PackError naming the
+ * role and file for a model ORT cannot load or whose inputs/outputs differ from the manifest.
+ */
+export async function createRoleSessions(
+  manifest: Manifest,
+  bytes: ReadonlyMap<string, Uint8Array>,
+  provider: ExecutionProvider,
+  signal: AbortSignal,
+  onRole: (role: RoleName, file: string) => void,
+): Promise<RoleSessions> {
+  const sessions: RoleSessions = {};
+  try {
+    for (const role of ROLE_NAMES) {
+      const spec = manifest.roles[role];
+      if (!spec) continue;
+      signal.throwIfAborted();
+      onRole(role, spec.file);
+      const model = bytes.get(spec.file) as Uint8Array;
+      let session: ort.InferenceSession;
+      try {
+        session = await queue.run(() => ort.InferenceSession.create(model, { executionProviders: [provider] }));
+      } catch (e) {
+        throw new PackError(`${role} (${spec.file}): not a loadable ONNX model: ${errorText(e)}`);
+      }
+      sessions[role] = session;
+      const problems = checkSignature(spec, {
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+        inputMetadata: metadata(session.inputMetadata),
+        outputMetadata: metadata(session.outputMetadata),
+      });
+      if (problems.length) {
+        throw new PackError(
+          `${role} (${spec.file}) does not match manifest.json roles.${role}: ${problems.join("; ")}`,
+        );
+      }
+    }
+    return sessions;
+  } catch (e) {
+    await releaseSessions(sessions);
+    throw e;
+  }
+}
+
+export async function releaseSessions(sessions: RoleSessions): Promise<void> {
+  for (const s of Object.values(sessions)) await queue.run(() => s.release());
+}
+
+export async function runSession(
+  session: ort.InferenceSession,
+  feeds: Record<string, TensorData>,
+): Promise<Record<string, TensorData>> {
+  const inputs = Object.fromEntries(
+    Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]),
+  );
+  const outputs = await queue.run(() => session.run(inputs));
+  const result: Record<string, TensorData> = {};
+  for (const [name, tensor] of Object.entries(outputs)) {
+    const data = tensor.location === "cpu" ? tensor.data : await tensor.getData(true);
+    if (tensor.type !== "float32" && tensor.type !== "int64") {
+      throw new Error(`output "${name}" has unsupported dtype ${tensor.type}`);
+    }
+    result[name] = { dtype: tensor.type, dims: [...tensor.dims], data: data as Float32Array | BigInt64Array };
+  }
+  return result;
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  // ORT's WASM layer sometimes throws numbers or strings.
+  return String(e);
+}
