@@ -40,7 +40,7 @@ def main() -> None:
     elif args.command == "fixtures":
         from .fixtures import write_fixtures
 
-        write_fixtures()
+        write_fixtures(include_trained=args.config != "tiny")
     elif args.command == "eval":
         from .evaluate import evaluate
 

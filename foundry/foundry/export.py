@@ -2,8 +2,10 @@
 
 Writes public/models/<id>/: one ONNX (opset 17) per role, safetensors of the denoiser and the
 patch encoder, the subject gallery and manifest.json (schema: docs/manifest.md). The denoiser's
-adapter tensors and ip_scale are graph inputs backed by initializers of the same name, so a
-trained adapter is applied at run time without re-export."""
+adapter tensors and ip_scale are required graph inputs, so a trained adapter is applied at run
+time without re-export; their base values are in denoiser.safetensors under the same names.
+(They are not initializer-backed optional inputs: onnxruntime-web only accepts feeds for the
+inputs it lists, and it does not list initializer-backed ones.)"""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnx import numpy_helper
 from PIL import Image
 
 from . import safetensors_io
@@ -56,7 +57,7 @@ def _file_entry(path: Path) -> dict:
     return {"file": path.name if path.parent.name != "gallery" else f"gallery/{path.name}", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def _export(module, args, path: Path, inputs, outputs, dynamic: list[str], defaults: dict[str, np.ndarray] | None = None):
+def _export(module, args, path: Path, inputs, outputs, dynamic: list[str]):
     buf = io.BytesIO()
     axes = {n: {0: "batch"} for n in dynamic + [o["name"] for o in outputs]}
     torch.onnx.export(
@@ -70,8 +71,6 @@ def _export(module, args, path: Path, inputs, outputs, dynamic: list[str], defau
         do_constant_folding=True,
     )
     model = onnx.load_from_string(buf.getvalue())
-    for name, arr in (defaults or {}).items():
-        model.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(arr, np.float32), name))
     onnx.checker.check_model(model)
     onnx.save(model, path)
 
@@ -100,9 +99,9 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
     x = torch.randn(2, 3, IMAGE_SIZE, IMAGE_SIZE)
     roles: dict[str, dict] = {}
 
-    def role(name, module, args, inputs, outputs, dynamic, defaults=None, **extra):
+    def role(name, module, args, inputs, outputs, dynamic, **extra):
         path = out / f"{name}.onnx"
-        _export(module, args, path, inputs, outputs, dynamic, defaults)
+        _export(module, args, path, inputs, outputs, dynamic)
         roles[name] = {**_file_entry(path), "inputs": inputs, "outputs": outputs, **extra}
 
     with torch.no_grad():
@@ -128,7 +127,6 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         role(
             "denoiser", _DenoiserGraph(den), args, den_inputs, [_io("eps", "float32", L)],
             ["latent", "timestep", "prompt_ids", "image_tokens"],
-            defaults={"ip_scale": np.ones(1, np.float32), **adapter},
             weights=_file_entry(den_weights),
             architecture={
                 "type": "dit", "width": lat.width, "depth": lat.depth, "heads": lat.heads, "mlp_ratio": lat.mlp_ratio,
@@ -183,13 +181,21 @@ def _gallery(out: Path, subjects, limit: int) -> list[dict]:
     return entries
 
 
-def export_pack(cfg: FoundryConfig) -> None:
+def trained_nets(cfg: FoundryConfig) -> tuple[dict, float]:
+    """The trained networks (EMA weights for the denoiser and image encoder) and latent scale."""
     ae_ck, den_ck, pe_ck = load(cfg, "ae"), load(cfg, "denoiser"), load(cfg, "patch")
     nets = {"ae": build_ae(cfg), "image_encoder": build_image_encoder(cfg), "denoiser": build_denoiser(cfg), "patch_encoder": build_patch_encoder(cfg)}
     nets["ae"].load_state_dict(ae_ck["model"]["ae"])
     nets["denoiser"].load_state_dict(den_ck["ema"]["denoiser"])
     nets["image_encoder"].load_state_dict(den_ck["ema"]["image_encoder"])
     nets["patch_encoder"].load_state_dict(pe_ck["model"]["patch_encoder"])
+    for m in nets.values():
+        m.eval()
+    return nets, ae_ck["latent_scale"]
+
+
+def export_pack(cfg: FoundryConfig) -> None:
+    nets, latent_scale = trained_nets(cfg)
     meta = {
         "id": "emoji64",
         "title": "EmojiBench-64",
@@ -197,7 +203,7 @@ def export_pack(cfg: FoundryConfig) -> None:
         f"(config {cfg.name}); with a ViT patch encoder trained for patch correspondence.",
         "eval": "eval.json",
     }
-    write_pack(cfg, nets, ae_ck["latent_scale"], PACKS / "emoji64", meta, gallery=(10_000, TRAIN_GALLERY))
+    write_pack(cfg, nets, latent_scale, PACKS / "emoji64", meta, gallery=(10_000, TRAIN_GALLERY))
 
 
 def randomize(module: torch.nn.Module, seed: int) -> None:
@@ -215,6 +221,7 @@ def tiny_nets(seed: int = 0) -> dict:
     nets = {"ae": build_ae(cfg), "image_encoder": build_image_encoder(cfg), "denoiser": build_denoiser(cfg), "patch_encoder": build_patch_encoder(cfg)}
     for i, m in enumerate(nets.values()):
         randomize(m, seed * 10 + i)
+        m.eval()
     return nets
 
 
@@ -224,5 +231,3 @@ def export_tiny() -> None:
     print(f"wrote {PACKS / 'tiny'}")
 
 
-if __name__ == "__main__":
-    export_tiny()

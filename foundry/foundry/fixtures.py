@@ -1,0 +1,111 @@
+"""Golden fixtures for the studio's tests, written to tests/fixtures/ as safetensors.
+
+- engine-tiny: the tiny pack's denoiser (weights = public/models/tiny/denoiser.safetensors) on
+  fixed inputs: output ε, and for the loss L = Σ w ⊙ (ε − target)² / N the gradients with
+  respect to every adapter tensor and to the float inputs. The WGSL engine must match them.
+- ort-<pack>: each role's ONNX inputs and PyTorch outputs (batch 2), plus a denoiser call with
+  overridden adapter tensors and ip_scale: onnxruntime must agree with PyTorch.
+- sampler-<pack>: a full DDIM run from fixed initial noise (reference → image tokens → sampler
+  with guidance → decoder): the TypeScript sampler must reproduce it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from . import safetensors_io
+from .batches import reference_batch, to_model
+from .config import CPU, REPO, TINY, FoundryConfig
+from .export import example_inputs, tiny_nets, trained_nets
+from .scene import Prompt
+from .schedule import ddim_sample
+from .subjects import SpriteBank, split
+
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().contiguous().numpy()
+
+
+def engine_fixture(nets: dict, cfg: FoundryConfig) -> dict[str, np.ndarray]:
+    den = nets["denoiser"]
+    latent, timestep, ids, tokens = example_inputs(cfg, den, seed=1)
+    latent.requires_grad_(True)
+    tokens.requires_grad_(True)
+    ip_scale = torch.tensor([0.8])
+    g = torch.Generator().manual_seed(2)
+    target = torch.randn(latent.shape, generator=g)
+    weight = torch.rand(latent.shape, generator=g)
+    adapter = [p for n, p in den.named_parameters() if n in den.adapter_names()]
+    eps = den(latent, timestep, ids, tokens, ip_scale)
+    loss = (weight * (eps - target) ** 2).mean()
+    grads = torch.autograd.grad(loss, adapter + [latent, tokens])
+    out = {
+        "input.latent": _np(latent), "input.timestep": _np(timestep), "input.prompt_ids": _np(ids),
+        "input.image_tokens": _np(tokens), "input.ip_scale": _np(ip_scale),
+        "output.eps": _np(eps), "loss.target": _np(target), "loss.weight": _np(weight), "loss.value": _np(loss.reshape(1)),
+        "grad.input.latent": _np(grads[-2]), "grad.input.image_tokens": _np(grads[-1]),
+    }
+    for name, gr in zip(den.adapter_names(), grads):
+        out[f"grad.{name}"] = _np(gr)
+    return out
+
+
+@torch.no_grad()
+def ort_fixture(nets: dict, cfg: FoundryConfig) -> dict[str, np.ndarray]:
+    g = torch.Generator().manual_seed(3)
+    img = torch.rand(2, 3, 64, 64, generator=g) * 2 - 1
+    den = nets["denoiser"]
+    lat = nets["ae"].encoder(img)
+    latent, timestep, ids, tokens = example_inputs(cfg, den, seed=4)
+    out = {
+        "vae_encoder.image": img, "vae_encoder.latent": lat,
+        "vae_decoder.latent": lat, "vae_decoder.image": nets["ae"].decoder(lat),
+        "image_encoder.image": img, "image_encoder.image_tokens": nets["image_encoder"](img),
+        "patch_encoder.image": img, "patch_encoder.features": nets["patch_encoder"](img),
+        "denoiser.latent": latent, "denoiser.timestep": timestep, "denoiser.prompt_ids": ids, "denoiser.image_tokens": tokens,
+        "denoiser.eps": den(latent, timestep, ids, tokens),
+    }
+    # Same inputs with overridden adapter tensors and ip_scale.
+    adapter = [p * 1.5 + 0.01 for n, p in den.named_parameters() if n in den.adapter_names()]
+    out["denoiser_override.ip_scale"] = torch.tensor([0.5])
+    for name, a in zip(den.adapter_names(), adapter):
+        out[f"denoiser_override.{name}"] = a
+    out["denoiser_override.eps"] = den(latent, timestep, ids, tokens, torch.tensor([0.5]), adapter)
+    return {k: _np(v) for k, v in out.items()}
+
+
+@torch.no_grad()
+def sampler_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, steps: int) -> tuple[dict[str, np.ndarray], dict]:
+    _, held = split()
+    bank = SpriteBank(held[:2])
+    ref = to_model(reference_batch(bank, [0, 1]))
+    prompts = [Prompt("blue", "left", "large"), Prompt("checker", None, "medium")]
+    ids = torch.tensor([p.ids() for p in prompts])
+    noise = torch.randn(2, 4, 16, 16, generator=torch.Generator().manual_seed(5))
+    tokens = nets["image_encoder"](ref)
+    settings = {"steps": steps, "guidance_image": 3.0, "guidance_prompt": 2.0, "ip_scale": 1.0, "sampler": "ddim", "eta": 0}
+    z = ddim_sample(nets["denoiser"], cfg.scheduler, noise, ids, tokens, steps, settings["guidance_image"], settings["guidance_prompt"], torch.ones(1))
+    image = nets["ae"].decoder(z / latent_scale)
+    arrays = {"reference": ref, "prompt_ids": ids, "noise": noise, "image_tokens": tokens, "latent": z, "image": image}
+    meta = {"settings": json.dumps(settings), "subjects": json.dumps([s.id for s in held[:2]]), "prompts": json.dumps([p.text() for p in prompts])}
+    return {k: _np(v) for k, v in arrays.items()}, meta
+
+
+def write_fixtures(include_trained: bool = True) -> None:
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    tiny = tiny_nets()
+    safetensors_io.save(engine_fixture(tiny, TINY), FIXTURES / "engine-tiny.safetensors", {"pack": "tiny"})
+    safetensors_io.save(ort_fixture(tiny, TINY), FIXTURES / "ort-tiny.safetensors", {"pack": "tiny"})
+    arrays, meta = sampler_fixture(tiny, TINY, 1.0, steps=5)
+    safetensors_io.save(arrays, FIXTURES / "sampler-tiny.safetensors", {"pack": "tiny", **meta})
+    if include_trained:
+        nets, scale = trained_nets(CPU)
+        safetensors_io.save(ort_fixture(nets, CPU), FIXTURES / "ort-emoji64.safetensors", {"pack": "emoji64"})
+        arrays, meta = sampler_fixture(nets, CPU, scale, steps=25)
+        safetensors_io.save(arrays, FIXTURES / "sampler-emoji64.safetensors", {"pack": "emoji64", **meta})
+    print(f"wrote fixtures to {FIXTURES}")
