@@ -16,6 +16,7 @@ def main() -> None:
     ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | all")
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="train on this torch device, e.g. cuda (export and eval run on the CPU)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = CONFIGS[args.config]
@@ -25,8 +26,10 @@ def main() -> None:
         train, held = split()
         print(json.dumps({"subjects": len(all_subjects()), "train": len(train), "heldout": len(held)}))
     elif args.command == "train":
-        from .train import STAGES
+        from . import train
 
+        train.DEVICE = torch.device(args.device)
+        STAGES = train.STAGES
         for name in STAGES if args.stage in (None, "all") else [args.stage]:
             STAGES[name](cfg)
     elif args.command == "export":

@@ -108,7 +108,7 @@ class ImageEncoder(nn.Module):
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     """[cos(t·f_k), sin(t·f_k)], f_k = 10000^(−k/(dim/2)), k = 0..dim/2−1."""
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t.float()[:, None] * freqs[None]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
@@ -233,10 +233,10 @@ class Denoiser(nn.Module):
     def forward(self, latent, timestep, prompt_ids, image_tokens, ip_scale=None, adapter: list | None = None):
         c = self.c
         x = self.x_embed(patchify(latent, c.patch)) + self.pos_embed
-        cond = self.t_fc2(F.silu(self.t_fc1(timestep_embedding(timestep, c.freq_dim))))
+        cond = self.t_fc2(F.silu(self.t_fc1(timestep_embedding(timestep, c.freq_dim).to(latent.dtype))))
         c_act = F.silu(cond)
         prompt_ctx = self.prompt_embed(prompt_ids) + self.prompt_pos
-        scale = torch.ones(1) if ip_scale is None else ip_scale
+        scale = latent.new_ones(1) if ip_scale is None else ip_scale
         for i, blk in enumerate(self.blocks):
             wk, wv = (adapter[2 * i], adapter[2 * i + 1]) if adapter is not None else (None, None)
             x = blk(x, c_act, prompt_ctx, image_tokens, scale, wk, wv)

@@ -23,6 +23,7 @@ from .schedule import add_noise, alphas_cumprod
 from .subjects import SpriteBank, split
 
 STAGE_IDS = {"ae": 1, "denoiser": 2, "patch": 3}
+DEVICE = torch.device("cpu")  # set by `--device`; batches are drawn on the CPU and moved here
 
 
 def ckpt_path(cfg: FoundryConfig, stage: str) -> Path:
@@ -66,6 +67,8 @@ def load(cfg: FoundryConfig, stage: str) -> dict:
 
 def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=200, ema=None, extra=None, log_every=50):
     """Generic resumable loop. step_fn(step, rng) → (loss tensor, info dict)."""
+    for m in modules.values():
+        m.to(DEVICE)
     params = [p for m in modules.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     ema_mods = {k: copy.deepcopy(m).requires_grad_(False) for k, m in modules.items()} if ema else None
@@ -139,7 +142,7 @@ def train_ae(cfg: FoundryConfig):
     def step_fn(step, rng):
         imgs, subj, _ = scene_batch(bank, c.batch, rng)
         refs = reference_batch(bank, subj[: c.batch // 4])
-        x = to_model(np.concatenate([imgs, refs]))
+        x = to_model(np.concatenate([imgs, refs])).to(DEVICE)
         oy, ox = (int(v) * 4 for v in rng.integers(0, 9, size=2))
         x = x[:, :, oy : oy + 32, ox : ox + 32]
         y = ae(x)
@@ -151,7 +154,7 @@ def train_ae(cfg: FoundryConfig):
     with torch.no_grad():
         rng = np.random.default_rng((cfg.seed, 99))
         imgs, _, _ = scene_batch(bank, 512, rng)
-        scale = float(1.0 / ae.encoder(to_model(imgs)).std())
+        scale = float(1.0 / ae.encoder(to_model(imgs).to(DEVICE)).std())
     ck = torch.load(ckpt_path(cfg, "ae"))
     ck["latent_scale"] = scale
     torch.save(ck, ckpt_path(cfg, "ae"))
@@ -166,26 +169,26 @@ def train_denoiser(cfg: FoundryConfig):
     ae_ck = load(cfg, "ae")
     ae = build_ae(cfg)
     ae.load_state_dict(ae_ck["model"]["ae"])
-    encoder = ae.encoder.requires_grad_(False).eval()
+    encoder = ae.encoder.requires_grad_(False).eval().to(DEVICE)
     scale = ae_ck["latent_scale"]
     den, ie = build_denoiser(cfg), build_image_encoder(cfg)
     c = cfg.denoiser
-    acp = alphas_cumprod(cfg.scheduler)
+    acp = alphas_cumprod(cfg.scheduler).to(DEVICE)
     T = cfg.scheduler.num_train_timesteps
 
     def step_fn(step, rng):
         imgs, subj, ids = scene_batch(bank, c.batch, rng, c.any_slot)
-        refs = to_model(reference_batch(bank, subj))
+        refs = to_model(reference_batch(bank, subj)).to(DEVICE)
         with torch.no_grad():
-            z0 = encoder(to_model(imgs)) * scale
+            z0 = encoder(to_model(imgs).to(DEVICE)) * scale
         ids_t = torch.from_numpy(ids)
         drop_p = torch.from_numpy(rng.random(c.batch) < c.drop_prompt)
         drop_i = torch.from_numpy(rng.random(c.batch) < c.drop_image)
         ids_t[drop_p] = 0
-        tokens = ie(refs) * (~drop_i).float()[:, None, None]
-        t = torch.from_numpy(rng.integers(0, T, c.batch))
-        noise = torch.randn_like(z0)
-        eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t, tokens)
+        tokens = ie(refs) * (~drop_i).float().to(DEVICE)[:, None, None]
+        t = torch.from_numpy(rng.integers(0, T, c.batch)).to(DEVICE)
+        noise = torch.randn(z0.shape).to(DEVICE)
+        eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t.to(DEVICE), tokens)
         return F.mse_loss(eps, noise), {}
 
     _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, c.steps, c.lr, step_fn, ema=c.ema)
@@ -200,7 +203,7 @@ def train_patch(cfg: FoundryConfig):
     c = cfg.patch
 
     def step_fn(step, rng):
-        a, b, target = correspondence_batch(bank, c.batch, rng)
+        a, b, target = (v.to(DEVICE) for v in correspondence_batch(bank, c.batch, rng))
         loss, acc = infonce(pe, a, b, target, c.temperature)
         return loss, {"top1": round(acc, 3)}
 

@@ -1,0 +1,151 @@
+"""Evaluation of the trained pack: writes public/models/emoji64/eval.json and a contact sheet.
+
+- ae_psnr_db: autoencoder reconstruction PSNR on held-out scenes and references.
+- Samples for fully specified prompts on held-out subjects (DDIM, fixed seeds, the manifest's
+  default guidance) against the renderer's ground truth: background and position accuracy by a
+  nearest-render classifier (which of the vocabulary's renders of this subject is the sample
+  closest to, with the other slots held at the prompt's values), and the subject-region error.
+- patch_top1_trained / _random: correspondence top-1 on held-out warps (subject patches only),
+  for the trained patch encoder and for the same network with random weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .batches import correspondence_batch, reference_batch, to_model, to_pixels
+from .config import PACKS, REPO, FoundryConfig
+from .export import trained_nets
+from .scene import BACKGROUNDS, POSITIONS, SIZES, Prompt, render
+from .schedule import ddim_sample
+from .subjects import SpriteBank, split
+from .train import build_patch_encoder, infonce, load
+
+SAMPLE_SEED = 1234
+PROMPTS_PER_SUBJECT = 2
+GUIDANCE = {"steps": 25, "g_image": 3.0, "g_prompt": 2.0}
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a - b) ** 2))
+    return 10 * math.log10(1.0 / max(mse, 1e-10))
+
+
+@torch.no_grad()
+def ae_psnr(nets, bank: SpriteBank, n: int = 256) -> float:
+    rng = np.random.default_rng((SAMPLE_SEED, 1))
+    imgs = []
+    for _ in range(n):
+        p = Prompt().resolve(rng)
+        imgs.append(render(bank, int(rng.integers(len(bank))), p, rng, jitter=True)[0])
+    imgs = np.concatenate([np.stack(imgs), reference_batch(bank, range(len(bank)))])
+    rec = to_pixels(nets["ae"](to_model(imgs)))
+    return float(np.mean([psnr(a, b) for a, b in zip(imgs, rec)]))
+
+
+def eval_prompts(n_subjects: int) -> list[tuple[int, Prompt]]:
+    rng = np.random.default_rng((SAMPLE_SEED, 2))
+    return [(s, Prompt().resolve(rng)) for s in range(n_subjects) for _ in range(PROMPTS_PER_SUBJECT)]
+
+
+@torch.no_grad()
+def generate(nets, latent_scale: float, cfg: FoundryConfig, bank: SpriteBank, items, batch: int = 49) -> np.ndarray:
+    out = []
+    for i in range(0, len(items), batch):
+        chunk = items[i : i + batch]
+        refs = to_model(reference_batch(bank, [s for s, _ in chunk]))
+        ids = torch.tensor([p.ids() for _, p in chunk])
+        g = torch.Generator().manual_seed(SAMPLE_SEED + i)
+        noise = torch.randn(len(chunk), 4, 16, 16, generator=g)
+        z = ddim_sample(nets["denoiser"], cfg.scheduler, noise, ids, nets["image_encoder"](refs), GUIDANCE["steps"], GUIDANCE["g_image"], GUIDANCE["g_prompt"])
+        out.append(to_pixels(nets["ae"].decoder(z / latent_scale)))
+    return np.concatenate(out)
+
+
+def nearest(bank, subject: int, prompt: Prompt, sample: np.ndarray, slot: str, values) -> str:
+    errs = {v: np.mean((render(bank, subject, Prompt(**{**prompt.__dict__, slot: v}))[0] - sample) ** 2) for v in values}
+    return min(errs, key=errs.get)
+
+
+def scene_metrics(bank, items, samples) -> dict:
+    bg_ok, pos_ok, size_ok, region, full = [], [], [], [], []
+    for (s, p), x in zip(items, samples):
+        gt, lay = render(bank, s, p)
+        sprite = bank(s, lay.px)
+        mask = np.zeros(gt.shape[:2], bool)
+        y0, x0 = lay.cy - lay.px // 2, lay.cx - lay.px // 2
+        mask[max(0, y0) : y0 + lay.px, max(0, x0) : x0 + lay.px] = sprite[max(0, -y0) :, max(0, -x0) :, 3][: 64 - max(0, y0), : 64 - max(0, x0)] > 0.5
+        region.append(float(np.mean((gt[mask] - x[mask]) ** 2)))
+        full.append(psnr(gt, x))
+        bg_ok.append(nearest(bank, s, p, x, "background", BACKGROUNDS) == p.background)
+        pos_ok.append(nearest(bank, s, p, x, "position", POSITIONS) == p.position)
+        size_ok.append(nearest(bank, s, p, x, "size", SIZES) == p.size)
+    return {
+        "bg_color_acc": float(np.mean(bg_ok)),
+        "position_acc": float(np.mean(pos_ok)),
+        "size_acc": float(np.mean(size_ok)),
+        "subject_region_mse": float(np.mean(region)),
+        "subject_region_psnr_db": 10 * math.log10(1 / float(np.mean(region))),
+        "scene_psnr_db": float(np.mean(full)),
+    }
+
+
+@torch.no_grad()
+def patch_top1(pe, bank, n: int = 512) -> float:
+    correct, total = 0.0, 0
+    for i in range(0, n, 64):
+        a, b, t = correspondence_batch(bank, 64, np.random.default_rng((SAMPLE_SEED, 3, i)))
+        valid = int((t >= 0).sum())
+        correct += infonce(pe, a, b, t, 0.1)[1] * valid
+        total += valid
+    return correct / total
+
+
+def contact_sheet(bank, items, samples, path, subjects: int = 12) -> None:
+    """Rows: held-out subjects. Columns: reference, then (ground truth, sample) per prompt."""
+    rows = []
+    for s in range(subjects):
+        cells = [reference_batch(bank, [s])[0]]
+        for (si, p), x in zip(items, samples):
+            if si == s:
+                cells += [render(bank, s, p)[0], x]
+        rows.append(np.concatenate(cells, axis=1))
+    sheet = (np.concatenate(rows, axis=0) * 255).round().astype(np.uint8)
+    img = Image.fromarray(sheet)
+    img.resize((img.width * 2, img.height * 2), Image.NEAREST).save(path, optimize=True)
+
+
+def evaluate(cfg: FoundryConfig) -> dict:
+    t0 = time.time()
+    nets, scale = trained_nets(cfg)
+    _, held = split()
+    bank = SpriteBank(held)
+    items = eval_prompts(len(bank))
+    samples = generate(nets, scale, cfg, bank, items)
+    torch.manual_seed(0)
+    random_pe = build_patch_encoder(cfg).eval()
+    result = {
+        "config": cfg.name,
+        "heldout_subjects": len(bank),
+        "samples": len(items),
+        "sampler": {"type": "ddim", **GUIDANCE, "seed": SAMPLE_SEED},
+        "ae_psnr_db": ae_psnr(nets, bank),
+        **scene_metrics(bank, items, samples),
+        "patch_top1_trained": patch_top1(nets["patch_encoder"], bank),
+        "patch_top1_random": patch_top1(random_pe, bank),
+        "train_seconds": {stage: round(load(cfg, stage)["seconds"], 1) for stage in ("ae", "denoiser", "patch")},
+    }
+    sheet = REPO / "docs" / "emoji64-contact-sheet.png"
+    contact_sheet(bank, items, samples, sheet)
+    result["contact_sheet"] = str(sheet.relative_to(REPO))
+    result["eval_seconds"] = round(time.time() - t0, 1)
+    out = PACKS / "emoji64" / "eval.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    return result
