@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
-import { builtinPacks } from "./vite/builtin-packs";
-import { ortAssets } from "./vite/ort-assets";
+import { builtinPacks } from "./vite/builtin-packs.ts";
+import { ortAssets } from "./vite/ort-assets.ts";
 
 /** Cross-origin isolation, so onnxruntime-web's WASM backend may use SharedArrayBuffer threads. */
 const isolation = {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Plugin } from "vite";
-import { ORT_ASSET_DIR, ORT_ASSET_FILES } from "../workers/ort-assets";
+import { ORT_ASSET_DIR, ORT_ASSET_FILES } from "../workers/ort-assets.ts";
 
 const require = createRequire(import.meta.url);
 const ortDist = dirname(require.resolve("onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm"));

@@ -15,6 +15,8 @@ export function configureOrt(baseUrl: string): void {
   const dir = new URL(ORT_ASSET_DIR, baseUrl).href;
   ort.env.wasm.wasmPaths = { mjs: dir + ORT_ASSET_FILES.mjs, wasm: dir + ORT_ASSET_FILES.wasm };
   ort.env.logLevel = "error";
+  // ORT's own default (half the cores, at most 4), made explicit so the header can report it.
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, Math.ceil(navigator.hardwareConcurrency / 2)) : 1;
 }
 
 export function wasmThreads(): number {
@@ -48,7 +50,9 @@ export async function createRoleSessions(
       const model = bytes.get(spec.file) as Uint8Array;
       let session: ort.InferenceSession;
       try {
-        session = await queue.run(() => ort.InferenceSession.create(model, { executionProviders: [provider] }));
+        session = await queue.run(() =>
+          ort.InferenceSession.create(model, { executionProviders: [provider], logSeverityLevel: 3 }),
+        );
       } catch (e) {
         throw new PackError(`${role} (${spec.file}): not a loadable ONNX model: ${errorText(e)}`);
       }

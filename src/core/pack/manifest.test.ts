@@ -1,0 +1,107 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ManifestError, packFiles, parseManifest, validateManifest } from "./manifest";
+import { unitPack } from "./testing/fixtures";
+
+function issuesOf(json: unknown): string[] {
+  try {
+    validateManifest(json);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ManifestError);
+    return (e as ManifestError).issues;
+  }
+  throw new Error("expected the manifest to be rejected");
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests mutate the JSON freely
+type Json = any;
+async function manifest(): Promise<Json> {
+  return structuredClone((await unitPack()).manifest);
+}
+
+describe("validateManifest", () => {
+  it("accepts a complete schema-v1 manifest", async () => {
+    const m = validateManifest(await manifest());
+    expect(m.id).toBe("unit");
+    expect(packFiles(m).map((f) => `${f.role}:${f.kind}:${f.file}`)).toEqual([
+      "vae_encoder:onnx:vae_encoder.onnx",
+      "denoiser:onnx:denoiser.onnx",
+      "denoiser:weights:denoiser.safetensors",
+    ]);
+  });
+
+  it("accepts the foundry's tiny pack manifest", () => {
+    const text = readFileSync(new URL("../../../public/models/tiny/manifest.json", import.meta.url), "utf8");
+    expect(parseManifest(text).id).toBe("tiny");
+  });
+
+  it("names file and path of a missing top-level field", async () => {
+    const m = await manifest();
+    delete m.latent;
+    expect(issuesOf(m)).toEqual(["manifest.json: latent: missing required field"]);
+  });
+
+  it("names the nested path of a wrong type", async () => {
+    const m = await manifest();
+    m.roles.denoiser.inputs[2].shape = "batch,2";
+    expect(issuesOf(m)).toEqual(["manifest.json: roles.denoiser.inputs[2].shape: expected an array"]);
+  });
+
+  it("names a missing field inside a role", async () => {
+    const m = await manifest();
+    delete m.roles.vae_encoder.sha256;
+    expect(issuesOf(m)).toEqual(["manifest.json: roles.vae_encoder.sha256: missing required field"]);
+  });
+
+  it("refuses schema versions it does not know", async () => {
+    const m = await manifest();
+    m.schema_version = 2;
+    expect(issuesOf(m)[0]).toMatch(/^manifest\.json: schema_version: unsupported version 2/);
+  });
+
+  it("reports every problem at once", async () => {
+    const m = await manifest();
+    m.id = "Has Spaces";
+    m.roles.bogus = {};
+    m.roles.denoiser.outputs[0].dtype = "float16";
+    m.roles.vae_encoder.inputs[0].shape[1] = 0;
+    m.roles.denoiser.inputs.push({ name: "latent", dtype: "float32", shape: [1] });
+    m.prompt.slots.pop();
+    expect(issuesOf(m)).toEqual([
+      "manifest.json: id: must match /^[a-z0-9_-]+$/",
+      "manifest.json: prompt.slots: has 1 slots but prompt.length is 2",
+      'manifest.json: roles.vae_encoder.inputs[0].shape[1]: expected a positive integer or "batch"',
+      'manifest.json: roles.denoiser.inputs[3].name: duplicate tensor name "latent"',
+      'manifest.json: roles.denoiser.outputs[0].dtype: expected one of "float32", "int64"',
+      "manifest.json: roles.bogus: unknown role; expected one of vae_encoder, vae_decoder, image_encoder, denoiser, patch_encoder",
+    ]);
+  });
+
+  it("rejects file paths that leave the pack folder", async () => {
+    for (const file of ["../x.onnx", "/abs.onnx", "https://evil.example/x.onnx", "a/../../x.onnx"]) {
+      const m = await manifest();
+      m.roles.vae_encoder.file = file;
+      expect(issuesOf(m)[0]).toMatch(/^manifest\.json: roles\.vae_encoder\.file: must match/);
+    }
+  });
+
+  it("checks hashes, sizes and weights references", async () => {
+    const m = await manifest();
+    m.roles.vae_encoder.sha256 = "ABC";
+    m.roles.vae_encoder.bytes = 1.5;
+    delete m.roles.denoiser.weights.bytes;
+    expect(issuesOf(m)).toEqual([
+      "manifest.json: roles.vae_encoder.bytes: expected an integer",
+      "manifest.json: roles.vae_encoder.sha256: must match /^[0-9a-f]{64}$/",
+      "manifest.json: roles.denoiser.weights.bytes: missing required field",
+    ]);
+  });
+
+  it("reports invalid JSON against the file", () => {
+    expect(() => parseManifest("{ not json")).toThrow(/^manifest\.json: not valid JSON/);
+  });
+
+  it("rejects a non-object root", () => {
+    expect(issuesOf([])).toEqual(["manifest.json: (root): expected an object"]);
+  });
+});
