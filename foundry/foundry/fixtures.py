@@ -5,8 +5,8 @@
   respect to every adapter tensor and to the float inputs. The WGSL engine must match them.
 - ort-<pack>: each role's ONNX inputs and PyTorch outputs (batch 2), plus a denoiser call with
   overridden adapter tensors and ip_scale: onnxruntime must agree with PyTorch.
-- sampler-<pack>: a full DDIM run from fixed initial noise (reference → image tokens → sampler
-  with guidance → decoder): the TypeScript sampler must reproduce it.
+- sampler-<pack>: full DDIM and Euler runs from fixed initial noise (reference → image tokens →
+  sampler with guidance → decoder): the TypeScript sampler must reproduce them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .batches import reference_batch, to_model
 from .config import CPU, REPO, TINY, FoundryConfig
 from .export import example_inputs, tiny_nets, trained_nets
 from .scene import Prompt
-from .schedule import ddim_sample
+from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
 
 FIXTURES = REPO / "tests" / "fixtures"
@@ -91,7 +91,8 @@ def sampler_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, steps: 
     settings = {"steps": steps, "guidance_image": 3.0, "guidance_prompt": 2.0, "ip_scale": 1.0, "sampler": "ddim", "eta": 0}
     z = ddim_sample(nets["denoiser"], cfg.scheduler, noise, ids, tokens, steps, settings["guidance_image"], settings["guidance_prompt"], torch.ones(1))
     image = nets["ae"].decoder(z / latent_scale)
-    arrays = {"reference": ref, "prompt_ids": ids, "noise": noise, "image_tokens": tokens, "latent": z, "image": image}
+    z_euler = euler_sample(nets["denoiser"], cfg.scheduler, noise, ids, tokens, steps, settings["guidance_image"], settings["guidance_prompt"], torch.ones(1))
+    arrays = {"reference": ref, "prompt_ids": ids, "noise": noise, "image_tokens": tokens, "latent": z, "image": image, "latent_euler": z_euler}
     meta = {"settings": json.dumps(settings), "subjects": json.dumps([s.id for s in held[:2]]), "prompts": json.dumps([p.text() for p in prompts])}
     return {k: _np(v) for k, v in arrays.items()}, meta
 

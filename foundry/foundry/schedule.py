@@ -62,3 +62,18 @@ def ddim_sample(denoiser, c: SchedulerConfig, noise, prompt_ids, image_tokens, s
         x0 = (z - (1 - a_t).sqrt() * eps) / a_t.sqrt()
         z = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
     return z
+
+
+@torch.no_grad()
+def euler_sample(denoiser, c: SchedulerConfig, noise, prompt_ids, image_tokens, steps=25, g_image=3.0, g_prompt=2.0, ip_scale=None, adapter=None):
+    """Euler on the probability-flow ODE in σ-space, σ_t = √((1−ᾱ_t)/ᾱ_t), over the same trailing
+    timesteps as DDIM: x = z·√(1+σ²), x ← x + (σ_next − σ)·ε̂, ending at σ = 0."""
+    acp = alphas_cumprod(c)
+    ts = ddim_timesteps(c, steps)
+    sigmas = [float(((1 - acp[t]) / acp[t]).sqrt()) for t in ts] + [0.0]
+    x = noise * (1 + sigmas[0] ** 2) ** 0.5
+    for i, t in enumerate(ts):
+        z = x / (1 + sigmas[i] ** 2) ** 0.5
+        eps = guided_eps(denoiser, z, t, prompt_ids, image_tokens, g_image, g_prompt, ip_scale, adapter)
+        x = x + (sigmas[i + 1] - sigmas[i]) * eps
+    return x
