@@ -24,7 +24,9 @@ export function builtinSource(id: string): PackSource {
 }
 
 export function describeSource(source: PackSource): string {
-  if (source.kind === "url") return source.builtin ? "built-in pack" : source.url;
+  if (source.kind === "url") {
+    return source.builtin ? `built-in pack ${new URL(source.url).pathname.split("/").at(-2)}` : source.url;
+  }
   if (source.kind === "files") return source.label;
   return `cached pack "${source.id}"`;
 }

@@ -1,0 +1,49 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { expect, type Page } from "@playwright/test";
+
+export const TINY_DIR = "public/models/tiny";
+
+export function tinyManifest() {
+  return JSON.parse(readFileSync(`${TINY_DIR}/manifest.json`, "utf8"));
+}
+
+export function builtinDefaultId(): string {
+  return existsSync("public/models/emoji64/manifest.json") ? "emoji64" : "tiny";
+}
+
+export const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+/** Waits until the Models tab shows the pack as loaded. */
+export async function expectLoaded(page: Page, id: string, timeout = 60_000) {
+  await expect(page.locator(`[data-pack-id="${id}"]`)).toHaveAttribute("data-loaded", "true", { timeout });
+}
+
+/**
+ * Keys in the studio's IndexedDB pack cache, read straight from the page's IndexedDB. Does not
+ * create the database when it does not exist yet.
+ */
+export function cacheKeys(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const dbs = await indexedDB.databases();
+    if (!dbs.some((d) => d.name === "patchdpo-packs")) return [];
+    return new Promise<string[]>((resolve, reject) => {
+      const open = indexedDB.open("patchdpo-packs");
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains("kv")) {
+          db.close();
+          resolve([]);
+          return;
+        }
+        const req = db.transaction("kv").objectStore("kv").getAllKeys();
+        req.onsuccess = () => {
+          db.close();
+          resolve(req.result.map(String).sort());
+        };
+        req.onerror = () => reject(req.error);
+      };
+    });
+  });
+}

@@ -1,0 +1,46 @@
+import { expect, test } from "@playwright/test";
+import { builtinDefaultId, expectLoaded } from "./helpers";
+
+test("the studio loads with its tabs and reports the SwiftShader WebGPU adapter", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto("/?pack=tiny");
+  await expect(page.getByRole("heading", { name: "PatchDPO Studio" })).toBeVisible();
+  for (const tab of ["Generate", "Inspect", "Dataset", "Train", "Compare", "Models"]) {
+    await expect(page.getByRole("tab", { name: tab })).toBeVisible();
+  }
+  await expect(page.getByTestId("compute-backend")).toHaveText(/^WebGPU: google swiftshader$/);
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await page.getByRole("tab", { name: "Generate" }).click();
+  await expect(page.getByText("coming in a later issue")).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("the training worker acquires a WebGPU device", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await page.getByRole("tab", { name: "Train" }).click();
+  await page.getByRole("button", { name: "Check training device" }).click();
+  await expect(page.getByText(/Device on google swiftshader: max buffer \d+ bytes/)).toBeVisible();
+});
+
+test("settings persist across reloads", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny");
+  await page.getByLabel("Run ONNX models on").selectOption("wasm");
+  await page.getByRole("tab", { name: "Compare" }).click();
+  await page.reload();
+  await expect(page.getByRole("tab", { name: "Compare" })).toHaveAttribute("aria-selected", "true");
+  await page.getByRole("tab", { name: "Models" }).click();
+  await expect(page.getByLabel("Run ONNX models on")).toHaveValue("wasm");
+  await expect(page.getByText("ONNX runtime on WASM")).toBeVisible();
+  await expectLoaded(page, "tiny");
+  await expect(page.locator('[data-pack-id="tiny"] .status')).toHaveText(/^Loaded on WASM/);
+});
+
+test("the studio opens the built-in pack by default", async ({ page }) => {
+  test.setTimeout(300_000);
+  const id = builtinDefaultId();
+  await page.goto("/");
+  await expectLoaded(page, id, 300_000);
+  await expect(page.locator(`[data-pack-id="${id}"] tr[data-role="denoiser"]`)).toBeVisible();
+});

@@ -1,0 +1,88 @@
+/**
+ * Records many dispatches and copies into one command buffer and submits them together: one
+ * queue submission per logical step instead of one per kernel. Temporary buffers (uniforms,
+ * scratch) return to the pool at submit; that is safe because every later write to a reused
+ * buffer goes through the same queue and is ordered after this submission.
+ */
+import type { BufferPool } from "./buffer-pool.ts";
+
+export type Binding = GPUBuffer | GPUBufferBinding;
+
+/** How a batch reports its validation errors back to the context that opened it. */
+export interface BatchOwner {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  batchClosed(errors: Promise<GPUError | null>[]): void;
+}
+
+export class CommandBatch {
+  private readonly encoder: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly temps: GPUBuffer[] = [];
+  private open = true;
+
+  constructor(
+    private readonly owner: BatchOwner,
+    label?: string,
+  ) {
+    // Scopes cover bind-group creation and encoding too, so mistakes surface at the next sync point.
+    owner.device.pushErrorScope("validation");
+    owner.device.pushErrorScope("out-of-memory");
+    this.encoder = owner.device.createCommandEncoder({ label });
+  }
+
+  /** Binds `bindings` to @group(0) @binding(0..n-1) in order and dispatches `workgroups`. */
+  dispatch(pipeline: GPUComputePipeline, bindings: Binding[], workgroups: [number, number?, number?]): void {
+    this.assertOpen();
+    const [x, y = 1, z = 1] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const bindGroup = this.owner.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: bindings.map((b, binding) => ({ binding, resource: "buffer" in b ? b : { buffer: b } })),
+    });
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, byteLength: number): void {
+    this.assertOpen();
+    this.endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, byteLength);
+  }
+
+  /** A uniform buffer holding `data`, valid until this batch is submitted. */
+  uniform(data: Uint32Array | Float32Array): GPUBuffer {
+    const buffer = this.temp(data.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.owner.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  /** Scratch storage valid until this batch is submitted. */
+  temp(byteLength: number, usage: GPUBufferUsageFlags = GPUBufferUsage.STORAGE): GPUBuffer {
+    this.assertOpen();
+    const buffer = this.owner.pool.acquire(byteLength, usage, "batch-temp");
+    this.temps.push(buffer);
+    return buffer;
+  }
+
+  submit(): void {
+    this.assertOpen();
+    this.endPass();
+    this.owner.device.queue.submit([this.encoder.finish()]);
+    this.open = false;
+    for (const b of this.temps) this.owner.pool.release(b);
+    const device = this.owner.device;
+    this.owner.batchClosed([device.popErrorScope(), device.popErrorScope()]);
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private assertOpen(): void {
+    if (!this.open) throw new Error("command batch already submitted");
+  }
+}

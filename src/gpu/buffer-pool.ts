@@ -1,0 +1,71 @@
+/**
+ * Reuses GPU buffers by (usage, size class) so training steps and batched kernels do not
+ * allocate per call. Sizes are rounded up to a quarter of the next power of two (≤ 25 % waste),
+ * so shapes that differ slightly share buffers. `liveCount` is what leak tests watch.
+ */
+
+/** Smallest size class; also keeps uniform buffers at a multiple of 16 bytes. */
+const MIN_BYTES = 256;
+
+export function sizeClass(byteLength: number): number {
+  if (byteLength <= MIN_BYTES) return MIN_BYTES;
+  const step = 2 ** Math.max(0, Math.ceil(Math.log2(byteLength)) - 2);
+  return Math.ceil(byteLength / step) * step;
+}
+
+export class BufferPool {
+  private readonly free = new Map<string, GPUBuffer[]>();
+  private readonly live = new Set<GPUBuffer>();
+  private readonly inUse = new Set<GPUBuffer>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /** A buffer of at least `byteLength` bytes; its contents are undefined (not zeroed on reuse). */
+  acquire(byteLength: number, usage: GPUBufferUsageFlags, label = "pooled"): GPUBuffer {
+    const size = sizeClass(byteLength);
+    const buffer = this.free.get(`${usage}:${size}`)?.pop() ?? this.create(size, usage, label);
+    this.inUse.add(buffer);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    if (!this.inUse.delete(buffer)) throw new Error(`buffer "${buffer.label}" is not in use from this pool`);
+    if (buffer.mapState !== "unmapped") buffer.unmap();
+    const key = `${buffer.usage}:${buffer.size}`;
+    const list = this.free.get(key);
+    if (list) list.push(buffer);
+    else this.free.set(key, [buffer]);
+  }
+
+  /** Buffers created by this pool and not yet destroyed (in use + idle). */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  get inUseCount(): number {
+    return this.inUse.size;
+  }
+
+  /** Destroys idle buffers, e.g. after a large one-off job. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) this.dispose(b);
+    this.free.clear();
+  }
+
+  destroy(): void {
+    this.trim();
+    for (const b of this.inUse) this.dispose(b);
+    this.inUse.clear();
+  }
+
+  private create(size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    const buffer = this.device.createBuffer({ size, usage, label });
+    this.live.add(buffer);
+    return buffer;
+  }
+
+  private dispose(buffer: GPUBuffer): void {
+    buffer.destroy();
+    this.live.delete(buffer);
+  }
+}
