@@ -51,11 +51,13 @@ const api: InferenceApi = {
       await cache.gc();
       const provider: ExecutionProvider = choice === "auto" ? (await environment()).autoProvider : choice;
       const staged = await stagePack(source, { cache, fetch: self.fetch.bind(self) }, { signal, onProgress: progress });
+      const stagedAt = performance.now();
       const { manifest } = staged;
       const total = staged.record.totalBytes;
       const sessions = await createRoleSessions(manifest, staged.bytes, provider, signal, (role, file) =>
         progress({ phase: "session", loaded: total, total, message: `Creating session for ${role} (${file})` }),
       );
+      const sessionsAt = performance.now();
       let cacheWarning: string | undefined;
       try {
         await staged.commit();
@@ -74,6 +76,11 @@ const api: InferenceApi = {
         manifest,
         provider,
         loadMs: performance.now() - started,
+        phaseMs: {
+          files: stagedAt - started,
+          sessions: sessionsAt - stagedAt,
+          cache_write: performance.now() - sessionsAt,
+        },
         fromCache: staged.fromCache,
         fetched: staged.fetched,
         notes: staged.notes,

@@ -14,7 +14,12 @@ export function Header() {
   return (
     <header className="header">
       <h1>PatchDPO Studio</h1>
-      <div className="backend">
+      <div
+        className="backend"
+        data-provider={provider}
+        data-adapter={env?.webgpu.available ? env.webgpu.adapter.name : undefined}
+        data-cores={env?.cores}
+      >
         <span data-testid="compute-backend">{backend}</span>
         {env && (
           <span className="muted">

@@ -57,6 +57,7 @@ function PackCard({ id }: { id: string }) {
       data-pack-id={id}
       data-loaded={pack ? "true" : "false"}
       data-load-ms={pack ? Math.round(pack.loadMs) : undefined}
+      data-phase-ms={pack ? JSON.stringify(pack.phaseMs) : undefined}
       data-from-cache={pack ? String(pack.fetched.length === 0) : undefined}
     >
       <header>

@@ -1,0 +1,67 @@
+/**
+ * Shared pieces for benchmark scenarios: the production build served by Vite's preview server
+ * and Debian's headless Chromium, both started on first use and closed at the end.
+ */
+import { type Browser, chromium, type Page } from "@playwright/test";
+import { build, type PreviewServer, preview } from "vite";
+import { chromiumLaunchOptions } from "../e2e/chromium";
+
+export interface BenchEnv {
+  backend: string;
+  adapter: string;
+  cores: number;
+}
+
+export interface BenchResult {
+  scenario: string;
+  metrics: Record<string, unknown>;
+  env: BenchEnv;
+}
+
+export interface Scenario {
+  description: string;
+  run(h: Harness): Promise<Omit<BenchResult, "scenario">>;
+}
+
+export class Harness {
+  private server?: PreviewServer;
+  private browser?: Browser;
+
+  /** Base URL of the freshly built studio. */
+  async studioUrl(): Promise<string> {
+    if (!this.server) {
+      await build({ logLevel: "warn" });
+      this.server = await preview({ logLevel: "warn", preview: { port: 0, strictPort: false } });
+    }
+    const url = this.server.resolvedUrls?.local[0];
+    if (!url) throw new Error("the preview server did not report a URL");
+    return url;
+  }
+
+  async chromium(): Promise<Browser> {
+    this.browser ??= await chromium.launch(chromiumLaunchOptions);
+    return this.browser;
+  }
+
+  /** A page in a fresh browser context, so IndexedDB and localStorage start empty. */
+  async freshPage(): Promise<Page> {
+    const context = await (await this.chromium()).newContext();
+    return context.newPage();
+  }
+
+  async close(): Promise<void> {
+    await this.browser?.close();
+    await this.server?.close();
+  }
+}
+
+/** The compute environment the studio's header reports. */
+export async function studioEnv(page: Page): Promise<BenchEnv> {
+  const header = page.locator(".backend[data-provider]");
+  await header.waitFor();
+  return {
+    backend: (await header.getAttribute("data-provider")) ?? "unknown",
+    adapter: (await header.getAttribute("data-adapter")) ?? "none",
+    cores: Number(await header.getAttribute("data-cores")),
+  };
+}

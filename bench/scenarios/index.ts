@@ -1,0 +1,5 @@
+/** Every benchmark scenario by name; later issues add theirs here (see DESIGN.md §7). */
+import type { Scenario } from "../harness";
+import { load } from "./load";
+
+export const scenarios: Record<string, Scenario> = { load };
