@@ -1,0 +1,3 @@
+export * from "./image";
+export * from "./pipeline";
+export * from "./prompt";

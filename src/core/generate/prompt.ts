@@ -1,0 +1,40 @@
+/** Prompts over a pack's fixed vocabulary: one value (or "any") per slot, as token ids. */
+
+export interface PromptSlot {
+  name: string;
+  any_id: number;
+  values: { id: number; text: string }[];
+}
+
+export interface PromptSpec {
+  length: number;
+  null_id: number;
+  slots: PromptSlot[];
+}
+
+/** Slot name → value text or "any". Missing slots mean "any". */
+export type PromptChoice = Record<string, string>;
+
+export function encodePrompt(spec: PromptSpec, choice: PromptChoice): bigint[] {
+  const unknownSlots = Object.keys(choice).filter((k) => !spec.slots.some((s) => s.name === k));
+  if (unknownSlots.length) {
+    throw new Error(
+      `prompt slot "${unknownSlots[0]}" is not in this pack's vocabulary (slots: ${spec.slots.map((s) => s.name).join(", ")})`,
+    );
+  }
+  return spec.slots.map((slot) => {
+    const text = choice[slot.name] ?? "any";
+    if (text === "any") return BigInt(slot.any_id);
+    const value = slot.values.find((v) => v.text === text);
+    if (!value) {
+      throw new Error(
+        `"${text}" is not a ${slot.name} in this pack's vocabulary (choose from: any, ${slot.values.map((v) => v.text).join(", ")})`,
+      );
+    }
+    return BigInt(value.id);
+  });
+}
+
+export function describePrompt(spec: PromptSpec, choice: PromptChoice): string {
+  return spec.slots.map((s) => `${s.name} ${choice[s.name] ?? "any"}`).join(", ");
+}
