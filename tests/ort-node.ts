@@ -49,10 +49,10 @@ export function nodeRunner(pack: string): RunRole {
 
 /** The pack's base adapter tensors from the denoiser weights file. */
 export function baseAdapter(pack: string): AdapterTensors {
-  const m = readManifest(pack);
-  const den = m.roles.denoiser;
-  const weights = loadSafetensors(`public/models/${pack}/${(den?.weights as { file: string }).file}`).tensors;
-  const spec = den?.adapter as { tensors: { name: string }[] };
+  const den = readManifest(pack).roles.denoiser;
+  if (!den) throw new Error(`${pack} has no denoiser`);
+  const weights = loadSafetensors(`public/models/${pack}/${(den.weights as { file: string }).file}`).tensors;
+  const spec = den.adapter as { tensors: { name: string }[] };
   return new Map(spec.tensors.map((t) => [t.name, need(weights, t.name).data as Float32Array]));
 }
 
