@@ -54,7 +54,12 @@ export class CommandBatch {
 
   /** A uniform buffer holding `data`, valid until this batch is submitted. */
   uniform(data: Uint32Array | Float32Array): GPUBuffer {
-    const buffer = this.temp(data.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    return this.upload(data, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  }
+
+  /** A scratch buffer initialised with `data`, valid until this batch is submitted. */
+  upload(data: Uint32Array | Float32Array, usage: GPUBufferUsageFlags): GPUBuffer {
+    const buffer = this.temp(data.byteLength, usage);
     this.owner.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return buffer;
   }

@@ -1,7 +1,7 @@
 /**
  * Reuses GPU buffers by (usage, size class) so training steps and batched kernels do not
- * allocate per call. Sizes are rounded up to a quarter of the next power of two (≤ 25 % waste),
- * so shapes that differ slightly share buffers. `liveCount` is what leak tests watch.
+ * allocate per call. Sizes are rounded up to a multiple of a quarter of their power of two
+ * (< 25 % waste), so shapes that differ slightly share buffers. `liveCount` is what leak tests watch.
  */
 
 /** Smallest size class; also keeps uniform buffers at a multiple of 16 bytes. */
@@ -9,7 +9,7 @@ const MIN_BYTES = 256;
 
 export function sizeClass(byteLength: number): number {
   if (byteLength <= MIN_BYTES) return MIN_BYTES;
-  const step = 2 ** Math.max(0, Math.ceil(Math.log2(byteLength)) - 2);
+  const step = 2 ** (Math.floor(Math.log2(byteLength)) - 2);
   return Math.ceil(byteLength / step) * step;
 }
 

@@ -2,9 +2,10 @@
  * One WebGPU device plus the engine's shared state (buffer pool, pipeline cache), created from
  * any `GPU` object: `navigator.gpu` in a page or worker, or the `webgpu` package's in Node.
  */
-import { type AdapterSummary, summarizeAdapter } from "./device.ts";
+
 import { type BatchOwner, CommandBatch } from "./batch.ts";
 import { BufferPool } from "./buffer-pool.ts";
+import { type AdapterSummary, summarizeAdapter } from "./device.ts";
 import { GpuCommandError, GpuDeviceLostError, GpuUnavailableError } from "./errors.ts";
 import { PipelineCache } from "./pipeline-cache.ts";
 
@@ -91,7 +92,12 @@ export class GpuContext implements BatchOwner {
     this.pendingErrors = [];
     for (const error of await Promise.all(pending)) {
       if (!error) continue;
-      const kind = error instanceof GPUValidationError ? "validation" : error instanceof GPUOutOfMemoryError ? "out-of-memory" : "internal";
+      const kind =
+        error instanceof GPUValidationError
+          ? "validation"
+          : error instanceof GPUOutOfMemoryError
+            ? "out-of-memory"
+            : "internal";
       throw new GpuCommandError(kind, error.message);
     }
     this.assertAlive();

@@ -2,12 +2,16 @@
 import type { Binding } from "./batch.ts";
 import type { GpuContext } from "./context.ts";
 
-export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Usage for tensors: bindable as storage, uploadable, readable. A function because in Node the
+ * GPU* globals exist only once the `webgpu` package is loaded. */
+export function storageUsage(): GPUBufferUsageFlags {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
 
 /** A pooled storage buffer holding `data`; release it with `ctx.pool.release`. */
 export function upload(ctx: GpuContext, data: Float32Array | Uint32Array | Int32Array): GPUBuffer {
   ctx.assertAlive();
-  const buffer = ctx.pool.acquire(data.byteLength, STORAGE_USAGE, "upload");
+  const buffer = ctx.pool.acquire(data.byteLength, storageUsage(), "upload");
   ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   return buffer;
 }
