@@ -19,7 +19,7 @@ async function loadTiming(page: Page, expectFromCache: boolean): Promise<LoadTim
   await Promise.race([
     card.waitFor({ timeout: 600_000 }),
     failed.waitFor({ timeout: 600_000 }).then(async () => {
-      throw new Error(`pack ${packId} failed to load: ${await failed.innerText()}`);
+      throw new Error(`pack ${packId} failed to load: ${await failed.textContent()}`);
     }),
   ]);
   const fromCache = (await card.getAttribute("data-from-cache")) === "true";
