@@ -1,5 +1,6 @@
 /** Every benchmark scenario by name; later issues add theirs here (see DESIGN.md §7). */
 import type { Scenario } from "../harness";
 import { load } from "./load";
+import { quality } from "./quality";
 
-export const scenarios: Record<string, Scenario> = { load };
+export const scenarios: Record<string, Scenario> = { load, quality };

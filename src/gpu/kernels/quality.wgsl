@@ -38,6 +38,26 @@ struct SimParams { ng: u32, nr: u32, dim: u32, batch0: u32 }
 @group(0) @binding(4) var<storage, read_write> sim: array<f32>;
 @group(0) @binding(5) var<uniform> sp: SimParams;
 
+// Scalar loads: dim need not be a multiple of 4, so rows are not vec4-aligned.
+fn gen4(at: u32) -> vec4f {
+  return vec4f(gen[at], gen[at + 1u], gen[at + 2u], gen[at + 3u]);
+}
+
+fn ref4(at: u32) -> vec4f {
+  return vec4f(refs[at], refs[at + 1u], refs[at + 2u], refs[at + 3u]);
+}
+
+// Stores row i (of the item whose first row in `sim` is item_row0) for columns j0..j0+3 in range.
+fn store_row(item_row0: u32, i: u32, j0: u32, cos: vec4f) {
+  if (i >= sp.ng) { return; }
+  let out = (item_row0 + i) * sp.nr + j0;
+  for (var c = 0u; c < TILE; c++) {
+    if (j0 + c < sp.nr) { sim[out + c] = cos[c]; }
+  }
+}
+
+// Written out per row and column (no private arrays): SwiftShader keeps dynamically indexed
+// arrays in memory, which made this kernel ~6× slower there.
 @compute @workgroup_size(8, 8)
 fn similarity(@builtin(global_invocation_id) id: vec3u) {
   let i0 = id.y * TILE;
@@ -45,34 +65,47 @@ fn similarity(@builtin(global_invocation_id) id: vec3u) {
   if (i0 >= sp.ng || j0 >= sp.nr) { return; }
   let b = sp.batch0 + id.z;
   // Out-of-range rows/columns of an edge tile re-read the last valid one and are not stored.
-  var g_row: array<u32, 4>;
-  var r_row: array<u32, 4>;
-  for (var t = 0u; t < TILE; t++) {
-    g_row[t] = b * sp.ng + min(i0 + t, sp.ng - 1u);
-    r_row[t] = b * sp.nr + min(j0 + t, sp.nr - 1u);
+  let gr0 = b * sp.ng + i0;
+  let gr1 = b * sp.ng + min(i0 + 1u, sp.ng - 1u);
+  let gr2 = b * sp.ng + min(i0 + 2u, sp.ng - 1u);
+  let gr3 = b * sp.ng + min(i0 + 3u, sp.ng - 1u);
+  let rr0 = b * sp.nr + j0;
+  let rr1 = b * sp.nr + min(j0 + 1u, sp.nr - 1u);
+  let rr2 = b * sp.nr + min(j0 + 2u, sp.nr - 1u);
+  let rr3 = b * sp.nr + min(j0 + 3u, sp.nr - 1u);
+  let d = sp.dim;
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  var k = 0u;
+  for (; k + 4u <= d; k += 4u) {
+    let b0 = ref4(rr0 * d + k);
+    let b1 = ref4(rr1 * d + k);
+    let b2 = ref4(rr2 * d + k);
+    let b3 = ref4(rr3 * d + k);
+    let a0 = gen4(gr0 * d + k);
+    let a1 = gen4(gr1 * d + k);
+    let a2 = gen4(gr2 * d + k);
+    let a3 = gen4(gr3 * d + k);
+    c0 += vec4f(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+    c1 += vec4f(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+    c2 += vec4f(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+    c3 += vec4f(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
-  var acc: array<vec4f, 4>;
-  for (var k = 0u; k < sp.dim; k++) {
-    let rv = vec4f(
-      refs[r_row[0] * sp.dim + k],
-      refs[r_row[1] * sp.dim + k],
-      refs[r_row[2] * sp.dim + k],
-      refs[r_row[3] * sp.dim + k],
-    );
-    for (var t = 0u; t < TILE; t++) {
-      acc[t] += gen[g_row[t] * sp.dim + k] * rv;
-    }
+  for (; k < d; k++) {
+    let bv = vec4f(refs[rr0 * d + k], refs[rr1 * d + k], refs[rr2 * d + k], refs[rr3 * d + k]);
+    c0 += gen[gr0 * d + k] * bv;
+    c1 += gen[gr1 * d + k] * bv;
+    c2 += gen[gr2 * d + k] * bv;
+    c3 += gen[gr3 * d + k] * bv;
   }
-  let r_inv = vec4f(ref_inv[r_row[0]], ref_inv[r_row[1]], ref_inv[r_row[2]], ref_inv[r_row[3]]);
-  for (var t = 0u; t < TILE; t++) {
-    let i = i0 + t;
-    if (i >= sp.ng) { break; }
-    let cos = acc[t] * gen_inv[g_row[t]] * r_inv;
-    let out = (id.z * sp.ng + i) * sp.nr + j0;
-    for (var c = 0u; c < TILE; c++) {
-      if (j0 + c < sp.nr) { sim[out + c] = cos[c]; }
-    }
-  }
+  let r_inv = vec4f(ref_inv[rr0], ref_inv[rr1], ref_inv[rr2], ref_inv[rr3]);
+  let base = id.z * sp.ng;
+  store_row(base, i0, j0, c0 * gen_inv[gr0] * r_inv);
+  store_row(base, i0 + 1u, j0, c1 * gen_inv[gr1] * r_inv);
+  store_row(base, i0 + 2u, j0, c2 * gen_inv[gr2] * r_inv);
+  store_row(base, i0 + 3u, j0, c3 * gen_inv[gr3] * r_inv);
 }
 
 // ---- reduce_max: max/argmax of each sim row (COLUMNS = false) or column (true) ------------
