@@ -41,14 +41,13 @@ class DenoiserConfig:
     latent_channels: int = 4
     freq_dim: int = 128
     norm_eps: float = 1e-6
-    steps: int = 3000
+    steps: int = 2000
     batch: int = 64
-    lr: float = 5e-4
+    lr: float = 6e-4
     ema: float = 0.998
     drop_prompt: float = 0.1
     drop_image: float = 0.1
     any_slot: float = 0.15  # chance each prompt slot is replaced by its "any" token
-    scenes_per_subject: int = 24
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class PatchEncoderConfig:
     mlp_ratio: int = 2
     patch: int = 8
     dim: int = 64
-    steps: int = 1500
+    steps: int = 1200
     batch: int = 32
     lr: float = 1e-3
     temperature: float = 0.1
@@ -92,7 +91,7 @@ GPU = replace(
     CPU,
     name="gpu",
     ae=replace(CPU.ae, hidden=128, mid=96, low=48, steps=30000, batch=64),
-    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, batch=256, scenes_per_subject=96),
+    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, batch=256),
     patch=replace(CPU.patch, steps=20000, batch=128),
 )
 # Random-weight pack with the built-in pack's interface but far fewer parameters, for fast tests.

@@ -5,6 +5,9 @@
   respect to every adapter tensor and to the float inputs. The WGSL engine must match them.
 - ort-<pack>: each role's ONNX inputs and PyTorch outputs (batch 2), plus a denoiser call with
   overridden adapter tensors and ip_scale: onnxruntime must agree with PyTorch.
+- estimator-emoji64: held-out samples of the trained pack with their ground-truth scenes and
+  references (uint8 NHWC), plus patch_encoder_random.onnx (the patch encoder's architecture with
+  random weights): for measuring how well patch quality predicts true local error.
 - sampler-<pack>: full DDIM and Euler runs from fixed initial noise (reference → image tokens →
   sampler with guidance → decoder): the TypeScript sampler must reproduce them.
 """
@@ -20,9 +23,10 @@ from . import safetensors_io
 from .batches import reference_batch, to_model
 from .config import CPU, REPO, TINY, FoundryConfig
 from .export import example_inputs, tiny_nets, trained_nets
-from .scene import Prompt
+from .scene import Prompt, render
 from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
+from .train import build_patch_encoder
 
 FIXTURES = REPO / "tests" / "fixtures"
 
@@ -97,6 +101,29 @@ def sampler_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, steps: 
     return {k: _np(v) for k, v in arrays.items()}, meta
 
 
+def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subjects: int = 32) -> dict[str, np.ndarray]:
+    from .evaluate import eval_prompts, generate
+
+    _, held = split()
+    bank = SpriteBank(held)
+    items = [it for it in eval_prompts(len(bank)) if it[0] < subjects]
+    samples = generate(nets, latent_scale, cfg, bank, items)
+    gt = np.stack([render(bank, s, p)[0] for s, p in items])
+    refs = reference_batch(bank, [s for s, _ in items])
+    u8 = lambda a: (np.clip(a, 0, 1) * 255).round().astype(np.uint8)  # noqa: E731
+    return {"generated": u8(samples), "ground_truth": u8(gt), "reference": u8(refs), "subject": np.array([s for s, _ in items], np.int64)}
+
+
+def write_random_patch_encoder(cfg: FoundryConfig, path) -> None:
+    from .export import _export, _io
+
+    torch.manual_seed(0)
+    pe = build_patch_encoder(cfg).eval()
+    grid = 64 // cfg.patch.patch
+    with torch.no_grad():
+        _export(pe, (torch.randn(2, 3, 64, 64),), path, [_io("image", "float32", ["batch", 3, 64, 64])], [_io("features", "float32", ["batch", grid, grid, cfg.patch.dim])], ["image"])
+
+
 def write_fixtures(include_trained: bool = True) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     tiny = tiny_nets()
@@ -109,4 +136,6 @@ def write_fixtures(include_trained: bool = True) -> None:
         safetensors_io.save(ort_fixture(nets, CPU), FIXTURES / "ort-emoji64.safetensors", {"pack": "emoji64"})
         arrays, meta = sampler_fixture(nets, CPU, scale, steps=25)
         safetensors_io.save(arrays, FIXTURES / "sampler-emoji64.safetensors", {"pack": "emoji64", **meta})
+        safetensors_io.save(estimator_fixture(nets, CPU, scale), FIXTURES / "estimator-emoji64.safetensors", {"pack": "emoji64", "layout": "NHWC uint8"})
+        write_random_patch_encoder(CPU, FIXTURES / "patch_encoder_random.onnx")
     print(f"wrote fixtures to {FIXTURES}")

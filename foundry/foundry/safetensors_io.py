@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-_DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64", np.dtype("int32"): "I32"}
+_DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64", np.dtype("int32"): "I32", np.dtype("uint8"): "U8"}
 _NP = {v: k for k, v in _DTYPES.items()}
 
 

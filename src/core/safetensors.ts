@@ -3,8 +3,8 @@
  * No maintained npm parser exists; the format is small enough to implement here.
  */
 
-export type DType = "F32" | "I64" | "I32";
-export type TensorData = Float32Array | BigInt64Array | Int32Array;
+export type DType = "F32" | "I64" | "I32" | "U8";
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 
 export interface Tensor {
   dtype: DType;
@@ -17,13 +17,14 @@ export interface SafeTensors {
   metadata: Record<string, string>;
 }
 
-const BYTES: Record<DType, number> = { F32: 4, I64: 8, I32: 4 };
+const BYTES: Record<DType, number> = { F32: 4, I64: 8, I32: 4, U8: 1 };
 
 function view(dtype: DType, buf: ArrayBuffer, offset: number, count: number): TensorData {
   // Copy so the tensor is aligned whatever the header length was.
   const bytes = buf.slice(offset, offset + count * BYTES[dtype]);
   if (dtype === "F32") return new Float32Array(bytes);
   if (dtype === "I64") return new BigInt64Array(bytes);
+  if (dtype === "U8") return new Uint8Array(bytes);
   return new Int32Array(bytes);
 }
 
