@@ -76,6 +76,17 @@ export class CommandBatch {
     this.assertOpen();
     this.endPass();
     this.owner.device.queue.submit([this.encoder.finish()]);
+    this.close();
+  }
+
+  /** Drops everything recorded (e.g. after an exception while recording); nothing is submitted. */
+  discard(): void {
+    this.assertOpen();
+    this.endPass();
+    this.close();
+  }
+
+  private close(): void {
     this.open = false;
     for (const b of this.temps) this.owner.pool.release(b);
     const device = this.owner.device;

@@ -70,6 +70,18 @@ export class GpuContext implements BatchOwner {
     return new CommandBatch(this, label);
   }
 
+  /** Records with `record` and submits; a throw while recording discards the batch and rethrows. */
+  submit(label: string, record: (batch: CommandBatch) => void): void {
+    const batch = this.batch(label);
+    try {
+      record(batch);
+    } catch (e) {
+      batch.discard();
+      throw e;
+    }
+    batch.submit();
+  }
+
   batchClosed(errors: Promise<GPUError | null>[]): void {
     this.batchOpen = false;
     this.pendingErrors.push(...errors);

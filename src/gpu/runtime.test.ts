@@ -94,6 +94,19 @@ describe.skipIf(skipWebGpu)("GPU runtime (WebGPU)", () => {
     expect(() => batch.submit()).toThrow(/already submitted/);
   });
 
+  it("discards a batch whose recording throws, leaving the context usable", async () => {
+    const inUse = ctx.pool.inUseCount;
+    expect(() =>
+      ctx.submit("failing", (batch) => {
+        batch.temp(64);
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(ctx.pool.inUseCount).toBe(inUse);
+    ctx.submit("empty", () => {});
+    await ctx.sync();
+  });
+
   it("reports device loss as GpuDeviceLostError and recovers with a fresh context", async () => {
     const doomed = await createNodeContext();
     const x = upload(doomed, new Float32Array([1, 2, 3, 4]));

@@ -79,35 +79,40 @@ export async function computePatchQuality(
     refMax: ctx.pool.acquire(items * nr * 4, usage, "quality.refMax"),
     refArg: ctx.pool.acquire(items * nr * 4, usage, "quality.refArg"),
   };
-  const batch = ctx.batch("patch-quality");
-  const g = bindFeatures(batch, gen, items * ng * dim);
-  const r = bindFeatures(batch, ref, items * nr * dim);
-  const gInv = batch.temp(items * ng * 4);
-  const rInv = batch.temp(items * nr * 4);
-  batch.dispatch(
-    invNorms,
-    [g, gInv, batch.uniform(new Uint32Array([items * ng, dim]))],
-    [Math.ceil((items * ng) / WG)],
-  );
-  batch.dispatch(
-    invNorms,
-    [r, rInv, batch.uniform(new Uint32Array([items * nr, dim]))],
-    [Math.ceil((items * nr) / WG)],
-  );
-  const sim = batch.temp(chunk * simBytesPerItem);
-  for (let b0 = 0; b0 < items; b0 += chunk) {
-    const n = Math.min(chunk, items - b0);
-    const simParams = batch.uniform(new Uint32Array([ng, nr, dim, b0]));
-    batch.dispatch(
-      similarity,
-      [g, r, gInv, rInv, sim, simParams],
-      [Math.ceil(nr / SIM_TILE), Math.ceil(ng / SIM_TILE), n],
-    );
-    const reduceParams = batch.uniform(new Uint32Array([ng, nr, b0, n]));
-    batch.dispatch(reduceRows, [sim, out.genMax, out.genArg, reduceParams], [Math.ceil(ng / WG), n]);
-    batch.dispatch(reduceCols, [sim, out.refMax, out.refArg, reduceParams], [Math.ceil(nr / WG), n]);
+  try {
+    ctx.submit("patch-quality", (batch) => {
+      const g = bindFeatures(batch, gen, items * ng * dim);
+      const r = bindFeatures(batch, ref, items * nr * dim);
+      const gInv = batch.temp(items * ng * 4);
+      const rInv = batch.temp(items * nr * 4);
+      batch.dispatch(
+        invNorms,
+        [g, gInv, batch.uniform(new Uint32Array([items * ng, dim]))],
+        [Math.ceil((items * ng) / WG)],
+      );
+      batch.dispatch(
+        invNorms,
+        [r, rInv, batch.uniform(new Uint32Array([items * nr, dim]))],
+        [Math.ceil((items * nr) / WG)],
+      );
+      const sim = batch.temp(chunk * simBytesPerItem);
+      for (let b0 = 0; b0 < items; b0 += chunk) {
+        const n = Math.min(chunk, items - b0);
+        const simParams = batch.uniform(new Uint32Array([ng, nr, dim, b0]));
+        batch.dispatch(
+          similarity,
+          [g, r, gInv, rInv, sim, simParams],
+          [Math.ceil(nr / SIM_TILE), Math.ceil(ng / SIM_TILE), n],
+        );
+        const reduceParams = batch.uniform(new Uint32Array([ng, nr, b0, n]));
+        batch.dispatch(reduceRows, [sim, out.genMax, out.genArg, reduceParams], [Math.ceil(ng / WG), n]);
+        batch.dispatch(reduceCols, [sim, out.refMax, out.refArg, reduceParams], [Math.ceil(nr / WG), n]);
+      }
+    });
+  } catch (e) {
+    releasePatchQuality(ctx, out);
+    throw e;
   }
-  batch.submit();
   return out;
 }
 
