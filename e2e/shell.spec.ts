@@ -44,3 +44,21 @@ test("the studio opens the built-in pack by default", async ({ page }) => {
   await expectLoaded(page, id, 300_000);
   await expect(page.locator(`[data-pack-id="${id}"] tr[data-role="denoiser"]`)).toBeVisible();
 });
+
+test("a crashed inference worker is reported and restarted", async ({ page, context }) => {
+  let served = 0;
+  // The first copy of the worker script throws at start-up; the restarted one is the real script.
+  await context.route("**/assets/inference.worker-*.js", async (route) => {
+    if (served++ === 0) {
+      await route.fulfill({ contentType: "text/javascript", body: 'throw new Error("simulated worker failure");' });
+    } else {
+      await route.continue();
+    }
+  });
+  await page.goto("/?pack=tiny");
+  await expect(page.getByText(/^The inference worker crashed \(.*\); it was restarted/).first()).toBeVisible();
+  await expect(page.getByTestId("compute-backend")).toHaveText(/^WebGPU: google swiftshader$/);
+  await page.getByRole("button", { name: "Load tiny" }).click();
+  await expectLoaded(page, "tiny");
+  expect(served).toBe(2);
+});

@@ -1,12 +1,21 @@
 /**
  * Owns one web worker behind a comlink proxy. If the worker crashes or fails to load, calls in
- * flight are rejected (instead of hanging), the crash is reported, and a fresh worker is started.
+ * flight are rejected (instead of hanging), the crash is reported, and a fresh worker is started,
+ * unless it keeps crashing, in which case the host gives up rather than loop.
  */
 import * as Comlink from "comlink";
 
+/** More crashes than this within CRASH_WINDOW_MS stop the restarts. */
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
+
 export class WorkerCrashedError extends Error {
-  constructor(workerName: string, detail: string) {
-    super(`The ${workerName} worker crashed (${detail}); it was restarted. Retry the operation.`);
+  constructor(workerName: string, detail: string, restarted: boolean) {
+    super(
+      restarted
+        ? `The ${workerName} worker crashed (${detail}); it was restarted. Retry the operation.`
+        : `The ${workerName} worker keeps crashing (${detail}); reload the page to try again.`,
+    );
     this.name = "WorkerCrashedError";
   }
 }
@@ -17,6 +26,8 @@ export class WorkerHost<Api> {
   private crashed!: Promise<never>;
   private rejectCrashed!: (e: Error) => void;
   private readonly crashListeners: ((error: WorkerCrashedError) => void)[] = [];
+  private crashTimes: number[] = [];
+  private givenUp?: WorkerCrashedError;
 
   constructor(
     readonly name: string,
@@ -25,7 +36,7 @@ export class WorkerHost<Api> {
     this.start();
   }
 
-  /** Called after a crash, once the replacement worker has been started. */
+  /** Called after a crash, once the replacement worker (if any) has been started. */
   onCrash(listener: (error: WorkerCrashedError) => void): void {
     this.crashListeners.push(listener);
   }
@@ -46,16 +57,20 @@ export class WorkerHost<Api> {
   }
 
   private handleCrash(detail: string): void {
-    const error = new WorkerCrashedError(this.name, detail);
+    const now = performance.now();
+    this.crashTimes = [...this.crashTimes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    const restart = this.crashTimes.length <= MAX_CRASHES;
+    const error = new WorkerCrashedError(this.name, detail, restart);
     this.rejectCrashed(error);
-    this.remote[Comlink.releaseProxy]();
     this.worker.terminate();
-    this.start();
+    if (restart) this.start();
+    else this.givenUp = error;
     for (const listener of this.crashListeners) listener(error);
   }
 
   /** Calls the worker; rejects with WorkerCrashedError if the worker dies before answering. */
   call<R>(fn: (api: Comlink.Remote<Api>) => Promise<R>): Promise<R> {
+    if (this.givenUp) return Promise.reject(this.givenUp);
     return Promise.race([fn(this.remote), this.crashed]);
   }
 }

@@ -18,3 +18,6 @@ export const useCompute = create<ComputeState>()((set) => ({
     }
   },
 }));
+
+// A restarted inference worker probes again, so the header never keeps a stale error.
+inference.onCrash(() => void useCompute.getState().probe());
