@@ -3,25 +3,12 @@
  * specialization once; the returned recorder adds the dispatch to an open batch synchronously.
  * Backward passes use the same kernel: for C = A·B, dA = dC·Bᵀ and dB = Aᵀ·dC.
  */
+import type { MatmulShape } from "../../core/engine/ops.ts";
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
 import code from "./matmul.wgsl?raw";
 
-export interface MatmulShape {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  /** A is stored [K,M] instead of [M,K]. */
-  transA?: boolean;
-  /** B is stored [N,K] instead of [K,N]. */
-  transB?: boolean;
-  /** One A (or B) for the whole batch instead of one per item. */
-  broadcastA?: boolean;
-  broadcastB?: boolean;
-  /** Adds a bias of length N to every row. */
-  bias?: boolean;
-}
+export type { MatmulShape };
 
 export interface MatmulOperands {
   a: Binding;

@@ -1,0 +1,66 @@
+/** The denoiser's architecture hyper-parameters, read from a pack manifest (docs/manifest.md). */
+import type { Manifest } from "../pack/manifest";
+
+export interface DenoiserArch {
+  width: number;
+  depth: number;
+  heads: number;
+  mlpRatio: number;
+  patch: number;
+  promptVocab: number;
+  promptLength: number;
+  imageTokens: number;
+  imageDim: number;
+  freqDim: number;
+  normEps: number;
+  latentChannels: number;
+  latentSize: number;
+}
+
+/** Tokens of the latent grid, `(size/patch)²`. */
+export function gridTokens(a: DenoiserArch): number {
+  return (a.latentSize / a.patch) ** 2;
+}
+
+/** Names of the trainable adapter tensors, two per block, in the manifest's order. */
+export function adapterNames(a: DenoiserArch): string[] {
+  return Array.from({ length: a.depth }, (_, i) =>
+    ["to_k_ip", "to_v_ip"].map((n) => `blocks.${i}.attn_ip.${n}.weight`),
+  ).flat();
+}
+
+export function denoiserArch(manifest: Manifest): DenoiserArch {
+  const a = manifest.roles.denoiser?.architecture as Record<string, unknown> | undefined;
+  if (!a) throw new Error("manifest.json: roles.denoiser.architecture is missing");
+  const num = (key: string): number => {
+    const v = a[key];
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new Error(`manifest.json: roles.denoiser.architecture.${key}: expected a number`);
+    }
+    return v;
+  };
+  if (a.type !== "dit" || a.activation !== "gelu_tanh" || a.modulation !== "adaLN-zero") {
+    throw new Error("manifest.json: roles.denoiser.architecture: the engine builds only dit / gelu_tanh / adaLN-zero");
+  }
+  if (manifest.latent.height !== manifest.latent.width)
+    throw new Error("manifest.json: latent: the engine needs a square latent");
+  const arch: DenoiserArch = {
+    width: num("width"),
+    depth: num("depth"),
+    heads: num("heads"),
+    mlpRatio: num("mlp_ratio"),
+    patch: num("patch"),
+    promptVocab: num("prompt_vocab"),
+    promptLength: num("prompt_length"),
+    imageTokens: num("image_tokens"),
+    imageDim: num("image_dim"),
+    freqDim: num("freq_dim"),
+    normEps: num("norm_eps"),
+    latentChannels: manifest.latent.channels,
+    latentSize: manifest.latent.height,
+  };
+  if (arch.width % arch.heads !== 0) throw new Error("manifest.json: architecture.width must be divisible by heads");
+  if (gridTokens(arch) !== num("tokens"))
+    throw new Error("manifest.json: architecture.tokens does not match the latent grid");
+  return arch;
+}
