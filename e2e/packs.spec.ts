@@ -133,3 +133,13 @@ test("running out of storage quota gives a clear message and caches nothing", as
   await expect(page.getByText(/Not enough browser storage to cache pack "tiny"/).first()).toBeVisible();
   expect(await cacheKeys(page)).toEqual([]);
 });
+
+test("every role of a loaded pack runs in the inference worker", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny");
+  await page.getByRole("button", { name: "Run each model once" }).click();
+  const runs = page.getByRole("list", { name: "Model runs" });
+  for (const role of ROLES) await expect(runs.locator(`li[data-role="${role}"]`)).toHaveAttribute("data-ok", "true");
+  await expect(runs.locator('li[data-role="denoiser"]')).toContainText("eps [1, 4, 16, 16]");
+  await expect(runs.locator('li[data-role="patch_encoder"]')).toContainText("features [1, 8, 8, 8]");
+});

@@ -4,6 +4,7 @@ import type { LoadedPack } from "../../../workers/inference-api";
 import { formatBytes, type Manifest, packFiles, ROLE_NAMES } from "../../core/pack";
 import { formatTensor } from "../../core/pack/signature";
 import { usePacks } from "../stores/packs";
+import { RunCheck } from "./RunCheck";
 
 function RoleTable({ manifest }: { manifest: Manifest }) {
   return (
@@ -80,6 +81,7 @@ function PackCard({ id }: { id: string }) {
       </p>
       {pack?.cacheWarning && <p className="warning">{pack.cacheWarning}</p>}
       <RoleTable manifest={manifest} />
+      {pack && <RunCheck packId={id} manifest={manifest} />}
       <div className="row">
         {!pack && record && (
           <button type="button" onClick={() => void load({ kind: "cache", id })}>

@@ -1,6 +1,7 @@
 export * from "./cache";
 export * from "./download";
 export * from "./errors";
+export * from "./feeds";
 export * from "./hash";
 export * from "./manifest";
 export * from "./signature";
