@@ -31,14 +31,17 @@ export class CommandBatch {
     this.encoder = owner.device.createCommandEncoder({ label });
   }
 
-  /** Binds `bindings` to @group(0) @binding(0..n-1) in order and dispatches `workgroups`. */
-  dispatch(pipeline: GPUComputePipeline, bindings: Binding[], workgroups: [number, number?, number?]): void {
+  /**
+   * Binds `bindings` to @group(0) @binding(0..n-1) in order and dispatches `workgroups`. A null
+   * skips a binding number, for entry points that use only some of a module's bindings.
+   */
+  dispatch(pipeline: GPUComputePipeline, bindings: (Binding | null)[], workgroups: [number, number?, number?]): void {
     this.assertOpen();
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.owner.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.map((b, binding) => ({ binding, resource: "buffer" in b ? b : { buffer: b } })),
+      entries: bindings.flatMap((b, binding) => (b ? [{ binding, resource: "buffer" in b ? b : { buffer: b } }] : [])),
     });
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
