@@ -1,0 +1,23 @@
+/**
+ * Images chosen in one tab for another: the Generate tab's "send to Inspect" puts the reference
+ * and the generated image here, and the Inspect tab opens them.
+ */
+import { create } from "zustand";
+import type { RgbaImage } from "../../core/generate/image";
+
+export interface SelectedImage {
+  rgba: RgbaImage;
+  label: string;
+}
+
+export interface SelectedGenerated extends SelectedImage {
+  /** The generation settings that produced the image (prompt, seed, sampler…), as the Generate tab records them. */
+  settings: Record<string, unknown>;
+}
+
+interface SelectionState {
+  reference?: SelectedImage;
+  generated?: SelectedGenerated;
+}
+
+export const useSelection = create<SelectionState>()(() => ({}));
