@@ -1,0 +1,162 @@
+/**
+ * Patch encoders: the pack's `patch_encoder` role or a user-supplied ONNX described by a small
+ * JSON. Both reduce to an `EncoderSpec`, and `patchFeatures` turns the model's raw output into
+ * the `[batch, patches, dim]` rows the quality computation takes.
+ *
+ * Output layouts:
+ * - `BHWD`: a feature map `[B, H, W, D]` (the built-in packs);
+ * - `BDHW`: a channels-first feature map `[B, D, H, W]` (typical CNN exports);
+ * - `BTD`: tokens `[B, T, D]` with `skip_tokens` CLS/register tokens first, then the `H·W` patch
+ *   tokens in row-major order (DINOv2-style ViT exports).
+ */
+import type { Manifest } from "../pack/manifest.ts";
+
+export const OUTPUT_LAYOUTS = ["BHWD", "BDHW", "BTD"] as const;
+export type OutputLayout = (typeof OUTPUT_LAYOUTS)[number];
+
+export interface EncoderSpec {
+  /** ONNX input and output names. */
+  input: string;
+  output: string;
+  /** Square input side in pixels; the input tensor is `[1, 3, image_size, image_size]`. */
+  image_size: number;
+  /** Pixel p in [0,1] maps to `range[0] + p·(range[1] − range[0])`. */
+  range: [number, number];
+  /** Patch grid `[height, width]`. */
+  grid: [number, number];
+  dim: number;
+  skip_tokens: number;
+  output_layout: OutputLayout;
+}
+
+/** A user encoder: the spec plus the ONNX file name it describes. */
+export interface UserEncoderSpec extends EncoderSpec {
+  file: string;
+}
+
+export class EncoderSpecError extends Error {
+  override name = "EncoderSpecError";
+}
+
+type Json = Record<string, unknown>;
+
+function positiveInt(o: Json, key: string, source: string): number {
+  const v = o[key];
+  if (!Number.isInteger(v) || (v as number) < 1)
+    throw new EncoderSpecError(`${source}: ${key}: expected a positive integer`);
+  return v as number;
+}
+
+function nonEmptyString(o: Json, key: string, source: string): string {
+  const v = o[key];
+  if (typeof v !== "string" || v.length === 0)
+    throw new EncoderSpecError(`${source}: ${key}: expected a non-empty string`);
+  return v;
+}
+
+function spec(o: Json, source: string): EncoderSpec {
+  const range = o.range;
+  if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[1] !== range[0])) {
+    throw new EncoderSpecError(`${source}: range: expected two different numbers, e.g. [-1, 1] or [0, 1]`);
+  }
+  const grid = o.grid;
+  if (!Array.isArray(grid) || grid.length !== 2 || !grid.every((g) => Number.isInteger(g) && g >= 1)) {
+    throw new EncoderSpecError(`${source}: grid: expected [height, width] as two positive integers`);
+  }
+  const skip = o.skip_tokens ?? 0;
+  if (!Number.isInteger(skip) || (skip as number) < 0) {
+    throw new EncoderSpecError(`${source}: skip_tokens: expected a non-negative integer`);
+  }
+  const layout = o.output_layout;
+  if (!OUTPUT_LAYOUTS.includes(layout as OutputLayout)) {
+    throw new EncoderSpecError(`${source}: output_layout: expected one of ${OUTPUT_LAYOUTS.join(", ")}`);
+  }
+  if (layout !== "BTD" && skip !== 0) {
+    throw new EncoderSpecError(`${source}: skip_tokens: only a token output (BTD) has tokens to skip`);
+  }
+  return {
+    input: nonEmptyString(o, "input", source),
+    output: nonEmptyString(o, "output", source),
+    image_size: positiveInt(o, "image_size", source),
+    range: [range[0], range[1]],
+    grid: [grid[0], grid[1]],
+    dim: positiveInt(o, "dim", source),
+    skip_tokens: skip as number,
+    output_layout: layout as OutputLayout,
+  };
+}
+
+/** Validates a user encoder description; errors name the source and the field. */
+export function parseUserEncoderSpec(json: unknown, source = "encoder.json"): UserEncoderSpec {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new EncoderSpecError(`${source}: expected a JSON object`);
+  }
+  const o = json as Json;
+  return { file: nonEmptyString(o, "file", source), ...spec(o, source) };
+}
+
+/** The pack's patch encoder as an EncoderSpec (names and sizes from the manifest's role entry). */
+export function packEncoderSpec(manifest: Manifest): EncoderSpec {
+  const role = manifest.roles.patch_encoder;
+  if (!role) throw new EncoderSpecError(`pack "${manifest.id}" has no patch_encoder`);
+  const source = `manifest.json: roles.patch_encoder`;
+  const [input] = role.inputs;
+  const [output] = role.outputs;
+  if (!input || !output) throw new EncoderSpecError(`${source}: needs one input and one output`);
+  return spec(
+    {
+      ...role,
+      input: input.name,
+      output: output.name,
+      image_size: manifest.image.size,
+      range: manifest.image.range,
+      output_layout: role.output_layout ?? "BHWD",
+    },
+    source,
+  );
+}
+
+/** Expected output dims for a batch of `batch` images, in the spec's layout. */
+export function expectedOutputDims(s: EncoderSpec, batch: number): number[] {
+  const [h, w] = s.grid;
+  if (s.output_layout === "BHWD") return [batch, h, w, s.dim];
+  if (s.output_layout === "BDHW") return [batch, s.dim, h, w];
+  return [batch, s.skip_tokens + h * w, s.dim];
+}
+
+/**
+ * Raw encoder output → `[batch, H·W, dim]` patch rows in row-major grid order. Throws when the
+ * output's dims do not match the spec, saying what was expected.
+ */
+export function patchFeatures(data: Float32Array, dims: readonly number[], s: EncoderSpec): Float32Array {
+  const batch = dims[0];
+  const want = expectedOutputDims(s, batch);
+  if (dims.length !== want.length || dims.some((d, i) => d !== want[i])) {
+    throw new EncoderSpecError(
+      `encoder output "${s.output}" is [${dims.join(", ")}]; the spec (${s.output_layout}, grid ${s.grid.join("×")}, ` +
+        `dim ${s.dim}, skip_tokens ${s.skip_tokens}) expects [${want.join(", ")}]`,
+    );
+  }
+  const patches = s.grid[0] * s.grid[1];
+  if (data.length !== batch * patches * s.dim + batch * s.skip_tokens * s.dim) {
+    throw new EncoderSpecError(`encoder output "${s.output}" has ${data.length} values for dims [${dims.join(", ")}]`);
+  }
+  if (s.output_layout === "BHWD") return data;
+  const out = new Float32Array(batch * patches * s.dim);
+  if (s.output_layout === "BTD") {
+    const tokens = s.skip_tokens + patches;
+    for (let b = 0; b < batch; b++) {
+      const from = (b * tokens + s.skip_tokens) * s.dim;
+      out.set(data.subarray(from, from + patches * s.dim), b * patches * s.dim);
+    }
+    return out;
+  }
+  // BDHW → BHWD: one transpose per batch item.
+  for (let b = 0; b < batch; b++) {
+    const base = b * patches * s.dim;
+    for (let d = 0; d < s.dim; d++) {
+      for (let p = 0; p < patches; p++) out[base + p * s.dim + d] = data[base + d * patches + p];
+    }
+  }
+  return out;
+}
