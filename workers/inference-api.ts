@@ -1,4 +1,6 @@
 /** The inference worker's comlink API, shared by the worker and the app. */
+
+import type { GenerateSettings, RgbaImage } from "../src/core/generate";
 import type { LoadProgress, Manifest, PackRecord, PackSource, RoleName } from "../src/core/pack";
 import type { GpuProbe } from "../src/gpu/device";
 
@@ -37,6 +39,43 @@ export interface LoadedPack {
 
 export type ProgressCallback = (p: LoadProgress) => void;
 
+/** A reference subject: a gallery id of the pack, pixels (any size; fitted per manifest.image) or a ready [3,S,S] tensor. */
+export type ReferenceInput =
+  | { kind: "gallery"; id: string }
+  | { kind: "pixels"; image: RgbaImage; label: string }
+  | { kind: "tensor"; data: Float32Array };
+
+/** "base" = the pack's own adapter tensors; trained adapters arrive as tensors by manifest name. */
+export type AdapterInput = { kind: "base" } | { kind: "tensors"; label: string; tensors: Map<string, Float32Array> };
+
+export interface GenerationRequest {
+  packId: string;
+  reference: ReferenceInput;
+  adapter: AdapterInput;
+  settings: GenerateSettings;
+  /** Fixed initial noise (batch × latent size) instead of the seed's. */
+  noise?: Float32Array;
+  /** Decode image 0's predicted clean image every this many steps (0 or absent: no previews). */
+  previewEvery?: number;
+}
+
+export interface GenerationProgress {
+  step: number;
+  total: number;
+  preview?: RgbaImage;
+}
+
+export interface GenerationOutput {
+  images: RgbaImage[];
+  /** The reference as the image encoder saw it (fitted, on the pack background). */
+  reference: RgbaImage;
+  /** Final latents [batch, C, H, W] (scaled space) and decoded images [batch, 3, S, S] in manifest.image.range. */
+  latents: Float32Array;
+  decoded: Float32Array;
+  /** Whole request in the worker vs the sum of session.run calls (the pipeline's own overhead is the rest). */
+  timing: { totalMs: number; sessionMs: number; sessionRuns: number; tokensCached: boolean };
+}
+
 export interface InferenceApi {
   environment(): Promise<ComputeEnv>;
   loadPack(
@@ -50,6 +89,16 @@ export interface InferenceApi {
   unloadPack(id: string): Promise<void>;
   /** Runs one role's session of a loaded pack; feeds must cover every input the manifest lists. */
   run(packId: string, role: RoleName, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
+  /** Personalized generation with a loaded pack; cancellable between sampler steps. */
+  generate(
+    taskId: string,
+    request: GenerationRequest,
+    onProgress: (p: GenerationProgress) => void,
+  ): Promise<GenerationOutput>;
+  /** A gallery subject of a loaded pack, preprocessed the way the image encoder sees it. */
+  galleryReference(packId: string, subjectId: string): Promise<RgbaImage>;
+  /** An uploaded image file decoded and preprocessed for a loaded pack; clear errors for non-images and huge images. */
+  uploadedReference(packId: string, file: Blob, name: string): Promise<RgbaImage>;
   cachedPacks(): Promise<PackRecord[]>;
   deleteCachedPack(id: string): Promise<void>;
 }

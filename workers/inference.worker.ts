@@ -10,6 +10,7 @@ import type { RoleName } from "../src/core/pack/manifest";
 import { stagePack } from "../src/core/pack/stage";
 import { idbStore } from "../src/core/pack/store";
 import { probeWebGpu } from "../src/gpu/device";
+import { Generator, gallerySource, readBaseAdapter } from "./generation";
 import type { ComputeEnv, ExecutionProvider, InferenceApi, LoadedPack } from "./inference-api";
 import {
   configureOrt,
@@ -28,6 +29,11 @@ const cache = new PackCache(idbStore());
 const tasks = new TaskSignals();
 const loaded = new Map<string, RoleSessions>();
 let envPromise: Promise<ComputeEnv> | undefined;
+const generator = new Generator((packId) => (role, feeds, onRunMs) => {
+  const session = loaded.get(packId)?.[role];
+  if (!session) throw new Error(`pack "${packId}" has no loaded ${role} session`);
+  return runSession(session, feeds, onRunMs);
+});
 
 function environment(): Promise<ComputeEnv> {
   envPromise ??= probeWebGpu().then((webgpu) => ({
@@ -70,6 +76,11 @@ const api: InferenceApi = {
       }
       const previous = loaded.get(manifest.id);
       loaded.set(manifest.id, sessions);
+      generator.register({
+        manifest,
+        baseAdapter: readBaseAdapter(manifest, staged.bytes),
+        galleryFile: gallerySource(source, staged.record.source, self.fetch.bind(self)),
+      });
       if (previous) await releaseSessions(previous);
       const result: LoadedPack = {
         id: manifest.id,
@@ -97,6 +108,7 @@ const api: InferenceApi = {
   async unloadPack(id) {
     const sessions = loaded.get(id);
     loaded.delete(id);
+    generator.forget(id);
     if (sessions) await releaseSessions(sessions);
   },
 
@@ -105,6 +117,13 @@ const api: InferenceApi = {
     if (!session) throw new Error(`pack "${packId}" has no loaded ${role} session`);
     return runSession(session, feeds);
   },
+
+  generate(taskId, request, onProgress) {
+    return tasks.run(taskId, (signal) => generator.generate(request, signal, onProgress));
+  },
+
+  galleryReference: (packId, subjectId) => generator.galleryReference(packId, subjectId),
+  uploadedReference: (packId, file, name) => generator.uploadedReference(packId, file, name),
 
   cachedPacks: () => cache.records(),
   deleteCachedPack: (id) => cache.delete(id),

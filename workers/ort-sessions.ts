@@ -76,18 +76,30 @@ export async function createRoleSessions(
   }
 }
 
+/** One session outside a pack (e.g. a user-supplied patch encoder), created through the same serial queue. */
+export function createSession(model: Uint8Array, provider: ExecutionProvider): Promise<ort.InferenceSession> {
+  return queue.run(() => ort.InferenceSession.create(model, { executionProviders: [provider], logSeverityLevel: 3 }));
+}
+
 export async function releaseSessions(sessions: RoleSessions): Promise<void> {
   for (const s of Object.values(sessions)) await queue.run(() => s.release());
 }
 
+/** `onRunMs` gets the duration of session.run alone (benchmarks compare it with whole-pipeline time). */
 export async function runSession(
   session: ort.InferenceSession,
   feeds: Record<string, TensorData>,
+  onRunMs?: (ms: number) => void,
 ): Promise<Record<string, TensorData>> {
   const inputs = Object.fromEntries(
     Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]),
   );
-  const outputs = await queue.run(() => session.run(inputs));
+  const outputs = await queue.run(async () => {
+    const started = performance.now();
+    const out = await session.run(inputs);
+    onRunMs?.(performance.now() - started);
+    return out;
+  });
   const result: Record<string, TensorData> = {};
   for (const [name, tensor] of Object.entries(outputs)) {
     const data = tensor.location === "cpu" ? tensor.data : await tensor.getData(true);

@@ -38,6 +38,8 @@ export interface GenerateRequest {
   imageTokens: Float32Array;
   adapter: AdapterTensors;
   settings: GenerateSettings;
+  /** Fixed initial noise z_T (batch × latent size) instead of the seed's; for parity checks and shared-noise comparisons. */
+  noise?: Float32Array;
   signal?: AbortSignal;
   /** After each step; `previewLatent` is image 0's predicted clean latent (scaled space). */
   onStep?: (step: number, total: number, previewLatent: Float32Array) => void;
@@ -132,6 +134,11 @@ export async function decodeLatents(
 export async function generate(req: GenerateRequest): Promise<GenerateResult> {
   const { run, manifest, settings: s } = req;
   checkSettings(manifest, s);
+  if (
+    req.noise &&
+    req.noise.length !== s.batch * manifest.latent.channels * manifest.latent.height * manifest.latent.width
+  )
+    throw new Error(`initial noise has ${req.noise.length} values; expected batch × latent size`);
   const ids = encodePrompt(manifest.prompt, s.prompt);
   const { channels, height, width } = manifest.latent;
   const perImage = channels * height * width;
@@ -148,7 +155,7 @@ export async function generate(req: GenerateRequest): Promise<GenerateResult> {
     steps: s.steps,
     guidanceImage: s.guidanceImage,
     guidancePrompt: s.guidancePrompt,
-    noise: latentNoise(s.seed, s.batch, perImage),
+    noise: req.noise ?? latentNoise(s.seed, s.batch, perImage),
     batch: s.batch,
     promptIds,
     nullId: manifest.prompt.null_id,
