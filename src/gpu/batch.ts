@@ -55,6 +55,13 @@ export class CommandBatch {
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, byteLength);
   }
 
+  /** Zero-fills `byteLength` bytes (default: the whole buffer), e.g. before accumulating into it. */
+  clear(buffer: GPUBuffer, byteLength?: number): void {
+    this.assertOpen();
+    this.endPass();
+    this.encoder.clearBuffer(buffer, 0, byteLength);
+  }
+
   /** A uniform buffer holding `data`, valid until this batch is submitted. */
   uniform(data: Uint32Array | Float32Array): GPUBuffer {
     return this.upload(data, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);

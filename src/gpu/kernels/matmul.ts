@@ -22,24 +22,43 @@ export type MatmulRecorder = (batch: CommandBatch, operands: MatmulOperands) => 
 
 const TILE = 8 * 4; // 8×8 threads, 4×4 outputs each
 
-export async function prepareMatmul(ctx: GpuContext, shape: MatmulShape): Promise<MatmulRecorder> {
-  const { batch: items, m, n, k } = shape;
-  for (const [name, v] of Object.entries({ batch: items, m, n, k })) {
+function checkShape({ batch, m, n, k }: MatmulShape): void {
+  for (const [name, v] of Object.entries({ batch, m, n, k })) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`matmul: ${name} must be a positive integer, got ${v}`);
   }
-  const pipeline = await ctx.pipelines.get({
-    code,
-    entryPoint: "main",
-    constants: { TRANS_A: Number(!!shape.transA), TRANS_B: Number(!!shape.transB), HAS_BIAS: Number(!!shape.bias) },
-    label: "matmul",
-  });
-  const params = new Uint32Array([m, n, k, shape.broadcastA ? 0 : m * k, shape.broadcastB ? 0 : k * n]);
-  return (batch, { a, b, c, bias }) => {
-    if (!!shape.bias !== !!bias) throw new Error(`matmul prepared ${shape.bias ? "with" : "without"} a bias binding`);
+}
+
+/** Records a matmul of any shape into an open batch; the kernel variants are compiled up front. */
+export type MatmulKernel = (batch: CommandBatch, shape: MatmulShape, operands: MatmulOperands) => void;
+
+export async function matmulKernel(ctx: GpuContext): Promise<MatmulKernel> {
+  const variants = await Promise.all(
+    Array.from({ length: 8 }, (_, v) =>
+      ctx.pipelines.get({
+        code,
+        entryPoint: "main",
+        constants: { TRANS_A: v & 1, TRANS_B: (v >> 1) & 1, HAS_BIAS: (v >> 2) & 1 },
+        label: "matmul",
+      }),
+    ),
+  );
+  return (batch, shape, { a, b, c, bias }) => {
+    checkShape(shape);
+    const { batch: items, m, n, k } = shape;
+    if (!!shape.bias !== !!bias) throw new Error(`matmul shape says ${shape.bias ? "with" : "without"} a bias binding`);
+    const pipeline = variants[Number(!!shape.transA) | (Number(!!shape.transB) << 1) | (Number(!!shape.bias) << 2)];
+    const params = new Uint32Array([m, n, k, shape.broadcastA ? 0 : m * k, shape.broadcastB ? 0 : k * n]);
     batch.dispatch(
       pipeline,
       [a, b, c, batch.uniform(params), bias ?? a],
       [Math.ceil(n / TILE), Math.ceil(m / TILE), items],
     );
   };
+}
+
+/** A recorder for one shape (validated now). */
+export async function prepareMatmul(ctx: GpuContext, shape: MatmulShape): Promise<MatmulRecorder> {
+  checkShape(shape);
+  const record = await matmulKernel(ctx);
+  return (batch, operands) => record(batch, shape, operands);
 }

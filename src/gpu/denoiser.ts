@@ -1,0 +1,571 @@
+/**
+ * The DiT denoiser of foundry/ARCHITECTURE.md on the WGSL kernels: the same forward and backward
+ * as the CPU backend (core/engine/denoiser.ts), layer by layer, and an adapter training step.
+ *
+ * Memory: frozen weights are uploaded once and shared. Trainable adapter tensors (`to_k_ip`,
+ * `to_v_ip` of every block) live in one flat buffer with aligned offsets, so clipping + AdamW is
+ * one pass and a frozen reference model for DPO losses is just another adapter buffer (`base`)
+ * over the same frozen weights. Activations are batch temporaries: a whole training step
+ * (forward, loss, backward, optimizer) records into one command batch and its scratch returns
+ * to the pool at submit, so the pool's live buffer count stays constant from step to step.
+ */
+import { adapterNames, type DenoiserArch, gridTokens } from "../core/engine/arch.ts";
+import type { DenoiserInputs } from "../core/engine/denoiser.ts";
+import { type AttentionShape, type MatmulShape, type PatchShape, timestepEmbedding } from "../core/engine/ops.ts";
+import type { AdamWOptions } from "../core/engine/optim.ts";
+import type { Binding, CommandBatch } from "./batch.ts";
+import type { GpuContext } from "./context.ts";
+import { type ActivationKernels, activationKernels } from "./kernels/activation.ts";
+import { type AdaLnKernels, adaLnKernels } from "./kernels/adaln.ts";
+import { type AttentionKernels, attentionKernels } from "./kernels/attention.ts";
+import { type LayerNormKernels, layerNormKernels } from "./kernels/layernorm.ts";
+import { type LossKernels, lossKernels } from "./kernels/loss.ts";
+import { type MatmulKernel, matmulKernel } from "./kernels/matmul.ts";
+import { type OptimKernels, optimKernels } from "./kernels/optim.ts";
+import { type TensorKernels, tensorKernels } from "./kernels/tensor.ts";
+import { readBuffers, storageUsage, upload } from "./transfer.ts";
+
+type F32 = Float32Array;
+
+interface Kernels {
+  mm: MatmulKernel;
+  ln: LayerNormKernels;
+  act: ActivationKernels;
+  attn: AttentionKernels;
+  ada: AdaLnKernels;
+  tensor: TensorKernels;
+  loss: LossKernels;
+  optim: OptimKernels;
+}
+
+/** Device copies of one batch of inputs. */
+interface InputBuffers {
+  batch: number;
+  latent: GPUBuffer;
+  temb: GPUBuffer;
+  ids: GPUBuffer;
+  img: GPUBuffer;
+  ipScale: number;
+}
+
+interface BlockTape {
+  x0: GPUBuffer;
+  mod: GPUBuffer;
+  st1: GPUBuffer;
+  n1: GPUBuffer;
+  h1: GPUBuffer;
+  qkv: GPUBuffer;
+  selfP: GPUBuffer;
+  att: GPUBuffer;
+  pr: GPUBuffer;
+  x1: GPUBuffer;
+  st2: GPUBuffer;
+  h2: GPUBuffer;
+  qi: GPUBuffer;
+  kp: GPUBuffer;
+  vp: GPUBuffer;
+  promptP: GPUBuffer;
+  kIp: GPUBuffer;
+  vIp: GPUBuffer;
+  ipP: GPUBuffer;
+  a: GPUBuffer;
+  x2: GPUBuffer;
+  st3: GPUBuffer;
+  n3: GPUBuffer;
+  h3: GPUBuffer;
+  f1: GPUBuffer;
+  g: GPUBuffer;
+  f2: GPUBuffer;
+}
+
+interface Tape {
+  inputs: InputBuffers;
+  patched: GPUBuffer;
+  blocks: BlockTape[];
+  xOut: GPUBuffer;
+  stOut: GPUBuffer;
+  nOut: GPUBuffer;
+  hOut: GPUBuffer;
+  modOut: GPUBuffer;
+  eps: GPUBuffer;
+}
+
+/** A fixed batch for training: inputs, noise target and per-element loss weights. */
+export interface TrainingBatch {
+  inputs: DenoiserInputs;
+  target: F32;
+  /** Per-element weights (all ones when omitted): plain fine-tuning or PatchDPO weighting. */
+  weight?: F32;
+}
+
+export interface TrainOptions extends AdamWOptions {
+  /** Global gradient-norm limit; 0 or omitted disables clipping. */
+  maxNorm?: number;
+}
+
+export class GpuDenoiser {
+  private readonly frozen = new Map<string, GPUBuffer>();
+  /** Byte offset of each adapter tensor in the flat adapter buffers. */
+  readonly adapterOffsets = new Map<string, number>();
+  readonly adapterBytes: number;
+  /** Trainable adapter values, their gradients and AdamW moments (same flat layout). */
+  readonly adapter: GPUBuffer;
+  readonly base: GPUBuffer;
+  private readonly grad: GPUBuffer;
+  private readonly m: GPUBuffer;
+  private readonly v: GPUBuffer;
+  private readonly sq: GPUBuffer;
+  private readonly one: GPUBuffer;
+  private readonly lossOut: GPUBuffer;
+  private step = 0;
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    readonly arch: DenoiserArch,
+    weights: ReadonlyMap<string, F32>,
+    private readonly k: Kernels,
+  ) {
+    const names = adapterNames(arch);
+    const align = ctx.device.limits.minStorageBufferOffsetAlignment;
+    let at = 0;
+    for (const n of names) {
+      this.adapterOffsets.set(n, at);
+      at += Math.ceil((need(weights, n).length * 4) / align) * align;
+    }
+    this.adapterBytes = at;
+    const flat = new Float32Array(at / 4);
+    for (const n of names) flat.set(need(weights, n), (this.adapterOffsets.get(n) as number) / 4);
+    for (const [n, t] of weights) if (!this.adapterOffsets.has(n)) this.frozen.set(n, upload(ctx, t));
+    this.adapter = upload(ctx, flat);
+    this.base = upload(ctx, flat);
+    const zeros = new Float32Array(at / 4);
+    [this.grad, this.m, this.v] = [upload(ctx, zeros), upload(ctx, zeros), upload(ctx, zeros)];
+    this.sq = upload(ctx, new Float32Array(1));
+    this.one = upload(ctx, new Float32Array([1]));
+    this.lossOut = upload(ctx, new Float32Array(1));
+  }
+
+  static async create(ctx: GpuContext, arch: DenoiserArch, weights: ReadonlyMap<string, F32>): Promise<GpuDenoiser> {
+    const [mm, ln, act, attn, ada, tensor, loss, optim] = await Promise.all([
+      matmulKernel(ctx),
+      layerNormKernels(ctx),
+      activationKernels(ctx),
+      attentionKernels(ctx),
+      adaLnKernels(ctx),
+      tensorKernels(ctx),
+      lossKernels(ctx),
+      optimKernels(ctx),
+    ]);
+    return new GpuDenoiser(ctx, arch, weights, { mm, ln, act, attn, ada, tensor, loss, optim });
+  }
+
+  /** Frees every buffer this denoiser holds. */
+  destroy(): void {
+    const held = [...this.frozen.values(), this.adapter, this.base, this.grad, this.m, this.v, this.sq, this.one];
+    for (const b of [...held, this.lossOut]) this.ctx.pool.release(b);
+    this.frozen.clear();
+  }
+
+  /** ε̂ for a batch, with the trained adapter (or the frozen base adapter with `reference`). */
+  async forward(inputs: DenoiserInputs, reference = false): Promise<F32> {
+    const n = inputs.latent.length;
+    const out = this.ctx.pool.acquire(n * 4, storageUsage(), "denoiser.eps");
+    try {
+      this.ctx.submit("denoiser.forward", (b) => {
+        const tape = this.forwardPass(b, this.uploadInputs(b, inputs), reference ? this.base : this.adapter);
+        b.copy(tape.eps, 0, out, 0, n * 4);
+      });
+      const [eps] = await readBuffers(this.ctx, [{ buffer: out, byteLength: n * 4 }]);
+      return new Float32Array(eps);
+    } finally {
+      this.ctx.pool.release(out);
+    }
+  }
+
+  /**
+   * Loss `mean(w ⊙ (ε̂ − target)²)` and its gradients with respect to the adapter tensors and
+   * the float inputs, read back (for tests and inspection; training uses `trainStep`).
+   */
+  async lossAndGrads(
+    batch: TrainingBatch,
+  ): Promise<{ loss: number; adapter: Map<string, F32>; latent: F32; imageTokens: F32 }> {
+    const nl = batch.inputs.latent.length;
+    const ni = batch.inputs.imageTokens.length;
+    const dLatent = this.ctx.pool.acquire(nl * 4, storageUsage(), "denoiser.dLatent");
+    const dImg = this.ctx.pool.acquire(ni * 4, storageUsage(), "denoiser.dImg");
+    try {
+      this.ctx.submit("denoiser.grads", (b) => {
+        const g = this.recordLossAndGrads(b, batch);
+        b.copy(g.dLatent, 0, dLatent, 0, nl * 4);
+        b.copy(g.dImg, 0, dImg, 0, ni * 4);
+      });
+      const [loss, grads, lat, img] = await readBuffers(this.ctx, [
+        { buffer: this.lossOut, byteLength: 4 },
+        { buffer: this.grad, byteLength: this.adapterBytes },
+        { buffer: dLatent, byteLength: nl * 4 },
+        { buffer: dImg, byteLength: ni * 4 },
+      ]);
+      return {
+        loss: new Float32Array(loss)[0],
+        adapter: this.split(new Float32Array(grads)),
+        latent: new Float32Array(lat),
+        imageTokens: new Float32Array(img),
+      };
+    } finally {
+      this.ctx.pool.release(dLatent);
+      this.ctx.pool.release(dImg);
+    }
+  }
+
+  /** One AdamW step on the adapter tensors, recorded as one submission; nothing is read back. */
+  trainStep(batch: TrainingBatch, options: TrainOptions): void {
+    this.step += 1;
+    const step = this.step;
+    this.ctx.submit("denoiser.train-step", (b) => {
+      this.recordLossAndGrads(b, batch);
+      const flat = { param: this.adapter, grad: this.grad, m: this.m, v: this.v, sq: this.sq };
+      this.k.optim.step(b, this.adapterBytes / 4, flat, step, options);
+    });
+  }
+
+  /** The loss of the latest `trainStep` or `lossAndGrads` (one small readback). */
+  async readLoss(): Promise<number> {
+    const [loss] = await readBuffers(this.ctx, [{ buffer: this.lossOut, byteLength: 4 }]);
+    return new Float32Array(loss)[0];
+  }
+
+  /** The adapter tensors (`reference`: the frozen base values) by name. */
+  async readAdapter(reference = false): Promise<Map<string, F32>> {
+    const [flat] = await readBuffers(this.ctx, [
+      { buffer: reference ? this.base : this.adapter, byteLength: this.adapterBytes },
+    ]);
+    return this.split(new Float32Array(flat));
+  }
+
+  private split(flat: F32): Map<string, F32> {
+    const c = this.arch.width;
+    const len = c * this.arch.imageDim;
+    return new Map([...this.adapterOffsets].map(([n, off]) => [n, flat.slice(off / 4, off / 4 + len)]));
+  }
+
+  private w(name: string): GPUBuffer {
+    const b = this.frozen.get(name);
+    if (!b) throw new Error(`denoiser weights: missing tensor ${name}`);
+    return b;
+  }
+
+  private adapterView(flat: GPUBuffer, name: string): GPUBufferBinding {
+    return { buffer: flat, offset: this.adapterOffsets.get(name), size: this.arch.width * this.arch.imageDim * 4 };
+  }
+
+  private uploadInputs(b: CommandBatch, inputs: DenoiserInputs): InputBuffers {
+    const usage = storageUsage();
+    return {
+      batch: inputs.timestep.length,
+      latent: b.upload(inputs.latent, usage),
+      temb: b.upload(timestepEmbedding(inputs.timestep, this.arch.freqDim), usage),
+      ids: b.upload(Uint32Array.from(inputs.promptIds), usage),
+      img: b.upload(inputs.imageTokens, usage),
+      ipScale: inputs.ipScale,
+    };
+  }
+
+  private recordLossAndGrads(b: CommandBatch, batch: TrainingBatch): { dLatent: GPUBuffer; dImg: GPUBuffer } {
+    const n = batch.inputs.latent.length;
+    const tape = this.forwardPass(b, this.uploadInputs(b, batch.inputs), this.adapter);
+    const usage = storageUsage();
+    const mse = {
+      pred: tape.eps,
+      target: b.upload(batch.target, usage),
+      weight: batch.weight && b.upload(batch.weight, usage),
+    };
+    this.k.loss.sampleErrors(b, n, 1, mse, this.lossOut);
+    const dEps = b.temp(n * 4, storageUsage());
+    this.k.loss.errorGrad(b, n, 1, mse, this.one, dEps);
+    return this.backwardPass(b, tape, dEps, this.adapter, this.grad);
+  }
+
+  /** y = x·Wᵀ (+ b) over `rows` rows, W `[out, in]`. */
+  private linear(
+    b: CommandBatch,
+    x: Binding,
+    w: Binding,
+    bias: Binding | null,
+    rows: number,
+    inF: number,
+    outF: number,
+    y: Binding,
+  ): void {
+    const shape: MatmulShape = { batch: 1, m: rows, n: outF, k: inF, transB: true, bias: !!bias };
+    this.k.mm(b, shape, { a: x, b: w, c: y, bias: bias ?? undefined });
+  }
+
+  /** dx = dy·W (overwrites). */
+  private linearDx(
+    b: CommandBatch,
+    dy: Binding,
+    w: Binding,
+    rows: number,
+    inF: number,
+    outF: number,
+    dx: Binding,
+  ): void {
+    this.k.mm(b, { batch: 1, m: rows, n: inF, k: outF }, { a: dy, b: w, c: dx });
+  }
+
+  private forwardPass(b: CommandBatch, x: InputBuffers, adapter: GPUBuffer): Tape {
+    const a = this.arch;
+    const { ln, act, attn, ada, tensor } = this.k;
+    const C = a.width;
+    const B = x.batch;
+    const T = gridTokens(a);
+    const rows = B * T;
+    const L = a.promptLength;
+    const feat = a.latentChannels * a.patch * a.patch;
+    const hidden = a.mlpRatio * C;
+    const imgRows = B * a.imageTokens;
+    const t = (floats: number) => b.temp(floats * 4, storageUsage());
+    const w = (n: string) => this.w(n);
+    const eps = a.normEps;
+    const patchShape: PatchShape = { batch: B, channels: a.latentChannels, size: a.latentSize, patch: a.patch };
+    const self: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
+    const cross: AttentionShape = { ...self, m: L };
+    const ip: AttentionShape = { ...self, m: a.imageTokens };
+    const lnShape = { rows, c: C, eps };
+    const adaShape = (stride: number) => ({ batch: B, tokens: T, c: C, stride });
+
+    // 1. x = x_embed(patchify(latent)) + pos_embed.
+    const patched = t(rows * feat);
+    tensor.patchify(b, patchShape, x.latent, patched);
+    let h = t(rows * C);
+    this.linear(b, patched, w("x_embed.weight"), w("x_embed.bias"), rows, feat, C, h);
+    tensor.addBroadcast(b, rows * C, w("pos_embed"), T * C, h, { accumulate: true });
+    // 2. c = silu(t_fc2(silu(t_fc1(e(t))))).
+    const [t1, t1Act, t2, cond] = [t(B * C), t(B * C), t(B * C), t(B * C)];
+    this.linear(b, x.temb, w("t_fc1.weight"), w("t_fc1.bias"), B, a.freqDim, C, t1);
+    act.forward(b, "silu", B * C, t1, t1Act);
+    this.linear(b, t1Act, w("t_fc2.weight"), w("t_fc2.bias"), B, C, C, t2);
+    act.forward(b, "silu", B * C, t2, cond);
+    // 3. P = prompt_embed[ids] + prompt_pos.
+    const prompt = t(B * L * C);
+    tensor.gather(b, B * L, C, x.ids, w("prompt_embed.weight"), prompt);
+    tensor.addBroadcast(b, B * L * C, w("prompt_pos"), L * C, prompt, { accumulate: true });
+
+    // 4. Blocks.
+    const blocks: BlockTape[] = [];
+    for (let i = 0; i < a.depth; i++) {
+      const p = (n: string) => w(`blocks.${i}.${n}`);
+      const s = {
+        x0: h,
+        mod: t(B * 6 * C),
+        st1: t(2 * rows),
+        n1: t(rows * C),
+        h1: t(rows * C),
+        qkv: t(rows * 3 * C),
+        selfP: t(B * a.heads * T * T),
+        att: t(rows * C),
+        pr: t(rows * C),
+        x1: t(rows * C),
+        st2: t(2 * rows),
+        h2: t(rows * C),
+        qi: t(rows * C),
+        kp: t(B * L * C),
+        vp: t(B * L * C),
+        promptP: t(B * a.heads * T * L),
+        kIp: t(imgRows * C),
+        vIp: t(imgRows * C),
+        ipP: t(B * a.heads * T * a.imageTokens),
+        a: t(rows * C),
+        x2: t(rows * C),
+        st3: t(2 * rows),
+        n3: t(rows * C),
+        h3: t(rows * C),
+        f1: t(rows * hidden),
+        g: t(rows * hidden),
+        f2: t(rows * C),
+      };
+      // sh1, sc1, g1, sh2, sc2, g2 = split₆(ada(c)): column blocks 0…5 of s.mod.
+      this.linear(b, cond, p("ada.weight"), p("ada.bias"), B, C, 6 * C, s.mod);
+      // x1 = x0 + g1·proj(Attn(q, k, v)), [q k v] = qkv(LN(x0)·(1 + sc1) + sh1).
+      ln.forward(b, lnShape, s.x0, s.n1, s.st1);
+      ada.modulate(b, adaShape(6 * C), s.n1, s.mod, { shift: 0, scale: C }, s.h1);
+      this.linear(b, s.h1, p("qkv.weight"), p("qkv.bias"), rows, C, 3 * C, s.qkv);
+      const qkvOp = (offset: number) => ({ buf: s.qkv, stride: 3 * C, offset });
+      attn.forward(b, self, { q: qkvOp(0), k: qkvOp(C), v: qkvOp(2 * C) }, s.selfP, s.att);
+      this.linear(b, s.att, p("proj.weight"), p("proj.bias"), rows, C, C, s.pr);
+      b.copy(s.x0, 0, s.x1, 0, rows * C * 4);
+      ada.gateAdd(b, adaShape(6 * C), s.x1, s.mod, 2 * C, s.pr);
+      // x2 = x1 + to_out(Attn(qi, to_k P, to_v P) + ip_scale·Attn(qi, img·Wₖᵢₚᵀ, img·Wᵥᵢₚᵀ)), qi = to_q(LNₐ(x1)).
+      ln.forward(b, lnShape, s.x1, s.h2, s.st2, { gamma: p("norm2.weight"), beta: p("norm2.bias") });
+      this.linear(b, s.h2, p("attn_ip.to_q.weight"), null, rows, C, C, s.qi);
+      this.linear(b, prompt, p("attn_ip.to_k.weight"), null, B * L, C, C, s.kp);
+      this.linear(b, prompt, p("attn_ip.to_v.weight"), null, B * L, C, C, s.vp);
+      attn.forward(b, cross, { q: { buf: s.qi }, k: { buf: s.kp }, v: { buf: s.vp } }, s.promptP, s.a);
+      const kName = `blocks.${i}.attn_ip.to_k_ip.weight`;
+      const vName = `blocks.${i}.attn_ip.to_v_ip.weight`;
+      this.linear(b, x.img, this.adapterView(adapter, kName), null, imgRows, a.imageDim, C, s.kIp);
+      this.linear(b, x.img, this.adapterView(adapter, vName), null, imgRows, a.imageDim, C, s.vIp);
+      attn.forward(b, ip, { q: { buf: s.qi }, k: { buf: s.kIp }, v: { buf: s.vIp } }, s.ipP, s.a, {
+        alpha: x.ipScale,
+        accumulate: true,
+      });
+      b.copy(s.x1, 0, s.x2, 0, rows * C * 4);
+      const o = t(rows * C);
+      this.linear(b, s.a, p("attn_ip.to_out.weight"), p("attn_ip.to_out.bias"), rows, C, C, o);
+      tensor.addBroadcast(b, rows * C, o, rows * C, s.x2, { accumulate: true });
+      // x3 = x2 + g2·fc2(gelu(fc1(LN(x2)·(1 + sc2) + sh2))).
+      ln.forward(b, lnShape, s.x2, s.n3, s.st3);
+      ada.modulate(b, adaShape(6 * C), s.n3, s.mod, { shift: 3 * C, scale: 4 * C }, s.h3);
+      this.linear(b, s.h3, p("fc1.weight"), p("fc1.bias"), rows, C, hidden, s.f1);
+      act.forward(b, "gelu", rows * hidden, s.f1, s.g);
+      this.linear(b, s.g, p("fc2.weight"), p("fc2.bias"), rows, hidden, C, s.f2);
+      h = t(rows * C);
+      b.copy(s.x2, 0, h, 0, rows * C * 4);
+      ada.gateAdd(b, adaShape(6 * C), h, s.mod, 5 * C, s.f2);
+      blocks.push(s);
+    }
+
+    // 5. ε = unpatchify(out(LN(x)·(1 + sc) + sh)), sh, sc = split₂(ada_out(c)).
+    const modOut = t(B * 2 * C);
+    this.linear(b, cond, w("ada_out.weight"), w("ada_out.bias"), B, C, 2 * C, modOut);
+    const [stOut, nOut, hOut, y, epsOut] = [t(2 * rows), t(rows * C), t(rows * C), t(rows * feat), t(rows * feat)];
+    ln.forward(b, lnShape, h, nOut, stOut);
+    ada.modulate(b, adaShape(2 * C), nOut, modOut, { shift: 0, scale: C }, hOut);
+    this.linear(b, hOut, w("out.weight"), w("out.bias"), rows, C, feat, y);
+    tensor.unpatchify(b, patchShape, y, epsOut);
+    return { inputs: x, patched, blocks, xOut: h, stOut, nOut, hOut, modOut, eps: epsOut };
+  }
+
+  /**
+   * Backward of `forwardPass` for upstream gradient dEps: adapter gradients into `adapterGrad`
+   * (flat layout), and gradients of the latent and image tokens. Mirrors CpuDenoiser.backward.
+   */
+  private backwardPass(
+    b: CommandBatch,
+    tape: Tape,
+    dEps: GPUBuffer,
+    adapter: GPUBuffer,
+    adapterGrad: GPUBuffer,
+  ): { dLatent: GPUBuffer; dImg: GPUBuffer } {
+    const a = this.arch;
+    const { ln, act, attn, ada, tensor } = this.k;
+    const C = a.width;
+    const B = tape.inputs.batch;
+    const T = gridTokens(a);
+    const rows = B * T;
+    const L = a.promptLength;
+    const feat = a.latentChannels * a.patch * a.patch;
+    const hidden = a.mlpRatio * C;
+    const imgRows = B * a.imageTokens;
+    const t = (floats: number) => b.temp(floats * 4, storageUsage());
+    const w = (n: string) => this.w(n);
+    const img = tape.inputs.img;
+    const patchShape: PatchShape = { batch: B, channels: a.latentChannels, size: a.latentSize, patch: a.patch };
+    const self: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
+    const cross: AttentionShape = { ...self, m: L };
+    const ip: AttentionShape = { ...self, m: a.imageTokens };
+    const lnShape = { rows, c: C, eps: a.normEps };
+    const ada6 = { batch: B, tokens: T, c: C, stride: 6 * C };
+
+    // 5. dy = patchify(dε); dh = dy·W_out; dn = dh·(1 + sc); dx = LN′(dn).
+    const dy = t(rows * feat);
+    tensor.patchify(b, patchShape, dEps, dy);
+    const dhOut = t(rows * C);
+    this.linearDx(b, dy, w("out.weight"), rows, C, feat, dhOut);
+    const dnOut = t(rows * C);
+    ada.modulateBack(b, { ...ada6, stride: 2 * C }, dhOut, tape.modOut, C, dnOut);
+    let dx = t(rows * C);
+    ln.backward(b, lnShape, { dy: dnOut, x: tape.xOut, stats: tape.stOut }, dx);
+    const dImg = t(imgRows * a.imageDim);
+    b.clear(dImg, imgRows * a.imageDim * 4);
+    const dImgPart = t(imgRows * a.imageDim);
+
+    // 4. Blocks in reverse; dx is ∂L/∂(block output) and becomes ∂L/∂(block input).
+    for (let i = a.depth - 1; i >= 0; i--) {
+      const s = tape.blocks[i];
+      const p = (n: string) => w(`blocks.${i}.${n}`);
+      // x3 = x2 + g2·fc2(gelu(fc1(h3))).
+      const dx2 = t(rows * C);
+      b.copy(dx, 0, dx2, 0, rows * C * 4);
+      const df2 = t(rows * C);
+      ada.gateBack(b, ada6, dx, s.mod, 5 * C, df2);
+      const dg = t(rows * hidden);
+      this.linearDx(b, df2, p("fc2.weight"), rows, hidden, C, dg);
+      const df1 = t(rows * hidden);
+      act.backward(b, "gelu", rows * hidden, dg, s.f1, df1);
+      const dh3 = t(rows * C);
+      this.linearDx(b, df1, p("fc1.weight"), rows, C, hidden, dh3);
+      const dn3 = t(rows * C);
+      ada.modulateBack(b, ada6, dh3, s.mod, 4 * C, dn3);
+      ln.backward(b, lnShape, { dy: dn3, x: s.x2, stats: s.st3 }, dx2, true);
+      // x2 = x1 + to_out(aPrompt + s·aIp), shared qi = to_q(LNₐ(x1)).
+      const dx1 = t(rows * C);
+      b.copy(dx2, 0, dx1, 0, rows * C * 4);
+      const dAtt2 = t(rows * C);
+      this.linearDx(b, dx2, p("attn_ip.to_out.weight"), rows, C, C, dAtt2);
+      const dqi = t(rows * C);
+      const q = { buf: s.qi };
+      attn.backward(
+        b,
+        cross,
+        { q, k: { buf: s.kp }, v: { buf: s.vp }, probs: s.promptP, dout: dAtt2 },
+        { dq: { buf: dqi } },
+      );
+      const [dkIp, dvIp] = [t(imgRows * C), t(imgRows * C)];
+      attn.backward(
+        b,
+        ip,
+        { q, k: { buf: s.kIp }, v: { buf: s.vIp }, probs: s.ipP, dout: dAtt2 },
+        { dq: { buf: dqi, accumulate: true }, dk: { buf: dkIp }, dv: { buf: dvIp } },
+        tape.inputs.ipScale,
+      );
+      for (const [name, d] of [
+        [`blocks.${i}.attn_ip.to_k_ip.weight`, dkIp],
+        [`blocks.${i}.attn_ip.to_v_ip.weight`, dvIp],
+      ] as const) {
+        // dW = dᵀ·img; d_img += d·W.
+        const shape = { batch: 1, m: C, n: a.imageDim, k: imgRows, transA: true };
+        this.k.mm(b, shape, { a: d, b: img, c: this.adapterView(adapterGrad, name) });
+        this.linearDx(b, d, this.adapterView(adapter, name), imgRows, a.imageDim, C, dImgPart);
+        tensor.addBroadcast(b, imgRows * a.imageDim, dImgPart, imgRows * a.imageDim, dImg, { accumulate: true });
+      }
+      const dh2 = t(rows * C);
+      this.linearDx(b, dqi, p("attn_ip.to_q.weight"), rows, C, C, dh2);
+      ln.backward(b, lnShape, { dy: dh2, x: s.x1, stats: s.st2, gamma: p("norm2.weight") }, dx1, true);
+      // x1 = x0 + g1·proj(Attn(q, k, v)), [q k v] = qkv(modulate(LN(x0))).
+      const dx0 = t(rows * C);
+      b.copy(dx1, 0, dx0, 0, rows * C * 4);
+      const dpr = t(rows * C);
+      ada.gateBack(b, ada6, dx1, s.mod, 2 * C, dpr);
+      const dAtt = t(rows * C);
+      this.linearDx(b, dpr, p("proj.weight"), rows, C, C, dAtt);
+      const dqkv = t(rows * 3 * C);
+      const op = (buf: GPUBuffer, offset: number) => ({ buf, stride: 3 * C, offset });
+      attn.backward(
+        b,
+        self,
+        { q: op(s.qkv, 0), k: op(s.qkv, C), v: op(s.qkv, 2 * C), probs: s.selfP, dout: dAtt },
+        { dq: { buf: dqkv }, dk: { buf: dqkv }, dv: { buf: dqkv } },
+      );
+      const dh1 = t(rows * C);
+      this.linearDx(b, dqkv, p("qkv.weight"), rows, C, 3 * C, dh1);
+      const dn1 = t(rows * C);
+      ada.modulateBack(b, ada6, dh1, s.mod, C, dn1);
+      ln.backward(b, lnShape, { dy: dn1, x: s.x0, stats: s.st1 }, dx0, true);
+      dx = dx0;
+    }
+
+    // 1. dlatent = unpatchify(dx·W_x).
+    const dPatched = t(rows * feat);
+    this.linearDx(b, dx, w("x_embed.weight"), rows, feat, C, dPatched);
+    const dLatent = t(rows * feat);
+    tensor.unpatchify(b, patchShape, dPatched, dLatent);
+    return { dLatent, dImg };
+  }
+}
+
+function need(weights: ReadonlyMap<string, F32>, name: string): F32 {
+  const t = weights.get(name);
+  if (!t) throw new Error(`denoiser weights: missing tensor ${name}`);
+  return t;
+}
