@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 
 from . import safetensors_io
+from .compat import onnx_export_kwargs
 from .batches import reference_batch
 from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
 from .scene import NULL_ID, PROMPT_LENGTH, SLOT_SPECS, VOCAB_SIZE
@@ -69,6 +70,7 @@ def _export(module, args, path: Path, inputs, outputs, dynamic: list[str]):
         output_names=[o["name"] for o in outputs],
         dynamic_axes=axes,
         do_constant_folding=True,
+        **onnx_export_kwargs(),
     )
     model = onnx.load_from_string(buf.getvalue())
     onnx.checker.check_model(model)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .batches import correspondence_batch, reference_batch, scene_batch, to_model
+from .compat import load_checkpoint
 from .config import WORK, FoundryConfig
 from .nets import AutoEncoder, Denoiser, ImageEncoder, PatchEncoder
 from .scene import PROMPT_LENGTH, VOCAB_SIZE
@@ -62,7 +63,7 @@ def load(cfg: FoundryConfig, stage: str) -> dict:
     path = ckpt_path(cfg, stage)
     if not path.is_file():
         raise FileNotFoundError(f"{path} missing: run `python3 -m foundry train {stage} --config {cfg.name}` first")
-    return torch.load(path, map_location="cpu")
+    return load_checkpoint(path)
 
 
 def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=200, ema=None, extra=None, log_every=50):
@@ -75,7 +76,7 @@ def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=2
     path = ckpt_path(cfg, stage)
     start, seconds, log = 0, 0.0, []
     if path.is_file():
-        ck = torch.load(path, map_location="cpu")
+        ck = load_checkpoint(path)
         for k, m in modules.items():
             m.load_state_dict(ck["model"][k])
         opt.load_state_dict(ck["opt"])
@@ -155,7 +156,7 @@ def train_ae(cfg: FoundryConfig):
         rng = np.random.default_rng((cfg.seed, 99))
         imgs, _, _ = scene_batch(bank, 512, rng)
         scale = float(1.0 / ae.encoder(to_model(imgs).to(DEVICE)).std())
-    ck = torch.load(ckpt_path(cfg, "ae"))
+    ck = load_checkpoint(ckpt_path(cfg, "ae"))
     ck["latent_scale"] = scale
     torch.save(ck, ckpt_path(cfg, "ae"))
     print(f"[ae] latent scale factor {scale:.4f}")
