@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CpuDenoiser } from "../core/engine/denoiser.ts";
 import { engineFixture, packDenoiser, relError } from "../core/engine/testing/tiny.ts";
+import { dpoLoss, perSampleMse, perSampleMseBackward } from "../core/losses/index.ts";
 import type { GpuContext } from "./context.ts";
 import { GpuDenoiser } from "./denoiser.ts";
 import { createNodeContext, skipWebGpu } from "./testing/node-gpu.ts";
@@ -57,4 +59,59 @@ describe.skipIf(skipWebGpu)("GPU denoiser (tiny pack) in WebGPU", () => {
       expect(base.get(name), name).toEqual(weights.get(name));
     }
   }, 120_000);
+});
+
+describe.skipIf(skipWebGpu)("GPU Diffusion-DPO step vs the CPU engine (tiny pack)", () => {
+  it("loss and adapter/input gradients agree (rel 1e-5) with the frozen base as reference", async () => {
+    const { arch, weights } = packDenoiser("tiny");
+    const fx = engineFixture();
+    // Winners = fixture items, losers = the same items with other latents; shared noise target.
+    const latent = new Float32Array(fx.inputs.latent.length * 2);
+    latent.set(fx.inputs.latent);
+    latent.set(
+      fx.inputs.latent.map((v) => 0.5 * v + 0.3),
+      fx.inputs.latent.length,
+    );
+    const twice = <T extends ArrayLike<number>>(a: T) => [...Array.from(a), ...Array.from(a)];
+    const inputs = {
+      latent,
+      timestep: Float32Array.from(twice(fx.inputs.timestep)),
+      promptIds: Int32Array.from(twice(fx.inputs.promptIds)),
+      imageTokens: Float32Array.from(twice(fx.inputs.imageTokens)),
+      ipScale: fx.inputs.ipScale,
+    };
+    const target = Float32Array.from(twice(fx.target));
+    const weight = Float32Array.from(twice(fx.weight));
+    const beta = 50;
+
+    // CPU: policy and reference share the frozen weights; the policy's adapter is perturbed.
+    const policy = new CpuDenoiser(arch, weights);
+    const reference = new CpuDenoiser(arch, weights);
+    for (const v of policy.adapter.values()) for (let i = 0; i < v.length; i++) v[i] *= 1.1;
+    const { eps, tape } = policy.forward(inputs);
+    const errors = perSampleMse(eps, target, 4, weight);
+    const refErrors = perSampleMse(reference.forward(inputs).eps, target, 4, weight);
+    const split = (e: Float32Array) => [e.subarray(0, 2), e.subarray(2)];
+    const [winner, loser] = split(errors);
+    const [refWinner, refLoser] = split(refErrors);
+    const dpo = dpoLoss({ winner, loser, refWinner, refLoser }, beta);
+    const de = Float32Array.from([...dpo.dWinner, ...dpo.dLoser]);
+    const want = policy.backward(tape, perSampleMseBackward(de, eps, target, weight));
+
+    const ctx = await createNodeContext();
+    try {
+      const den = await GpuDenoiser.create(ctx, arch, weights);
+      den.writeAdapter(policy.adapter);
+      const got = await den.lossAndGrads({ inputs, target, weight }, { kind: "dpo", beta });
+      expect(dpo.loss).not.toBeCloseTo(Math.LN2, 3); // policy ≠ reference
+      expect(Math.abs(got.loss - dpo.loss) / dpo.loss).toBeLessThan(1e-5);
+      for (const [name, g] of got.adapter)
+        expect(relError(g, want.adapter.get(name) as Float32Array), name).toBeLessThan(1e-5);
+      expect(relError(got.latent, want.latent)).toBeLessThan(1e-5);
+      expect(relError(got.imageTokens, want.imageTokens)).toBeLessThan(1e-5);
+      den.destroy();
+    } finally {
+      ctx.destroy();
+    }
+  }, 60_000);
 });

@@ -98,6 +98,13 @@ export interface TrainingBatch {
   weight?: F32;
 }
 
+/**
+ * What a step minimises. `mse`: mean(w ⊙ (ε̂ − target)²). `dpo`: Diffusion-DPO against the frozen
+ * base adapter, the batch holding P winners then P losers (same noise target and timestep per
+ * pair); with per-element weights the errors are the PatchDPO-weighted ones.
+ */
+export type Objective = { kind: "mse" } | { kind: "dpo"; beta: number };
+
 export interface TrainOptions extends AdamWOptions {
   /** Global gradient-norm limit; 0 or omitted disables clipping. */
   maxNorm?: number;
@@ -183,11 +190,12 @@ export class GpuDenoiser {
   }
 
   /**
-   * Loss `mean(w ⊙ (ε̂ − target)²)` and its gradients with respect to the adapter tensors and
-   * the float inputs, read back (for tests and inspection; training uses `trainStep`).
+   * The objective's loss and its gradients with respect to the adapter tensors and the float
+   * inputs, read back (for tests and inspection; training uses `trainStep`).
    */
   async lossAndGrads(
     batch: TrainingBatch,
+    objective: Objective = MSE,
   ): Promise<{ loss: number; adapter: Map<string, F32>; latent: F32; imageTokens: F32 }> {
     const nl = batch.inputs.latent.length;
     const ni = batch.inputs.imageTokens.length;
@@ -195,7 +203,7 @@ export class GpuDenoiser {
     const dImg = this.ctx.pool.acquire(ni * 4, storageUsage(), "denoiser.dImg");
     try {
       this.ctx.submit("denoiser.grads", (b) => {
-        const g = this.recordLossAndGrads(b, batch);
+        const g = this.recordLossAndGrads(b, batch, objective);
         b.copy(g.dLatent, 0, dLatent, 0, nl * 4);
         b.copy(g.dImg, 0, dImg, 0, ni * 4);
       });
@@ -218,11 +226,11 @@ export class GpuDenoiser {
   }
 
   /** One AdamW step on the adapter tensors, recorded as one submission; nothing is read back. */
-  trainStep(batch: TrainingBatch, options: TrainOptions): void {
+  trainStep(batch: TrainingBatch, options: TrainOptions, objective: Objective = MSE): void {
     this.step += 1;
     const step = this.step;
     this.ctx.submit("denoiser.train-step", (b) => {
-      this.recordLossAndGrads(b, batch);
+      this.recordLossAndGrads(b, batch, objective);
       const flat = { param: this.adapter, grad: this.grad, m: this.m, v: this.v, sq: this.sq };
       this.k.optim.step(b, this.adapterBytes / 4, flat, step, options);
     });
@@ -232,6 +240,15 @@ export class GpuDenoiser {
   async readLoss(): Promise<number> {
     const [loss] = await readBuffers(this.ctx, [{ buffer: this.lossOut, byteLength: 4 }]);
     return new Float32Array(loss)[0];
+  }
+
+  /** Replaces the trainable adapter tensors (e.g. a checkpoint); `reference`: the frozen base copy. */
+  writeAdapter(tensors: ReadonlyMap<string, F32>, reference = false): void {
+    const target = reference ? this.base : this.adapter;
+    for (const [n, off] of this.adapterOffsets) {
+      const t = need(tensors, n);
+      this.ctx.device.queue.writeBuffer(target, off, t.buffer, t.byteOffset, t.byteLength);
+    }
   }
 
   /** The adapter tensors (`reference`: the frozen base values) by name. */
@@ -270,18 +287,32 @@ export class GpuDenoiser {
     };
   }
 
-  private recordLossAndGrads(b: CommandBatch, batch: TrainingBatch): { dLatent: GPUBuffer; dImg: GPUBuffer } {
+  private recordLossAndGrads(
+    b: CommandBatch,
+    batch: TrainingBatch,
+    objective: Objective,
+  ): { dLatent: GPUBuffer; dImg: GPUBuffer } {
     const n = batch.inputs.latent.length;
-    const tape = this.forwardPass(b, this.uploadInputs(b, batch.inputs), this.adapter);
+    const items = batch.inputs.timestep.length;
+    const inputs = this.uploadInputs(b, batch.inputs);
+    const tape = this.forwardPass(b, inputs, this.adapter);
     const usage = storageUsage();
-    const mse = {
-      pred: tape.eps,
-      target: b.upload(batch.target, usage),
-      weight: batch.weight && b.upload(batch.weight, usage),
-    };
-    this.k.loss.sampleErrors(b, n, 1, mse, this.lossOut);
-    const dEps = b.temp(n * 4, storageUsage());
-    this.k.loss.errorGrad(b, n, 1, mse, this.one, dEps);
+    const target = b.upload(batch.target, usage);
+    const weight = batch.weight && b.upload(batch.weight, usage);
+    const mse = { pred: tape.eps, target, weight };
+    const dEps = b.temp(n * 4, usage);
+    if (objective.kind === "mse") {
+      this.k.loss.sampleErrors(b, n, 1, mse, this.lossOut);
+      this.k.loss.errorGrad(b, n, 1, mse, this.one, dEps);
+    } else {
+      if (items % 2 !== 0) throw new RangeError(`dpo: the batch must hold winners then losers, got ${items} items`);
+      const reference = this.forwardPass(b, inputs, this.base);
+      const [errors, refErrors, dErrors] = [b.temp(items * 4), b.temp(items * 4), b.temp(items * 4)];
+      this.k.loss.sampleErrors(b, n, items, mse, errors);
+      this.k.loss.sampleErrors(b, n, items, { pred: reference.eps, target, weight }, refErrors);
+      this.k.loss.dpo(b, items / 2, objective.beta, errors, refErrors, this.lossOut, dErrors);
+      this.k.loss.errorGrad(b, n, items, mse, dErrors, dEps);
+    }
     return this.backwardPass(b, tape, dEps, this.adapter, this.grad);
   }
 
@@ -563,6 +594,8 @@ export class GpuDenoiser {
     return { dLatent, dImg };
   }
 }
+
+const MSE: Objective = { kind: "mse" };
 
 function need(weights: ReadonlyMap<string, F32>, name: string): F32 {
   const t = weights.get(name);
