@@ -2,7 +2,9 @@
 
 import type { GenerateSettings, RgbaImage } from "../src/core/generate";
 import type { LoadProgress, Manifest, PackRecord, PackSource, RoleName } from "../src/core/pack";
+import type { UserEncoderSpec } from "../src/core/quality/encoder";
 import type { GpuProbe } from "../src/gpu/device";
+import type { QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";
 
 export type ExecutionProviderChoice = "auto" | "webgpu" | "wasm";
 export type ExecutionProvider = "webgpu" | "wasm";
@@ -99,6 +101,14 @@ export interface InferenceApi {
   galleryReference(packId: string, subjectId: string): Promise<RgbaImage>;
   /** An uploaded image file decoded and preprocessed for a loaded pack; clear errors for non-images and huge images. */
   uploadedReference(packId: string, file: Blob, name: string): Promise<RgbaImage>;
+  /** Patch-quality maps of a generated image against a reference (Inspect tab). */
+  patchQuality(request: QualityRequest): Promise<QualityResponse>;
+  /** Loads a user-supplied patch encoder (ONNX + its description); errors name the bad field or name. */
+  loadUserEncoder(
+    spec: UserEncoderSpec,
+    model: Uint8Array,
+    provider: ExecutionProviderChoice,
+  ): Promise<UserEncoderInfo>;
   cachedPacks(): Promise<PackRecord[]>;
   deleteCachedPack(id: string): Promise<void>;
 }

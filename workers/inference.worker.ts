@@ -21,6 +21,7 @@ import {
   wasmThreads,
 } from "./ort-sessions";
 import { throttleProgress } from "./progress";
+import { QualityService } from "./quality";
 import { TaskSignals } from "./task-signals";
 
 configureOrt(new URL(import.meta.env.BASE_URL, self.location.origin).href);
@@ -29,6 +30,7 @@ const cache = new PackCache(idbStore());
 const tasks = new TaskSignals();
 const loaded = new Map<string, RoleSessions>();
 let envPromise: Promise<ComputeEnv> | undefined;
+const quality = new QualityService((packId) => loaded.get(packId)?.patch_encoder);
 const generator = new Generator((packId) => (role, feeds, onRunMs) => {
   const session = loaded.get(packId)?.[role];
   if (!session) throw new Error(`pack "${packId}" has no loaded ${role} session`);
@@ -124,6 +126,12 @@ const api: InferenceApi = {
 
   galleryReference: (packId, subjectId) => generator.galleryReference(packId, subjectId),
   uploadedReference: (packId, file, name) => generator.uploadedReference(packId, file, name),
+
+  patchQuality: (request) => quality.computeQuality(request),
+
+  async loadUserEncoder(spec, model, choice) {
+    return quality.loadUserEncoder(spec, model, choice === "auto" ? (await environment()).autoProvider : choice);
+  },
 
   cachedPacks: () => cache.records(),
   deleteCachedPack: (id) => cache.delete(id),

@@ -1,6 +1,7 @@
 import { useEffect } from "react";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Header } from "./components/Header";
+import { InspectTab } from "./components/inspect/InspectTab";
 import { ModelsTab } from "./components/ModelsTab";
 import { Placeholder } from "./components/Placeholder";
 import { TaskArea } from "./components/TaskArea";
@@ -27,7 +28,7 @@ function TabPanel({ tab }: { tab: TabId }) {
     case "generate":
       return <Placeholder what="Generating images of a reference subject" />;
     case "inspect":
-      return <Placeholder what="Inspecting patch-quality heatmaps" />;
+      return <InspectTab />;
     case "dataset":
       return <Placeholder what="Building a preference dataset" />;
     case "compare":

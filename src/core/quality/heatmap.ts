@@ -57,7 +57,7 @@ export interface HeatmapOptions {
 }
 
 /** One RGBA pixel per patch, row-major. */
-export function heatmapRgba(values: ArrayLike<number>, grid: Grid, o: HeatmapOptions): Uint8ClampedArray {
+export function heatmapRgba(values: ArrayLike<number>, grid: Grid, o: HeatmapOptions): Uint8ClampedArray<ArrayBuffer> {
   const n = grid.height * grid.width;
   if (values.length !== n) throw new RangeError(`${values.length} values for a ${grid.height}×${grid.width} grid`);
   const [lo, hi] = o.range;

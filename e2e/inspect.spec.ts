@@ -1,0 +1,120 @@
+import { readFileSync } from "node:fs";
+import { expect, type Page, test } from "@playwright/test";
+import { expectLoaded, TINY_DIR } from "./helpers";
+
+const REFERENCE = `${TINY_DIR}/gallery/1f30a.png`;
+const GENERATED = `${TINY_DIR}/gallery/1f44e.png`;
+
+async function openPair(page: Page) {
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny");
+  await page.getByRole("tab", { name: "Inspect" }).click();
+  await page.getByLabel("Choose reference image").setInputFiles(REFERENCE);
+  await page.getByLabel("Choose generated image").setInputFiles(GENERATED);
+  await expect(page.getByTestId("quality-backend")).toBeVisible();
+}
+
+/** Moves the pointer to the centre of patch (row, col) of the 8×8 grid on the heatmap panel. */
+async function hoverPatch(page: Page, row: number, col: number) {
+  const box = await page.getByTestId("heatmap-panel").boundingBox();
+  if (!box) throw new Error("no heatmap panel");
+  await page.mouse.move(box.x + ((col + 0.5) * box.width) / 8, box.y + ((row + 0.5) * box.height) / 8);
+}
+
+test("Inspect: heatmap of two images, hover shows the best match and its similarity", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await openPair(page);
+  // The worker has WebGPU (SwiftShader), so the WGSL kernel computes the maps.
+  await expect(page.getByTestId("quality-backend")).toHaveAttribute("data-backend", "webgpu");
+  await expect(page.getByTestId("heatmap")).toBeVisible();
+  // The heatmap canvas holds one coloured pixel per patch.
+  const painted = await page.getByTestId("heatmap").evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext("2d")?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+    return { size: [c.width, c.height], opaque: d.filter((_, i) => i % 4 === 3 && d[i] === 255).length };
+  });
+  expect(painted).toEqual({ size: [8, 8], opaque: 64 });
+  await expect(page.getByTestId("quality-mean")).toHaveText(/^-?[01]\.\d{3}$/);
+
+  await hoverPatch(page, 2, 3);
+  const match = page.getByTestId("match");
+  await expect(match).toHaveAttribute("data-patch", String(2 * 8 + 3));
+  const first = await match.getAttribute("data-value");
+  expect(Number(first)).toBeGreaterThanOrEqual(-1);
+  expect(Number(first)).toBeLessThanOrEqual(1);
+  await expect(match.locator("line")).toHaveCount(1);
+  await expect(match.locator("text")).toHaveText(Number(first).toFixed(3));
+
+  // A different patch: the highlight follows, and the value is that patch's own quality.
+  await hoverPatch(page, 6, 1);
+  await expect(match).toHaveAttribute("data-patch", String(6 * 8 + 1));
+  const second = await match.getAttribute("data-value");
+  const hovers = await page.evaluate(() => performance.getEntriesByName("inspect-hover").length);
+  expect(hovers).toBeGreaterThanOrEqual(2);
+  expect(second).not.toBe(first);
+
+  // Click pins the patch; leaving the panel keeps the pinned highlight.
+  const panel = await page.getByTestId("heatmap-panel").boundingBox();
+  if (!panel) throw new Error("no heatmap panel");
+  await page.mouse.click(panel.x + 5, panel.y + 5);
+  await page.mouse.move(0, 0);
+  await expect(match).toHaveAttribute("data-patch", "0");
+
+  // Reverse view: the heatmap moves to the reference image.
+  await page.getByLabel("Reverse view").check();
+  await expect(page.getByText("Reference coverage")).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("Inspect: dropping a file that is not an image shows an error", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await page.getByRole("tab", { name: "Inspect" }).click();
+  const dataTransfer = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["not a picture"], "notes.txt", { type: "text/plain" }));
+    return dt;
+  });
+  await page.getByTestId("slot-generated").dispatchEvent("drop", { dataTransfer });
+  await expect(page.getByTestId("inspect-error")).toHaveText(/notes\.txt is not an image/);
+  // A file that claims to be an image but is not decodable gets an error too.
+  await page.getByLabel("Choose reference image").setInputFiles({
+    name: "broken.png",
+    mimeType: "image/png",
+    buffer: Buffer.from("garbage"),
+  });
+  await expect(page.getByTestId("inspect-error")).toHaveText(/broken\.png is not an image this browser can decode/);
+});
+
+test("Inspect: a user-supplied encoder is validated and used", async ({ page }) => {
+  await openPair(page);
+  const form = page.locator(".inspect-encoder");
+  await form.locator("summary").click();
+  const onnx = {
+    name: "patch_encoder.onnx",
+    mimeType: "application/octet-stream",
+    buffer: readFileSync(`${TINY_DIR}/patch_encoder.onnx`),
+  };
+  await page.getByLabel("Encoder ONNX file").setInputFiles(onnx);
+  const spec = {
+    file: "patch_encoder.onnx",
+    input: "image",
+    output: "embeddings",
+    image_size: 64,
+    range: [-1, 1],
+    grid: [8, 8],
+    dim: 8,
+    output_layout: "BHWD",
+  };
+  const description = page.getByLabel("Encoder description (JSON)");
+  await description.fill(JSON.stringify({ ...spec, grid: [8] }));
+  await page.getByRole("button", { name: "Load encoder" }).click();
+  await expect(page.getByTestId("encoder-error")).toHaveText(/grid: expected \[height, width\]/);
+  await description.fill(JSON.stringify(spec));
+  await page.getByRole("button", { name: "Load encoder" }).click();
+  await expect(page.getByTestId("encoder-error")).toHaveText(/output "embeddings" not among \[features\]/);
+  await description.fill(JSON.stringify({ ...spec, output: "features" }));
+  await page.getByRole("button", { name: "Load encoder" }).click();
+  await expect(page.getByTestId("inspect-status")).toContainText("Encoder: patch_encoder.onnx.");
+  await expect(page.getByTestId("quality-backend")).toBeVisible();
+  await expect(page.getByTestId("heatmap")).toBeVisible();
+});

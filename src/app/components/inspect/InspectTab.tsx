@@ -1,0 +1,159 @@
+/** Inspect tab: patch-quality heatmaps of a generated image against its reference. */
+import { useEffect } from "react";
+import { COLORMAPS, type ColormapName } from "../../../core/quality/heatmap";
+import { useInspect } from "../../stores/inspect";
+import { usePacks } from "../../stores/packs";
+import { useSelection } from "../../stores/selection";
+import { exportHeatmapPng, exportMapsJson } from "./exports";
+import { Histogram } from "./Histogram";
+import { ImageSlot } from "./ImageSlot";
+import { PairView } from "./PairView";
+import { UserEncoderForm } from "./UserEncoderForm";
+
+/** The first loaded pack that has a patch encoder. */
+function usePatchEncoderPack() {
+  return usePacks((s) => Object.values(s.loaded).find((p) => p.manifest.roles.patch_encoder));
+}
+
+/** Opens what the Generate tab sent ("send to Inspect") whenever it changes. */
+function useSelectionSync() {
+  const reference = useSelection((s) => s.reference);
+  const generated = useSelection((s) => s.generated);
+  useEffect(() => {
+    if (reference && useInspect.getState().reference !== reference)
+      useInspect.getState().setImage("reference", reference);
+  }, [reference]);
+  useEffect(() => {
+    if (generated && useInspect.getState().generated !== generated)
+      useInspect.getState().setImage("generated", generated);
+  }, [generated]);
+}
+
+function ViewControls() {
+  const view = useInspect((s) => s.view);
+  const setView = useInspect((s) => s.setView);
+  return (
+    <section className="panel row" aria-label="Heatmap settings">
+      <label>
+        Colormap{" "}
+        <select value={view.colormap} onChange={(e) => setView({ colormap: e.target.value as ColormapName })}>
+          {COLORMAPS.map((c) => (
+            <option key={c}>{c}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Opacity{" "}
+        <input
+          type="range"
+          min={0}
+          max={1}
+          step={0.05}
+          value={view.opacity}
+          onChange={(e) => setView({ opacity: Number(e.target.value) })}
+        />
+      </label>
+      <label>
+        Show patches below{" "}
+        <input
+          type="range"
+          min={-1}
+          max={1.01}
+          step={0.01}
+          value={view.threshold}
+          aria-label="Threshold"
+          onChange={(e) => setView({ threshold: Number(e.target.value) })}
+        />{" "}
+        {view.threshold > 1 ? "all" : view.threshold.toFixed(2)}
+      </label>
+      <label>
+        <input type="checkbox" checked={view.autoRange} onChange={(e) => setView({ autoRange: e.target.checked })} />{" "}
+        Colour scale min–max
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          checked={view.reverse}
+          aria-label="Reverse view"
+          onChange={(e) => setView({ reverse: e.target.checked })}
+        />{" "}
+        Reverse view (coverage of reference patches)
+      </label>
+    </section>
+  );
+}
+
+export function InspectTab() {
+  useSelectionSync();
+  const pack = usePatchEncoderPack();
+  const { reference, generated, userEncoder, result, error, busy, view, pinned } = useInspect();
+
+  useEffect(() => {
+    if (reference && generated) void useInspect.getState().compute(pack, reference, generated, userEncoder);
+  }, [pack, reference, generated, userEncoder]);
+
+  const encoderText = userEncoder ? userEncoder.spec.file : pack ? `${pack.id} patch_encoder` : "no encoder loaded";
+  return (
+    <div className="inspect">
+      <section className="row">
+        <ImageSlot slot="reference" />
+        <ImageSlot slot="generated" />
+      </section>
+      {error && (
+        <div className="error-box" role="alert" data-testid="inspect-error">
+          {error}
+        </div>
+      )}
+      <ViewControls />
+      <p className="muted" data-testid="inspect-status">
+        Encoder: {encoderText}.{" "}
+        {busy
+          ? "Computing…"
+          : result && (
+              <span data-testid="quality-backend" data-backend={result.backend}>
+                Quality kernel: {result.backend === "webgpu" ? "WGSL (WebGPU)" : "CPU reference"}
+                {result.backendNote ? ` (${result.backendNote})` : ""}; encoder {result.encoderMs.toFixed(0)} ms,
+                quality {result.qualityMs.toFixed(1)} ms.
+              </span>
+            )}
+      </p>
+      {reference && generated ? (
+        <PairView
+          reference={reference.rgba}
+          generated={generated.rgba}
+          maps={result?.maps}
+          view={view}
+          pinned={pinned}
+          onPin={useInspect.getState().setPinned}
+        />
+      ) : (
+        <p className="panel">Choose or drop a reference and a generated image, or send them from the Generate tab.</p>
+      )}
+      {result && reference && generated && (
+        <section className="row">
+          <Histogram
+            values={view.reverse ? result.maps.ref : result.maps.gen}
+            threshold={view.threshold}
+            label={view.reverse ? "Reference coverage" : "Generated patch quality"}
+          />
+          <div>
+            <button
+              type="button"
+              onClick={() => void exportHeatmapPng(view.reverse ? reference.rgba : generated.rgba, result.maps, view)}
+            >
+              Export heatmap PNG
+            </button>{" "}
+            <button
+              type="button"
+              onClick={() => exportMapsJson(result, { reference: reference.label, generated: generated.label })}
+            >
+              Export maps JSON
+            </button>
+            <p className="muted">Hover a patch to see its best match; click to pin it.</p>
+          </div>
+        </section>
+      )}
+      <UserEncoderForm />
+    </div>
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * The Inspect tab: the image pair, the chosen patch encoder, the computed quality maps and the
+ * view settings. A new pair or encoder recomputes the maps in the inference worker.
+ */
+import { create } from "zustand";
+import type { EncoderRef, QualityResponse, UserEncoderInfo } from "../../../workers/quality-api";
+import type { Manifest } from "../../core/pack";
+import { packEncoderSpec } from "../../core/quality/encoder";
+import type { ColormapName } from "../../core/quality/heatmap";
+import { inference } from "../services/workers";
+import type { SelectedImage } from "./selection";
+
+export type Slot = "reference" | "generated";
+
+export interface ViewSettings {
+  colormap: ColormapName;
+  opacity: number;
+  /** Patches with quality at or above this are not coloured. */
+  threshold: number;
+  /** Colour scale from the map's min to max instead of fixed [0, 1]. */
+  autoRange: boolean;
+  /** Show the reference side: how well each reference patch is covered by the generated image. */
+  reverse: boolean;
+}
+
+interface InspectState {
+  reference?: SelectedImage;
+  generated?: SelectedImage;
+  /** The pack whose patch encoder to use, or a loaded user encoder. */
+  userEncoder?: UserEncoderInfo;
+  result?: QualityResponse;
+  error?: string;
+  busy: boolean;
+  view: ViewSettings;
+  /** Patch index pinned by a click on the heatmap side (-1: none). */
+  pinned: number;
+  setImage(slot: Slot, image: SelectedImage): void;
+  setError(message: string | undefined): void;
+  setUserEncoder(info: UserEncoderInfo | undefined): void;
+  setView(patch: Partial<ViewSettings>): void;
+  setPinned(index: number): void;
+  /** Computes the maps of this pair with the user encoder if one is loaded, else the pack's. */
+  compute(
+    pack: { id: string; manifest: Manifest } | undefined,
+    reference: SelectedImage,
+    generated: SelectedImage,
+    userEncoder: UserEncoderInfo | undefined,
+  ): Promise<void>;
+}
+
+let computeSeq = 0;
+
+function packEncoder(pack: { id: string; manifest: Manifest } | undefined): EncoderRef {
+  if (!pack) throw new Error("no pack with a patch_encoder is loaded");
+  const { manifest } = pack;
+  return { kind: "pack", packId: pack.id, spec: packEncoderSpec(manifest), background: manifest.image.background };
+}
+
+export const useInspect = create<InspectState>()((set) => ({
+  busy: false,
+  pinned: -1,
+  view: { colormap: "viridis", opacity: 0.6, threshold: 1.01, autoRange: true, reverse: false },
+
+  setImage: (slot, image) => set({ [slot]: image, error: undefined, pinned: -1 }),
+  setError: (error) => set({ error }),
+  setUserEncoder: (userEncoder) => set({ userEncoder, result: undefined }),
+  setView: (patch) => set((s) => ({ view: { ...s.view, ...patch }, pinned: "reverse" in patch ? -1 : s.pinned })),
+  setPinned: (pinned) => set({ pinned }),
+
+  async compute(pack, reference, generated, userEncoder) {
+    if (!userEncoder && !pack) {
+      set({ error: "Load a pack with a patch_encoder, or a user encoder, to compute patch quality." });
+      return;
+    }
+    // Only the latest request's answer is shown when the user changes images quickly.
+    const seq = ++computeSeq;
+    set({ busy: true, error: undefined });
+    try {
+      const encoder: EncoderRef = userEncoder ? { kind: "user", id: userEncoder.id } : packEncoder(pack);
+      const result = await inference.call((api) =>
+        api.patchQuality({ encoder, reference: reference.rgba, generated: generated.rgba }),
+      );
+      if (seq === computeSeq) set({ result, busy: false, pinned: -1 });
+    } catch (e) {
+      if (seq === computeSeq) set({ error: (e as Error).message, busy: false, result: undefined });
+    }
+  },
+}));

@@ -1,0 +1,33 @@
+/** Types of the inference worker's patch-quality requests (Inspect tab), shared with the app. */
+import type { RgbaImage } from "../src/core/generate/image";
+import type { EncoderSpec, UserEncoderSpec } from "../src/core/quality/encoder";
+import type { PatchQualityMaps, RefWeightMode } from "../src/core/quality/maps";
+
+/** Which patch encoder to use: a loaded pack's, or a user encoder loaded with loadUserEncoder. */
+export type EncoderRef =
+  | { kind: "pack"; packId: string; spec: EncoderSpec; background: [number, number, number] }
+  | { kind: "user"; id: string };
+
+export interface QualityRequest {
+  encoder: EncoderRef;
+  reference: RgbaImage;
+  generated: RgbaImage;
+  refWeight?: RefWeightMode;
+}
+
+export interface QualityResponse {
+  maps: PatchQualityMaps;
+  /** Where the quality kernel ran: the WGSL kernel, or the CPU reference (with the reason). */
+  backend: "webgpu" | "cpu";
+  backendNote?: string;
+  encoderLabel: string;
+  encoderMs: number;
+  qualityMs: number;
+}
+
+export interface UserEncoderInfo {
+  id: string;
+  spec: UserEncoderSpec;
+  inputNames: string[];
+  outputNames: string[];
+}
