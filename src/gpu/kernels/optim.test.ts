@@ -31,7 +31,7 @@ describe.skipIf(skipWebGpu)("optimizer kernels", () => {
       let norm = 0;
       for (let step = 1; step <= 3; step++) {
         const g = gaussian(10 + step, n);
-        ctx.device.queue.writeBuffer(buf.grad, 0, g);
+        ctx.device.queue.writeBuffer(buf.grad, 0, g.buffer, g.byteOffset, g.byteLength);
         ctx.submit("adamw", (b) => k.step(b, n, buf, step, opts));
         const clipped = g.slice();
         norm = maxNorm ? clipGradNorm([clipped], maxNorm) : 0;

@@ -1,0 +1,61 @@
+/**
+ * `engine`: the WGSL training engine against onnxruntime-web's WebGPU backend on the same adapter
+ * (headless Chromium), served by a Vite dev server so the engine modules load unbundled: matmul
+ * GFLOP/s ratio, one adapter training step of the built-in denoiser at batch 8 over one ORT
+ * forward of the same batch, and training steps per second (src/gpu/engine.bench.ts). Uses the
+ * emoji64 pack when it has been exported, else the tiny pack (reported as `pack`).
+ */
+import { existsSync } from "node:fs";
+import { createServer } from "vite";
+import type { Scenario } from "../harness";
+
+export const engine: Scenario = {
+  description: "WGSL engine vs onnxruntime-web WebGPU: matmul GFLOP/s, train step ÷ forward, steps/s",
+  async run(h) {
+    const pack = existsSync("public/models/emoji64/denoiser.onnx") ? "emoji64" : "tiny";
+    const server = await createServer({ logLevel: "warn", server: { port: 0, strictPort: false } });
+    try {
+      await server.listen();
+      const url = server.resolvedUrls?.local[0];
+      if (!url) throw new Error("the Vite dev server did not report a URL");
+      const page = await h.freshPage();
+      await page.goto(`${url}src/gpu/engine.bench.ts`);
+      // tsx compiles the callback below with esbuild's keepNames, which calls a `__name` helper.
+      await page.evaluate("globalThis.__name = (f) => f");
+      const result = await page.evaluate(
+        async ([packId, contextPath, benchPath, ortPath]) => {
+          const { GpuContext } = await import(/* @vite-ignore */ contextPath);
+          const { benchEngine } = await import(/* @vite-ignore */ benchPath);
+          const ort = await import(/* @vite-ignore */ ortPath);
+          ort.env.wasm.wasmPaths = {
+            mjs: "/ort/ort-wasm-simd-threaded.jsep.mjs",
+            wasm: "/ort/ort-wasm-simd-threaded.jsep.wasm",
+          };
+          ort.env.logLevel = "error";
+          const ctx = await GpuContext.create(navigator.gpu);
+          try {
+            const metrics = await benchEngine(ctx, ort, {
+              executionProvider: "webgpu",
+              readPackFile: async (name: string) =>
+                new Uint8Array(await (await fetch(`/models/${packId}/${name}`)).arrayBuffer()),
+            });
+            return { metrics, adapter: ctx.adapter.name as string };
+          } finally {
+            ctx.destroy();
+          }
+        },
+        [
+          pack,
+          "/src/gpu/context.ts",
+          "/src/gpu/engine.bench.ts",
+          "/node_modules/onnxruntime-web/dist/ort.bundle.min.mjs",
+        ],
+      );
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      await page.context().close();
+      return { metrics: result.metrics, env: { backend: "webgpu", adapter: result.adapter, cores } };
+    } finally {
+      await server.close();
+    }
+  },
+};
