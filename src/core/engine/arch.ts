@@ -64,3 +64,53 @@ export function denoiserArch(manifest: Manifest): DenoiserArch {
     throw new Error("manifest.json: architecture.tokens does not match the latent grid");
   return arch;
 }
+
+/** Block projections that can carry a LoRA adapter (the image-path `to_k_ip`/`to_v_ip` are trained in full). */
+export const LORA_TARGETS = ["qkv", "proj", "attn_ip.to_q", "attn_ip.to_out", "fc1", "fc2"] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+
+/**
+ * LoRA on block projections: `y = x·Wᵀ + b + (alpha/rank)·(x·Aᵀ)·Bᵀ`, A `[rank, in]`, B
+ * `[out, rank]`, named `blocks.{i}.{target}.lora_A` / `.lora_B`.
+ */
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  targets: readonly LoraTarget[];
+}
+
+/** `[out, in]` of a LoRA target projection. */
+export function projectionShape(a: DenoiserArch, target: LoraTarget): [number, number] {
+  const C = a.width;
+  const hidden = a.mlpRatio * C;
+  if (target === "qkv") return [3 * C, C];
+  if (target === "fc1") return [hidden, C];
+  if (target === "fc2") return [C, hidden];
+  return [C, C];
+}
+
+/** LoRA tensors for every block and target: A ~ N(0, 1/in) from `seed`, B = 0 (the model starts unchanged). */
+export function initLora(
+  a: DenoiserArch,
+  config: LoraConfig,
+  gaussian: (seed: number, n: number) => Float32Array,
+  seed = 0,
+): Map<string, Float32Array> {
+  if (!Number.isInteger(config.rank) || config.rank < 1)
+    throw new RangeError(`LoRA rank must be a positive integer, got ${config.rank}`);
+  const out = new Map<string, Float32Array>();
+  let s = seed;
+  for (let i = 0; i < a.depth; i++) {
+    for (const target of config.targets) {
+      if (!LORA_TARGETS.includes(target))
+        throw new RangeError(`LoRA target ${target} is not one of ${LORA_TARGETS.join(", ")}`);
+      const [outF, inF] = projectionShape(a, target);
+      out.set(
+        `blocks.${i}.${target}.lora_A`,
+        gaussian(s++, config.rank * inF).map((v) => v / Math.sqrt(inF)),
+      );
+      out.set(`blocks.${i}.${target}.lora_B`, new Float32Array(outF * config.rank));
+    }
+  }
+  return out;
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { weightedMse } from "../losses";
+import { gaussian } from "../sampling/rng";
+import { initLora, LORA_TARGETS } from "./arch";
 import { CpuDenoiser } from "./denoiser";
 import { AdamW, clipGradNorm } from "./optim";
 import { engineFixture, packDenoiser, relError } from "./testing/tiny";
@@ -56,5 +58,51 @@ describe("CPU adapter training smoke test", () => {
     expect(losses[49]).toBeLessThan(0.95 * losses[0]); // the adapter alone moves this loss about 10 %
     for (const [k, v] of weights) expect(v, k).toEqual(frozen.get(k));
     for (const [k, v] of den.adapter) expect(v, k).not.toEqual(start.get(k));
+  }, 60_000);
+});
+
+describe("CPU LoRA adapters", () => {
+  const { arch, weights } = packDenoiser("tiny");
+  const fx = engineFixture();
+  const config = { rank: 2, alpha: 4, targets: LORA_TARGETS };
+
+  it("start as the identity (B = 0) and are trainable tensors of the right shapes", () => {
+    const tensors = initLora(arch, config, gaussian, 7);
+    expect(tensors.get("blocks.1.qkv.lora_A")?.length).toBe(2 * 32);
+    expect(tensors.get("blocks.0.fc2.lora_B")?.length).toBe(32 * 2);
+    const den = new CpuDenoiser(arch, weights, { config, tensors });
+    expect(relError(den.forward(fx.inputs).eps, fx.eps)).toBeLessThan(1e-6);
+    expect(den.adapter.size).toBe(4 + 2 * 2 * LORA_TARGETS.length);
+    expect(() => initLora(arch, { ...config, rank: 0 }, gaussian)).toThrow(RangeError);
   });
+
+  it("LoRA gradients agree with central differences of the loss", () => {
+    const tensors = initLora(arch, config, gaussian, 7);
+    for (const [n, t] of tensors) if (n.endsWith("lora_B")) t.set(gaussian(n.length, t.length).map((v) => 0.3 * v));
+    const den = new CpuDenoiser(arch, weights, { config, tensors });
+    const loss = () => weightedMse(den.forward(fx.inputs).eps, fx.target, fx.weight).loss;
+    const { eps, tape } = den.forward(fx.inputs);
+    const grads = den.backward(tape, weightedMse(eps, fx.target, fx.weight).grad).adapter;
+    for (const name of [
+      "blocks.0.qkv.lora_A",
+      "blocks.1.fc1.lora_B",
+      "blocks.0.attn_ip.to_q.lora_A",
+      "blocks.1.attn_ip.to_out.lora_B",
+    ]) {
+      const p = den.adapter.get(name) as Float32Array;
+      const g = grads.get(name) as Float32Array;
+      // The three largest-gradient entries: central differences in float32 (h = 1e-2), 2 % agreement.
+      const top = [...g.keys()].sort((i, j) => Math.abs(g[j]) - Math.abs(g[i])).slice(0, 3);
+      for (const i of top) {
+        const v = p[i];
+        p[i] = v + 1e-2;
+        const up = loss();
+        p[i] = v - 1e-2;
+        const down = loss();
+        p[i] = v;
+        const fd = (up - down) / 2e-2;
+        expect(Math.abs(fd - g[i]), `${name}[${i}]: ${g[i]} vs ${fd}`).toBeLessThan(0.02 * Math.abs(g[i]));
+      }
+    }
+  }, 60_000);
 });

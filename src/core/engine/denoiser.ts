@@ -5,11 +5,12 @@
  * and `image_tokens`. Frozen weights get no gradient, and paths that only reach frozen weights
  * or the timestep (adaLN modulation, prompt keys/values) are not differentiated.
  */
-import { adapterNames, type DenoiserArch, gridTokens } from "./arch";
+import { adapterNames, type DenoiserArch, gridTokens, type LoraConfig, type LoraTarget, projectionShape } from "./arch";
 import {
   type AttentionShape,
   addGated,
   addGatedBackward,
+  addInto,
   attention,
   attentionBackward,
   embed,
@@ -69,6 +70,8 @@ function concat(parts: F32[], rows: number, c: number): F32 {
 }
 
 interface BlockTape {
+  /** x·Aᵀ of each LoRA projection, for the backward. */
+  lora: Map<string, F32>;
   x0: F32;
   mod: F32[]; // sh1, sc1, g1, sh2, sc2, g2
   ln1: LayerNormSaved;
@@ -114,17 +117,66 @@ export interface DenoiserTape {
 }
 
 export class CpuDenoiser {
+  /** Every trainable tensor by name: the `to_k_ip`/`to_v_ip` adapters, then any LoRA tensors. */
   readonly adapter: Map<string, F32>;
 
   /**
    * `weights`: every parameter by PyTorch name (the pack's denoiser.safetensors). The adapter
    * tensors start as copies of the weights of the same names; training updates them in place.
+   * `lora`: optional LoRA tensors (see `initLora`) with their rank and alpha.
    */
   constructor(
     readonly arch: DenoiserArch,
     private readonly weights: ReadonlyMap<string, F32>,
+    readonly lora?: { config: LoraConfig; tensors: ReadonlyMap<string, F32> },
   ) {
     this.adapter = new Map(adapterNames(arch).map((n) => [n, this.w(n).slice()]));
+    for (const [n, t] of lora?.tensors ?? []) this.adapter.set(n, t.slice());
+  }
+
+  /** `y = x·Wᵀ + b` of block projection `name`, plus its LoRA term when it has one (x·Aᵀ saved in `saved`). */
+  private project(i: number, name: string, x: F32, rows: number, saved: Map<string, F32>, bias = true): F32 {
+    const [outF, inF] = this.projShape(name);
+    const p = `blocks.${i}.${name}`;
+    const y = linear(x, this.w(`${p}.weight`), bias ? this.w(`${p}.bias`) : null, rows, inF, outF);
+    const A = this.adapter.get(`${p}.lora_A`);
+    if (A && this.lora) {
+      const r = this.lora.config.rank;
+      const xa = linear(x, A, null, rows, inF, r);
+      saved.set(name, xa);
+      addInto(y, linear(xa, this.w(`${p}.lora_B`), null, rows, r, outF), this.lora.config.alpha / r);
+    }
+    return y;
+  }
+
+  /**
+   * Backward of `project`: dx += dy·W; with LoRA (s = alpha/rank, u = s·dy):
+   * dB += uᵀ·(x·Aᵀ), dA += (u·B)ᵀ·x, dx += (u·B)·A.
+   */
+  private projectBackward(
+    i: number,
+    name: string,
+    dy: F32,
+    x: F32,
+    rows: number,
+    saved: Map<string, F32>,
+    dx: F32,
+    grads: Map<string, F32>,
+  ): void {
+    const [outF, inF] = this.projShape(name);
+    const p = `blocks.${i}.${name}`;
+    linearBackward(dy, x, this.w(`${p}.weight`), rows, inF, outF, { dx });
+    const xa = saved.get(name);
+    if (!xa || !this.lora) return;
+    const { rank: r, alpha } = this.lora.config;
+    const u = dy.map((v) => (v * alpha) / r);
+    const dxa = new Float32Array(rows * r);
+    linearBackward(u, xa, this.w(`${p}.lora_B`), rows, r, outF, { dx: dxa, dw: grads.get(`${p}.lora_B`) });
+    linearBackward(dxa, x, this.w(`${p}.lora_A`), rows, inF, r, { dx, dw: grads.get(`${p}.lora_A`) });
+  }
+
+  private projShape(name: string): [number, number] {
+    return projectionShape(this.arch, name as LoraTarget);
   }
 
   private w(name: string): F32 {
@@ -173,20 +225,21 @@ export class CpuDenoiser {
     const blocks: BlockTape[] = [];
     for (let i = 0; i < a.depth; i++) {
       const p = (n: string) => w(`blocks.${i}.${n}`);
+      const lora = new Map<string, F32>();
       const x0 = x;
       const mod = chunks(linear(cAct, p("ada.weight"), p("ada.bias"), B, C, 6 * C), B, C, 6);
       const [sh1, sc1, g1, sh2, sc2, g2] = mod;
       // Self-attention on the modulated plain LN.
       const { y: n1, saved: ln1 } = layerNorm(x0, rows, C, a.normEps);
       const h1 = modulate(n1, sh1, sc1, B, T, C);
-      const [q, k, v] = chunks(linear(h1, p("qkv.weight"), p("qkv.bias"), rows, C, 3 * C), rows, C, 3);
+      const [q, k, v] = chunks(this.project(i, "qkv", h1, rows, lora), rows, C, 3);
       const { out: att, probs: selfProbs } = attention(q, k, v, selfShape);
-      const pr = linear(att, p("proj.weight"), p("proj.bias"), rows, C, C);
+      const pr = this.project(i, "proj", att, rows, lora);
       const x1 = x0.slice();
       addGated(x1, g1, pr, B, T, C);
       // Decoupled cross-attention: prompt tokens + ip_scale · image tokens, shared query.
       const { y: h2, saved: ln2 } = layerNorm(x1, rows, C, a.normEps, p("norm2.weight"), p("norm2.bias"));
-      const qi = linear(h2, p("attn_ip.to_q.weight"), null, rows, C, C);
+      const qi = this.project(i, "attn_ip.to_q", h2, rows, lora, false);
       const kp = linear(prompt, p("attn_ip.to_k.weight"), null, B * L, C, C);
       const vp = linear(prompt, p("attn_ip.to_v.weight"), null, B * L, C, C);
       const { out: aPrompt, probs: promptProbs } = attention(qi, kp, vp, promptShape);
@@ -194,18 +247,18 @@ export class CpuDenoiser {
       const vIp = linear(inputs.imageTokens, p("attn_ip.to_v_ip.weight"), null, imgRows, a.imageDim, C);
       const { out: aIp, probs: ipProbs } = attention(qi, kIp, vIp, ipShape);
       const att2 = aPrompt.map((val, j) => val + inputs.ipScale * aIp[j]);
-      const o = linear(att2, p("attn_ip.to_out.weight"), p("attn_ip.to_out.bias"), rows, C, C);
+      const o = this.project(i, "attn_ip.to_out", att2, rows, lora);
       const x2 = x1.map((val, j) => val + o[j]);
       // Gated MLP on the modulated plain LN.
       const { y: n3, saved: ln3 } = layerNorm(x2, rows, C, a.normEps);
       const h3 = modulate(n3, sh2, sc2, B, T, C);
-      const hidden = a.mlpRatio * C;
-      const f1 = linear(h3, p("fc1.weight"), p("fc1.bias"), rows, C, hidden);
+      const f1 = this.project(i, "fc1", h3, rows, lora);
       const g = gelu(f1);
-      const f2 = linear(g, p("fc2.weight"), p("fc2.bias"), rows, hidden, C);
+      const f2 = this.project(i, "fc2", g, rows, lora);
       x = x2.slice();
       addGated(x, g2, f2, B, T, C);
       blocks.push({
+        lora,
         x0,
         mod,
         ln1,
@@ -262,7 +315,7 @@ export class CpuDenoiser {
     const selfShape: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
     const promptShape: AttentionShape = { ...selfShape, m: a.promptLength };
     const ipShape: AttentionShape = { ...selfShape, m: a.imageTokens };
-    const adapter = new Map(adapterNames(a).map((n) => [n, new Float32Array(this.w(n).length)]));
+    const adapter = new Map([...this.adapter].map(([n, t]) => [n, new Float32Array(t.length)]));
     const dImg = new Float32Array(img.length);
     const zeros = (n: number) => new Float32Array(n);
 
@@ -285,18 +338,18 @@ export class CpuDenoiser {
       const df2 = zeros(rows * C);
       addGatedBackward(dx, g2, s.f2, B, T, C, { dh: df2 });
       const dg = zeros(rows * hidden);
-      linearBackward(df2, s.g, p("fc2.weight"), rows, hidden, C, { dx: dg });
+      this.projectBackward(i, "fc2", df2, s.g, rows, s.lora, dg, adapter);
       const df1 = zeros(rows * hidden);
       geluBackward(dg, s.f1, df1);
       const dh3 = zeros(rows * C);
-      linearBackward(df1, s.h3, p("fc1.weight"), rows, C, hidden, { dx: dh3 });
+      this.projectBackward(i, "fc1", df1, s.h3, rows, s.lora, dh3, adapter);
       const dn3 = zeros(rows * C);
       modulateBackward(dh3, s.n3, sc2, B, T, C, { dx: dn3 });
       layerNormBackward(dn3, s.x2, s.ln3, rows, C, { dx: dx2 });
       // x2 = x1 + to_out(aPrompt + s·aIp), both attentions sharing qi = to_q(LNₐ(x1)).
       const dx1 = dx2.slice();
       const dAtt2 = zeros(rows * C);
-      linearBackward(dx2, s.a, p("attn_ip.to_out.weight"), rows, C, C, { dx: dAtt2 });
+      this.projectBackward(i, "attn_ip.to_out", dx2, s.a, rows, s.lora, dAtt2, adapter);
       const dqi = zeros(rows * C);
       attentionBackward(dAtt2, s.qi, s.kp, s.vp, s.promptProbs, promptShape, { dq: dqi });
       const dAip = dAtt2.map((v) => v * tape.inputs.ipScale);
@@ -308,18 +361,18 @@ export class CpuDenoiser {
       linearBackward(dkIp, img, w(kName), imgRows, a.imageDim, C, { dx: dImg, dw: adapter.get(kName) });
       linearBackward(dvIp, img, w(vName), imgRows, a.imageDim, C, { dx: dImg, dw: adapter.get(vName) });
       const dh2 = zeros(rows * C);
-      linearBackward(dqi, s.h2, p("attn_ip.to_q.weight"), rows, C, C, { dx: dh2 });
+      this.projectBackward(i, "attn_ip.to_q", dqi, s.h2, rows, s.lora, dh2, adapter);
       layerNormBackward(dh2, s.x1, s.ln2, rows, C, { dx: dx1 }, p("norm2.weight"));
       // x1 = x0 + g1·proj(Attn(q, k, v)), [q k v] = qkv(modulate(LN(x0))).
       const dx0 = dx1.slice();
       const dpr = zeros(rows * C);
       addGatedBackward(dx1, g1, s.pr, B, T, C, { dh: dpr });
       const dAtt = zeros(rows * C);
-      linearBackward(dpr, s.att, p("proj.weight"), rows, C, C, { dx: dAtt });
+      this.projectBackward(i, "proj", dpr, s.att, rows, s.lora, dAtt, adapter);
       const [dq, dk, dv] = [zeros(rows * C), zeros(rows * C), zeros(rows * C)];
       attentionBackward(dAtt, s.q, s.k, s.v, s.selfProbs, selfShape, { dq, dk, dv });
       const dh1 = zeros(rows * C);
-      linearBackward(concat([dq, dk, dv], rows, C), s.h1, p("qkv.weight"), rows, C, 3 * C, { dx: dh1 });
+      this.projectBackward(i, "qkv", concat([dq, dk, dv], rows, C), s.h1, rows, s.lora, dh1, adapter);
       const dn1 = zeros(rows * C);
       modulateBackward(dh1, s.n1, sc1, B, T, C, { dx: dn1 });
       layerNormBackward(dn1, s.x0, s.ln1, rows, C, { dx: dx0 });
