@@ -1,5 +1,6 @@
 import { useEffect } from "react";
 import { ErrorBoundary } from "./components/ErrorBoundary";
+import { GenerateTab } from "./components/generate/GenerateTab";
 import { Header } from "./components/Header";
 import { InspectTab } from "./components/inspect/InspectTab";
 import { ModelsTab } from "./components/ModelsTab";
@@ -26,7 +27,7 @@ function TabPanel({ tab }: { tab: TabId }) {
     case "train":
       return <TrainTab />;
     case "generate":
-      return <Placeholder what="Generating images of a reference subject" />;
+      return <GenerateTab />;
     case "inspect":
       return <InspectTab />;
     case "dataset":

@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { ErrorBoundary } from "./components/ErrorBoundary";
+import "./services/devtools";
 import { useTasks } from "./stores/tasks";
 import "./styles.css";
 

@@ -4,6 +4,7 @@
  */
 import { create } from "zustand";
 import type { RgbaImage } from "../../core/generate/image";
+import type { RunSettings } from "../components/generate/settings";
 
 export interface SelectedImage {
   rgba: RgbaImage;
@@ -12,12 +13,15 @@ export interface SelectedImage {
 
 export interface SelectedGenerated extends SelectedImage {
   /** The generation settings that produced the image (prompt, seed, sampler…), as the Generate tab records them. */
-  settings: Record<string, unknown>;
+  settings: RunSettings;
 }
 
 interface SelectionState {
   reference?: SelectedImage;
   generated?: SelectedGenerated;
+  select(reference: SelectedImage, generated?: SelectedGenerated): void;
 }
 
-export const useSelection = create<SelectionState>()(() => ({}));
+export const useSelection = create<SelectionState>()((set) => ({
+  select: (reference, generated) => set({ reference, generated }),
+}));

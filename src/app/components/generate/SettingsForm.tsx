@@ -1,0 +1,126 @@
+/** Prompt (one value or "any" per slot of the pack's vocabulary) and sampler settings. */
+import type { GenerateSettings } from "../../../core/generate";
+import type { Manifest } from "../../../core/pack";
+import { useGeneration } from "../../stores/generation";
+import { randomSeed } from "./settings";
+
+function NumberField(props: {
+  label: string;
+  value: number;
+  min: number;
+  max: number;
+  step: number;
+  onChange: (v: number) => void;
+}) {
+  return (
+    <label>
+      {props.label}{" "}
+      <input
+        type="number"
+        aria-label={props.label}
+        value={props.value}
+        min={props.min}
+        max={props.max}
+        step={props.step}
+        onChange={(e) => {
+          if (e.target.value !== "") props.onChange(Number(e.target.value));
+        }}
+      />
+    </label>
+  );
+}
+
+export function SettingsForm({ manifest, settings }: { manifest: Manifest; settings: GenerateSettings }) {
+  const set = useGeneration.getState().setSettings;
+  return (
+    <>
+      <fieldset>
+        <legend>Prompt</legend>
+        {manifest.prompt.slots.map((slot) => (
+          <label key={slot.name}>
+            {slot.name}{" "}
+            <select
+              aria-label={`Prompt ${slot.name}`}
+              value={settings.prompt[slot.name] ?? "any"}
+              onChange={(e) => set({ prompt: { ...settings.prompt, [slot.name]: e.target.value } })}
+            >
+              <option value="any">any</option>
+              {slot.values.map((v) => (
+                <option key={v.id} value={v.text}>
+                  {v.text}
+                </option>
+              ))}
+            </select>
+          </label>
+        ))}
+      </fieldset>
+      <fieldset className="sampler-settings">
+        <legend>Sampling</legend>
+        <span className="seed">
+          <NumberField
+            label="Seed"
+            value={settings.seed}
+            min={0}
+            max={4294967295}
+            step={1}
+            onChange={(seed) => set({ seed })}
+          />
+          <button type="button" title="Random seed" onClick={() => set({ seed: randomSeed() })}>
+            🎲
+          </button>
+        </span>
+        <NumberField
+          label="Steps"
+          value={settings.steps}
+          min={1}
+          max={1000}
+          step={1}
+          onChange={(steps) => set({ steps })}
+        />
+        <label>
+          Sampler{" "}
+          <select
+            aria-label="Sampler"
+            value={settings.sampler}
+            onChange={(e) => set({ sampler: e.target.value as GenerateSettings["sampler"] })}
+          >
+            <option value="ddim">DDIM</option>
+            <option value="euler">Euler</option>
+          </select>
+        </label>
+        <NumberField
+          label="Image guidance"
+          value={settings.guidanceImage}
+          min={0}
+          max={20}
+          step={0.5}
+          onChange={(guidanceImage) => set({ guidanceImage })}
+        />
+        <NumberField
+          label="Prompt guidance"
+          value={settings.guidancePrompt}
+          min={0}
+          max={20}
+          step={0.5}
+          onChange={(guidancePrompt) => set({ guidancePrompt })}
+        />
+        <NumberField
+          label="IP scale"
+          value={settings.ipScale}
+          min={0}
+          max={20}
+          step={0.1}
+          onChange={(ipScale) => set({ ipScale })}
+        />
+        <NumberField
+          label="Batch size"
+          value={settings.batch}
+          min={1}
+          max={16}
+          step={1}
+          onChange={(batch) => set({ batch })}
+        />
+      </fieldset>
+    </>
+  );
+}

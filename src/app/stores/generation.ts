@@ -1,0 +1,174 @@
+/**
+ * The Generate tab: the form (reference, prompt, sampler settings) and the gallery of runs. Each
+ * run is one card; a failed or cancelled run marks its own card and leaves the others intact.
+ */
+import { create } from "zustand";
+import type { GenerationOutput, ReferenceInput } from "../../../workers/inference-api";
+import type { GenerateSettings, RgbaImage } from "../../core/generate";
+import { isAbortError, type Manifest } from "../../core/pack";
+import {
+  defaultSettings,
+  defaultSubject,
+  type ReferenceChoice,
+  type RunSettings,
+} from "../components/generate/settings";
+import { callback, inference } from "../services/workers";
+import { useTasks } from "./tasks";
+
+export type RunStatus = "running" | "done" | "error" | "cancelled";
+
+export interface RunCard {
+  id: string;
+  settings: RunSettings;
+  status: RunStatus;
+  step: number;
+  total: number;
+  /** Image 0's predicted clean image during the run. */
+  preview?: RgbaImage;
+  /** The reference as the model saw it; kept so uploads can be re-run and sent to Inspect. */
+  reference: RgbaImage;
+  images: RgbaImage[];
+  timing?: GenerationOutput["timing"];
+  error?: string;
+  cancel?: () => void;
+}
+
+interface Form {
+  packId: string;
+  settings: GenerateSettings;
+  reference?: ReferenceChoice;
+  /** The chosen reference, fitted to the pack's image size. */
+  referenceImage?: RgbaImage;
+  referenceError?: string;
+  adapter: string;
+}
+
+interface GenerationState {
+  form?: Form;
+  cards: RunCard[];
+  /** Resets the form to the pack's defaults and its first held-out subject. */
+  initForm(packId: string, manifest: Manifest): Promise<void>;
+  setSettings(patch: Partial<GenerateSettings>): void;
+  chooseSubject(packId: string, id: string, label: string): Promise<void>;
+  upload(packId: string, file: File): Promise<void>;
+  /** Runs the form's settings; resolves when the run ends (any status). */
+  generate(): Promise<void>;
+  rerun(cardId: string): Promise<void>;
+  remove(cardId: string): void;
+}
+
+/** Previews cost one decoder run each; every 5th step keeps them under ~10% of a 25-step run. */
+const PREVIEW_EVERY = 5;
+
+export const useGeneration = create<GenerationState>()((set, get) => {
+  const patchCard = (id: string, patch: Partial<RunCard>) =>
+    set((s) => ({ cards: s.cards.map((c) => (c.id === id ? { ...c, ...patch } : c)) }));
+  const patchForm = (patch: Partial<Form>) => set((s) => (s.form ? { form: { ...s.form, ...patch } } : {}));
+
+  async function setReference(choice: ReferenceChoice, load: () => Promise<RgbaImage>) {
+    patchForm({ reference: choice, referenceImage: undefined, referenceError: undefined });
+    try {
+      const image = await load();
+      if (get().form?.reference === choice) patchForm({ referenceImage: image });
+    } catch (e) {
+      if (get().form?.reference === choice) patchForm({ referenceError: (e as Error).message, reference: undefined });
+    }
+  }
+
+  async function start(settings: RunSettings, reference: RgbaImage) {
+    const label = `Generating ${settings.batch} × ${settings.reference.label}`;
+    const tasks = useTasks.getState();
+    const cancel = () => void inference.call((api) => api.cancel(taskId));
+    const taskId = tasks.start(label, cancel);
+    const card: RunCard = {
+      id: taskId,
+      settings,
+      status: "running",
+      step: 0,
+      total: settings.steps,
+      reference,
+      images: [],
+      cancel,
+    };
+    set((s) => ({ cards: [card, ...s.cards] }));
+    const input: ReferenceInput =
+      settings.reference.kind === "gallery"
+        ? { kind: "gallery", id: settings.reference.id }
+        : { kind: "pixels", image: reference, label: settings.reference.label };
+    try {
+      const out = await inference.call((api) =>
+        api.generate(
+          taskId,
+          {
+            packId: settings.packId,
+            reference: input,
+            adapter: { kind: "base" },
+            settings,
+            previewEvery: PREVIEW_EVERY,
+          },
+          callback((p) => {
+            // A preview decoded late must not move the card back after the run ended.
+            if (get().cards.find((c) => c.id === taskId)?.status !== "running") return;
+            patchCard(taskId, { step: p.step, total: p.total, ...(p.preview && { preview: p.preview }) });
+            useTasks.getState().update(taskId, p.step / p.total, `Step ${p.step} of ${p.total}`);
+          }),
+        ),
+      );
+      patchCard(taskId, {
+        status: "done",
+        images: out.images,
+        reference: out.reference,
+        timing: out.timing,
+        cancel: undefined,
+      });
+      const secs = (out.timing.totalMs / 1000).toFixed(1);
+      useTasks.getState().finish(taskId, "done", `${out.images.length} image(s) in ${secs} s`);
+    } catch (e) {
+      const cancelled = isAbortError(e);
+      const message = cancelled ? "Cancelled" : (e as Error).message;
+      patchCard(taskId, { status: cancelled ? "cancelled" : "error", error: message, cancel: undefined });
+      useTasks.getState().finish(taskId, cancelled ? "cancelled" : "error", message);
+    }
+  }
+
+  return {
+    cards: [],
+
+    async initForm(packId, manifest) {
+      set({ form: { packId, settings: defaultSettings(manifest), adapter: "base" } });
+      const subject = defaultSubject(manifest);
+      if (subject?.kind === "gallery") await get().chooseSubject(packId, subject.id, subject.label);
+    },
+
+    setSettings: (patch) =>
+      set((s) => (s.form ? { form: { ...s.form, settings: { ...s.form.settings, ...patch } } } : {})),
+
+    chooseSubject: (packId, id, label) =>
+      setReference({ kind: "gallery", id, label }, () => inference.call((api) => api.galleryReference(packId, id))),
+
+    upload: (packId, file) =>
+      setReference({ kind: "upload", label: file.name }, () =>
+        inference.call((api) => api.uploadedReference(packId, file, file.name)),
+      ),
+
+    async generate() {
+      const form = get().form;
+      if (!form?.reference || !form.referenceImage) return;
+      const settings: RunSettings = {
+        ...form.settings,
+        prompt: { ...form.settings.prompt },
+        packId: form.packId,
+        reference: form.reference,
+        adapter: form.adapter,
+      };
+      await start(settings, form.referenceImage);
+    },
+
+    async rerun(cardId) {
+      const card = get().cards.find((c) => c.id === cardId);
+      if (card) await start(card.settings, card.reference);
+    },
+
+    remove: (cardId) => set((s) => ({ cards: s.cards.filter((c) => c.id !== cardId) })),
+  };
+});
