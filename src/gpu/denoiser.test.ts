@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initLora, LORA_TARGETS } from "../core/engine/arch.ts";
 import { CpuDenoiser } from "../core/engine/denoiser.ts";
 import { engineFixture, packDenoiser, relError } from "../core/engine/testing/tiny.ts";
-import { dpoLoss, perSampleMse, perSampleMseBackward } from "../core/losses/index.ts";
+import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "../core/losses/index.ts";
+import { gaussian } from "../core/sampling/rng.ts";
 import type { GpuContext } from "./context.ts";
 import { GpuDenoiser } from "./denoiser.ts";
 import { createNodeContext, skipWebGpu } from "./testing/node-gpu.ts";
@@ -109,6 +111,38 @@ describe.skipIf(skipWebGpu)("GPU Diffusion-DPO step vs the CPU engine (tiny pack
         expect(relError(g, want.adapter.get(name) as Float32Array), name).toBeLessThan(1e-5);
       expect(relError(got.latent, want.latent)).toBeLessThan(1e-5);
       expect(relError(got.imageTokens, want.imageTokens)).toBeLessThan(1e-5);
+      den.destroy();
+    } finally {
+      ctx.destroy();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(skipWebGpu)("GPU LoRA adapters vs the CPU engine (tiny pack)", () => {
+  it("loss and all trainable gradients agree (rel 1e-5); a training step moves the LoRA tensors", async () => {
+    const { arch, weights } = packDenoiser("tiny");
+    const fx = engineFixture();
+    const config = { rank: 3, alpha: 6, targets: LORA_TARGETS };
+    const tensors = initLora(arch, config, gaussian, 11);
+    for (const [n, t] of tensors) if (n.endsWith("lora_B")) t.set(gaussian(n.length, t.length).map((v) => 0.3 * v));
+    const cpu = new CpuDenoiser(arch, weights, { config, tensors });
+    const { eps, tape } = cpu.forward(fx.inputs);
+    const mse = weightedMse(eps, fx.target, fx.weight);
+    const want = cpu.backward(tape, mse.grad);
+
+    const ctx = await createNodeContext();
+    try {
+      const den = await GpuDenoiser.create(ctx, arch, weights, { config, tensors });
+      const batch = { inputs: fx.inputs, target: fx.target, weight: fx.weight };
+      const got = await den.lossAndGrads(batch);
+      expect(Math.abs(got.loss - mse.loss) / mse.loss).toBeLessThan(1e-5);
+      expect([...got.adapter.keys()].sort()).toEqual([...want.adapter.keys()].sort());
+      for (const [name, g] of got.adapter)
+        expect(relError(g, want.adapter.get(name) as Float32Array), name).toBeLessThan(1e-5);
+      expect(relError(got.latent, want.latent)).toBeLessThan(1e-5);
+      den.trainStep(batch, { lr: 1e-3 });
+      const after = await den.readAdapter();
+      for (const n of tensors.keys()) expect(after.get(n), n).not.toEqual(tensors.get(n));
       den.destroy();
     } finally {
       ctx.destroy();

@@ -2,14 +2,21 @@
  * The DiT denoiser of foundry/ARCHITECTURE.md on the WGSL kernels: the same forward and backward
  * as the CPU backend (core/engine/denoiser.ts), layer by layer, and an adapter training step.
  *
- * Memory: frozen weights are uploaded once and shared. Trainable adapter tensors (`to_k_ip`,
- * `to_v_ip` of every block) live in one flat buffer with aligned offsets, so clipping + AdamW is
+ * Memory: frozen weights are uploaded once and shared. Trainable tensors (`to_k_ip`, `to_v_ip`
+ * of every block, and LoRA A/B of the chosen projections when configured) live in one flat buffer with aligned offsets, so clipping + AdamW is
  * one pass and a frozen reference model for DPO losses is just another adapter buffer (`base`)
  * over the same frozen weights. Activations are batch temporaries: a whole training step
  * (forward, loss, backward, optimizer) records into one command batch and its scratch returns
  * to the pool at submit, so the pool's live buffer count stays constant from step to step.
  */
-import { adapterNames, type DenoiserArch, gridTokens } from "../core/engine/arch.ts";
+import {
+  adapterNames,
+  type DenoiserArch,
+  gridTokens,
+  type LoraConfig,
+  type LoraTarget,
+  projectionShape,
+} from "../core/engine/arch.ts";
 import type { DenoiserInputs } from "../core/engine/denoiser.ts";
 import { type AttentionShape, type MatmulShape, type PatchShape, timestepEmbedding } from "../core/engine/ops.ts";
 import type { AdamWOptions } from "../core/engine/optim.ts";
@@ -49,6 +56,8 @@ interface InputBuffers {
 }
 
 interface BlockTape {
+  /** x·Aᵀ of each LoRA projection. */
+  lora: Map<string, GPUBuffer>;
   x0: GPUBuffer;
   mod: GPUBuffer;
   st1: GPUBuffer;
@@ -112,8 +121,9 @@ export interface TrainOptions extends AdamWOptions {
 
 export class GpuDenoiser {
   private readonly frozen = new Map<string, GPUBuffer>();
-  /** Byte offset of each adapter tensor in the flat adapter buffers. */
+  /** Byte offset and float count of each trainable tensor in the flat adapter buffers. */
   readonly adapterOffsets = new Map<string, number>();
+  private readonly adapterSizes = new Map<string, number>();
   readonly adapterBytes: number;
   /** Trainable adapter values, their gradients and AdamW moments (same flat layout). */
   readonly adapter: GPUBuffer;
@@ -125,23 +135,28 @@ export class GpuDenoiser {
   private readonly one: GPUBuffer;
   private readonly lossOut: GPUBuffer;
   private step = 0;
+  private readonly lora: LoraConfig | undefined;
 
   private constructor(
     private readonly ctx: GpuContext,
     readonly arch: DenoiserArch,
     weights: ReadonlyMap<string, F32>,
     private readonly k: Kernels,
+    lora?: { config: LoraConfig; tensors: ReadonlyMap<string, F32> },
   ) {
-    const names = adapterNames(arch);
+    this.lora = lora?.config;
+    const trainable = new Map(adapterNames(arch).map((n) => [n, need(weights, n)]));
+    for (const [n, t] of lora?.tensors ?? []) trainable.set(n, t);
     const align = ctx.device.limits.minStorageBufferOffsetAlignment;
     let at = 0;
-    for (const n of names) {
+    for (const [n, t] of trainable) {
       this.adapterOffsets.set(n, at);
-      at += Math.ceil((need(weights, n).length * 4) / align) * align;
+      this.adapterSizes.set(n, t.length);
+      at += Math.ceil((t.length * 4) / align) * align;
     }
     this.adapterBytes = at;
     const flat = new Float32Array(at / 4);
-    for (const n of names) flat.set(need(weights, n), (this.adapterOffsets.get(n) as number) / 4);
+    for (const [n, t] of trainable) flat.set(t, (this.adapterOffsets.get(n) as number) / 4);
     for (const [n, t] of weights) if (!this.adapterOffsets.has(n)) this.frozen.set(n, upload(ctx, t));
     this.adapter = upload(ctx, flat);
     this.base = upload(ctx, flat);
@@ -152,7 +167,13 @@ export class GpuDenoiser {
     this.lossOut = upload(ctx, new Float32Array(1));
   }
 
-  static async create(ctx: GpuContext, arch: DenoiserArch, weights: ReadonlyMap<string, F32>): Promise<GpuDenoiser> {
+  /** `lora`: optional LoRA tensors (see `initLora`), trained together with the image adapters. */
+  static async create(
+    ctx: GpuContext,
+    arch: DenoiserArch,
+    weights: ReadonlyMap<string, F32>,
+    lora?: { config: LoraConfig; tensors: ReadonlyMap<string, F32> },
+  ): Promise<GpuDenoiser> {
     const [mm, ln, act, attn, ada, tensor, loss, optim] = await Promise.all([
       matmulKernel(ctx),
       layerNormKernels(ctx),
@@ -163,7 +184,7 @@ export class GpuDenoiser {
       lossKernels(ctx),
       optimKernels(ctx),
     ]);
-    return new GpuDenoiser(ctx, arch, weights, { mm, ln, act, attn, ada, tensor, loss, optim });
+    return new GpuDenoiser(ctx, arch, weights, { mm, ln, act, attn, ada, tensor, loss, optim }, lora);
   }
 
   /** Frees every buffer this denoiser holds. */
@@ -260,9 +281,12 @@ export class GpuDenoiser {
   }
 
   private split(flat: F32): Map<string, F32> {
-    const c = this.arch.width;
-    const len = c * this.arch.imageDim;
-    return new Map([...this.adapterOffsets].map(([n, off]) => [n, flat.slice(off / 4, off / 4 + len)]));
+    return new Map(
+      [...this.adapterOffsets].map(([n, off]) => [
+        n,
+        flat.slice(off / 4, off / 4 + (this.adapterSizes.get(n) as number)),
+      ]),
+    );
   }
 
   private w(name: string): GPUBuffer {
@@ -271,8 +295,72 @@ export class GpuDenoiser {
     return b;
   }
 
-  private adapterView(flat: GPUBuffer, name: string): GPUBufferBinding {
-    return { buffer: flat, offset: this.adapterOffsets.get(name), size: this.arch.width * this.arch.imageDim * 4 };
+  /** Trainable tensor `name` inside a flat buffer (values, gradients). */
+  private view(flat: GPUBuffer, name: string): GPUBufferBinding {
+    return { buffer: flat, offset: this.adapterOffsets.get(name), size: (this.adapterSizes.get(name) as number) * 4 };
+  }
+
+  /** `y = x·Wᵀ + b` of block projection `name`, plus `(alpha/rank)·(x·Aᵀ)·Bᵀ` when it has LoRA (x·Aᵀ kept in `saved`). */
+  private project(
+    b: CommandBatch,
+    i: number,
+    name: LoraTarget,
+    x: GPUBuffer,
+    rows: number,
+    y: GPUBuffer,
+    adapter: GPUBuffer,
+    saved: Map<string, GPUBuffer>,
+    bias = true,
+  ): void {
+    const [outF, inF] = projectionShape(this.arch, name);
+    const p = `blocks.${i}.${name}`;
+    this.linear(b, x, this.w(`${p}.weight`), bias ? this.w(`${p}.bias`) : null, rows, inF, outF, y);
+    if (!this.lora || !this.adapterOffsets.has(`${p}.lora_A`)) return;
+    const { rank: r, alpha } = this.lora;
+    const [xa, yl] = [b.temp(rows * r * 4, storageUsage()), b.temp(rows * outF * 4, storageUsage())];
+    saved.set(name, xa);
+    this.linear(b, x, this.view(adapter, `${p}.lora_A`), null, rows, inF, r, xa);
+    this.linear(b, xa, this.view(adapter, `${p}.lora_B`), null, rows, r, outF, yl);
+    this.k.tensor.addBroadcast(b, rows * outF, yl, rows * outF, y, { alpha: alpha / r, accumulate: true });
+  }
+
+  /**
+   * Backward of `project`: dx = dy·W; with LoRA (s = alpha/rank, u = s·dy): dB = uᵀ·(x·Aᵀ),
+   * dA = (u·B)ᵀ·x, dx += (u·B)·A.
+   */
+  private projectBackward(
+    b: CommandBatch,
+    i: number,
+    name: LoraTarget,
+    dy: GPUBuffer,
+    x: GPUBuffer,
+    rows: number,
+    dx: GPUBuffer,
+    flat: { adapter: GPUBuffer; grad: GPUBuffer },
+    saved: Map<string, GPUBuffer>,
+  ): void {
+    const [outF, inF] = projectionShape(this.arch, name);
+    const p = `blocks.${i}.${name}`;
+    this.linearDx(b, dy, this.w(`${p}.weight`), rows, inF, outF, dx);
+    const xa = saved.get(name);
+    if (!xa || !this.lora) return;
+    const { rank: r, alpha } = this.lora;
+    const t = (floats: number) => b.temp(floats * 4, storageUsage());
+    const [u, dxa, dxl] = [t(rows * outF), t(rows * r), t(rows * inF)];
+    this.k.tensor.addBroadcast(b, rows * outF, dy, rows * outF, u, { alpha: alpha / r });
+    this.k.mm(
+      b,
+      { batch: 1, m: outF, n: r, k: rows, transA: true },
+      { a: u, b: xa, c: this.view(flat.grad, `${p}.lora_B`) },
+    );
+    this.linearDx(b, u, this.view(flat.adapter, `${p}.lora_B`), rows, r, outF, dxa);
+    this.k.mm(
+      b,
+      { batch: 1, m: r, n: inF, k: rows, transA: true },
+      { a: dxa, b: x, c: this.view(flat.grad, `${p}.lora_A`) },
+    );
+    this.linearDx(b, dxa, this.view(flat.adapter, `${p}.lora_A`), rows, inF, r, dxl);
+    this.k.tensor.addBroadcast(b, rows * inF, dxl, rows * inF, dx, { accumulate: true });
   }
 
   private uploadInputs(b: CommandBatch, inputs: DenoiserInputs): InputBuffers {
@@ -387,6 +475,7 @@ export class GpuDenoiser {
     for (let i = 0; i < a.depth; i++) {
       const p = (n: string) => w(`blocks.${i}.${n}`);
       const s = {
+        lora: new Map<string, GPUBuffer>(),
         x0: h,
         mod: t(B * 6 * C),
         st1: t(2 * rows),
@@ -420,36 +509,36 @@ export class GpuDenoiser {
       // x1 = x0 + g1·proj(Attn(q, k, v)), [q k v] = qkv(LN(x0)·(1 + sc1) + sh1).
       ln.forward(b, lnShape, s.x0, s.n1, s.st1);
       ada.modulate(b, adaShape(6 * C), s.n1, s.mod, { shift: 0, scale: C }, s.h1);
-      this.linear(b, s.h1, p("qkv.weight"), p("qkv.bias"), rows, C, 3 * C, s.qkv);
+      this.project(b, i, "qkv", s.h1, rows, s.qkv, adapter, s.lora);
       const qkvOp = (offset: number) => ({ buf: s.qkv, stride: 3 * C, offset });
       attn.forward(b, self, { q: qkvOp(0), k: qkvOp(C), v: qkvOp(2 * C) }, s.selfP, s.att);
-      this.linear(b, s.att, p("proj.weight"), p("proj.bias"), rows, C, C, s.pr);
+      this.project(b, i, "proj", s.att, rows, s.pr, adapter, s.lora);
       b.copy(s.x0, 0, s.x1, 0, rows * C * 4);
       ada.gateAdd(b, adaShape(6 * C), s.x1, s.mod, 2 * C, s.pr);
       // x2 = x1 + to_out(Attn(qi, to_k P, to_v P) + ip_scale·Attn(qi, img·Wₖᵢₚᵀ, img·Wᵥᵢₚᵀ)), qi = to_q(LNₐ(x1)).
       ln.forward(b, lnShape, s.x1, s.h2, s.st2, { gamma: p("norm2.weight"), beta: p("norm2.bias") });
-      this.linear(b, s.h2, p("attn_ip.to_q.weight"), null, rows, C, C, s.qi);
+      this.project(b, i, "attn_ip.to_q", s.h2, rows, s.qi, adapter, s.lora, false);
       this.linear(b, prompt, p("attn_ip.to_k.weight"), null, B * L, C, C, s.kp);
       this.linear(b, prompt, p("attn_ip.to_v.weight"), null, B * L, C, C, s.vp);
       attn.forward(b, cross, { q: { buf: s.qi }, k: { buf: s.kp }, v: { buf: s.vp } }, s.promptP, s.a);
       const kName = `blocks.${i}.attn_ip.to_k_ip.weight`;
       const vName = `blocks.${i}.attn_ip.to_v_ip.weight`;
-      this.linear(b, x.img, this.adapterView(adapter, kName), null, imgRows, a.imageDim, C, s.kIp);
-      this.linear(b, x.img, this.adapterView(adapter, vName), null, imgRows, a.imageDim, C, s.vIp);
+      this.linear(b, x.img, this.view(adapter, kName), null, imgRows, a.imageDim, C, s.kIp);
+      this.linear(b, x.img, this.view(adapter, vName), null, imgRows, a.imageDim, C, s.vIp);
       attn.forward(b, ip, { q: { buf: s.qi }, k: { buf: s.kIp }, v: { buf: s.vIp } }, s.ipP, s.a, {
         alpha: x.ipScale,
         accumulate: true,
       });
       b.copy(s.x1, 0, s.x2, 0, rows * C * 4);
       const o = t(rows * C);
-      this.linear(b, s.a, p("attn_ip.to_out.weight"), p("attn_ip.to_out.bias"), rows, C, C, o);
+      this.project(b, i, "attn_ip.to_out", s.a, rows, o, adapter, s.lora);
       tensor.addBroadcast(b, rows * C, o, rows * C, s.x2, { accumulate: true });
       // x3 = x2 + g2·fc2(gelu(fc1(LN(x2)·(1 + sc2) + sh2))).
       ln.forward(b, lnShape, s.x2, s.n3, s.st3);
       ada.modulate(b, adaShape(6 * C), s.n3, s.mod, { shift: 3 * C, scale: 4 * C }, s.h3);
-      this.linear(b, s.h3, p("fc1.weight"), p("fc1.bias"), rows, C, hidden, s.f1);
+      this.project(b, i, "fc1", s.h3, rows, s.f1, adapter, s.lora);
       act.forward(b, "gelu", rows * hidden, s.f1, s.g);
-      this.linear(b, s.g, p("fc2.weight"), p("fc2.bias"), rows, hidden, C, s.f2);
+      this.project(b, i, "fc2", s.g, rows, s.f2, adapter, s.lora);
       h = t(rows * C);
       b.copy(s.x2, 0, h, 0, rows * C * 4);
       ada.gateAdd(b, adaShape(6 * C), h, s.mod, 5 * C, s.f2);
@@ -497,6 +586,7 @@ export class GpuDenoiser {
     const ip: AttentionShape = { ...self, m: a.imageTokens };
     const lnShape = { rows, c: C, eps: a.normEps };
     const ada6 = { batch: B, tokens: T, c: C, stride: 6 * C };
+    const flat = { adapter, grad: adapterGrad };
 
     // 5. dy = patchify(dε); dh = dy·W_out; dn = dh·(1 + sc); dx = LN′(dn).
     const dy = t(rows * feat);
@@ -521,11 +611,11 @@ export class GpuDenoiser {
       const df2 = t(rows * C);
       ada.gateBack(b, ada6, dx, s.mod, 5 * C, df2);
       const dg = t(rows * hidden);
-      this.linearDx(b, df2, p("fc2.weight"), rows, hidden, C, dg);
+      this.projectBackward(b, i, "fc2", df2, s.g, rows, dg, flat, s.lora);
       const df1 = t(rows * hidden);
       act.backward(b, "gelu", rows * hidden, dg, s.f1, df1);
       const dh3 = t(rows * C);
-      this.linearDx(b, df1, p("fc1.weight"), rows, C, hidden, dh3);
+      this.projectBackward(b, i, "fc1", df1, s.h3, rows, dh3, flat, s.lora);
       const dn3 = t(rows * C);
       ada.modulateBack(b, ada6, dh3, s.mod, 4 * C, dn3);
       ln.backward(b, lnShape, { dy: dn3, x: s.x2, stats: s.st3 }, dx2, true);
@@ -533,7 +623,7 @@ export class GpuDenoiser {
       const dx1 = t(rows * C);
       b.copy(dx2, 0, dx1, 0, rows * C * 4);
       const dAtt2 = t(rows * C);
-      this.linearDx(b, dx2, p("attn_ip.to_out.weight"), rows, C, C, dAtt2);
+      this.projectBackward(b, i, "attn_ip.to_out", dx2, s.a, rows, dAtt2, flat, s.lora);
       const dqi = t(rows * C);
       const q = { buf: s.qi };
       attn.backward(
@@ -556,12 +646,12 @@ export class GpuDenoiser {
       ] as const) {
         // dW = dᵀ·img; d_img += d·W.
         const shape = { batch: 1, m: C, n: a.imageDim, k: imgRows, transA: true };
-        this.k.mm(b, shape, { a: d, b: img, c: this.adapterView(adapterGrad, name) });
-        this.linearDx(b, d, this.adapterView(adapter, name), imgRows, a.imageDim, C, dImgPart);
+        this.k.mm(b, shape, { a: d, b: img, c: this.view(adapterGrad, name) });
+        this.linearDx(b, d, this.view(adapter, name), imgRows, a.imageDim, C, dImgPart);
         tensor.addBroadcast(b, imgRows * a.imageDim, dImgPart, imgRows * a.imageDim, dImg, { accumulate: true });
       }
       const dh2 = t(rows * C);
-      this.linearDx(b, dqi, p("attn_ip.to_q.weight"), rows, C, C, dh2);
+      this.projectBackward(b, i, "attn_ip.to_q", dqi, s.h2, rows, dh2, flat, s.lora);
       ln.backward(b, lnShape, { dy: dh2, x: s.x1, stats: s.st2, gamma: p("norm2.weight") }, dx1, true);
       // x1 = x0 + g1·proj(Attn(q, k, v)), [q k v] = qkv(modulate(LN(x0))).
       const dx0 = t(rows * C);
@@ -569,7 +659,7 @@ export class GpuDenoiser {
       const dpr = t(rows * C);
       ada.gateBack(b, ada6, dx1, s.mod, 2 * C, dpr);
       const dAtt = t(rows * C);
-      this.linearDx(b, dpr, p("proj.weight"), rows, C, C, dAtt);
+      this.projectBackward(b, i, "proj", dpr, s.att, rows, dAtt, flat, s.lora);
       const dqkv = t(rows * 3 * C);
       const op = (buf: GPUBuffer, offset: number) => ({ buf, stride: 3 * C, offset });
       attn.backward(
@@ -579,7 +669,7 @@ export class GpuDenoiser {
         { dq: { buf: dqkv }, dk: { buf: dqkv }, dv: { buf: dqkv } },
       );
       const dh1 = t(rows * C);
-      this.linearDx(b, dqkv, p("qkv.weight"), rows, C, 3 * C, dh1);
+      this.projectBackward(b, i, "qkv", dqkv, s.h1, rows, dh1, flat, s.lora);
       const dn1 = t(rows * C);
       ada.modulateBack(b, ada6, dh1, s.mod, C, dn1);
       ln.backward(b, lnShape, { dy: dn1, x: s.x0, stats: s.st1 }, dx0, true);
