@@ -66,6 +66,33 @@ test("Inspect: heatmap of two images, hover shows the best match and its similar
   expect(errors).toEqual([]);
 });
 
+async function download(page: Page, button: string): Promise<Buffer> {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: button }).click()]);
+  return readFileSync(await file.path());
+}
+
+test("Inspect: the encoder's WebGPU output feeds the kernel in place and agrees with the WASM path", async ({
+  page,
+}) => {
+  await openPair(page);
+  await expect(page.getByTestId("quality-backend")).toHaveAttribute("data-features", "gpu-buffer");
+  const onGpu = JSON.parse((await download(page, "Export maps JSON")).toString());
+  expect(onGpu.gen).toHaveLength(64);
+  expect(onGpu.backend).toBe("webgpu");
+  const png = await download(page, "Export heatmap PNG");
+  expect(png.subarray(1, 4).toString()).toBe("PNG");
+
+  await page.getByRole("tab", { name: "Models" }).click();
+  await page.getByLabel("Run ONNX models on").selectOption("wasm");
+  await openPair(page);
+  await expect(page.getByTestId("quality-backend")).toHaveAttribute("data-features", "cpu");
+  const onCpu = JSON.parse((await download(page, "Export maps JSON")).toString());
+  for (const key of ["gen", "ref"]) {
+    const worst = Math.max(...onGpu[key].map((v: number, i: number) => Math.abs(v - onCpu[key][i])));
+    expect(worst).toBeLessThan(1e-4);
+  }
+});
+
 test("Inspect: dropping a file that is not an image shows an error", async ({ page }) => {
   await page.goto("/?pack=tiny");
   await page.getByRole("tab", { name: "Inspect" }).click();

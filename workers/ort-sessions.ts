@@ -50,9 +50,7 @@ export async function createRoleSessions(
       const model = bytes.get(spec.file) as Uint8Array;
       let session: ort.InferenceSession;
       try {
-        session = await queue.run(() =>
-          ort.InferenceSession.create(model, { executionProviders: [provider], logSeverityLevel: 3 }),
-        );
+        session = await queue.run(() => ort.InferenceSession.create(model, sessionOptions(role, provider)));
       } catch (e) {
         throw new PackError(`${role} (${spec.file}): not a loadable ONNX model: ${errorText(e)}`);
       }
@@ -76,9 +74,33 @@ export async function createRoleSessions(
   }
 }
 
-/** One session outside a pack (e.g. a user-supplied patch encoder), created through the same serial queue. */
+/**
+ * On WebGPU the patch encoder's output stays on the GPU, where the quality kernel binds it in
+ * place (workers/quality.ts); runSession downloads such outputs for every other caller.
+ */
+function sessionOptions(role: RoleName, provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
+  const gpuOutput = provider === "webgpu" && role === "patch_encoder";
+  return {
+    executionProviders: [provider],
+    logSeverityLevel: 3,
+    ...(gpuOutput ? { preferredOutputLocation: "gpu-buffer" as const } : {}),
+  };
+}
+
+/** One session outside a pack (a user-supplied patch encoder), created through the same serial queue. */
 export function createSession(model: Uint8Array, provider: ExecutionProvider): Promise<ort.InferenceSession> {
-  return queue.run(() => ort.InferenceSession.create(model, { executionProviders: [provider], logSeverityLevel: 3 }));
+  return queue.run(() => ort.InferenceSession.create(model, sessionOptions("patch_encoder", provider)));
+}
+
+/** session.run through the serial queue, outputs left where ORT put them (CPU or GPU buffers). */
+export function runOrt(
+  session: ort.InferenceSession,
+  feeds: Record<string, TensorData>,
+): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const inputs = Object.fromEntries(
+    Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]),
+  );
+  return queue.run(() => session.run(inputs));
 }
 
 export async function releaseSessions(sessions: RoleSessions): Promise<void> {

@@ -20,6 +20,8 @@ export interface QualityResponse {
   /** Where the quality kernel ran: the WGSL kernel, or the CPU reference (with the reason). */
   backend: "webgpu" | "cpu";
   backendNote?: string;
+  /** Where the kernel read the features: ORT's GPU output in place, or typed arrays from the CPU. */
+  features: "gpu-buffer" | "cpu";
   encoderLabel: string;
   encoderMs: number;
   qualityMs: number;

@@ -1,18 +1,25 @@
 /**
  * Patch quality in the inference worker: patch features of both images from a patch encoder
  * (the pack's or a user's ONNX), then the WGSL quality kernel when WebGPU works here, else the
- * CPU reference. Features travel to the kernel as typed arrays (see the note in computeQuality).
+ * CPU reference. When the encoder runs on ORT's WebGPU EP its output stays on the GPU and the
+ * kernel binds it in place, on ORT's own device; otherwise features travel as typed arrays.
  */
-import type * as ort from "onnxruntime-web";
+import * as ort from "onnxruntime-web";
 import { imageToTensor, type RgbaImage } from "../src/core/generate/image";
 import { patchQualityCpu } from "../src/core/quality/cpu";
-import { type EncoderSpec, EncoderSpecError, patchFeatures, type UserEncoderSpec } from "../src/core/quality/encoder";
+import {
+  checkOutputDims,
+  type EncoderSpec,
+  EncoderSpecError,
+  patchFeatures,
+  type UserEncoderSpec,
+} from "../src/core/quality/encoder";
 import { patchQualityMaps } from "../src/core/quality/maps";
 import type { QualityResult, QualityShape } from "../src/core/quality/types";
 import { GpuContext } from "../src/gpu/context";
 import { patchQualityGpu } from "../src/gpu/kernels/quality";
 import type { ExecutionProvider } from "./inference-api";
-import { createSession, runSession } from "./ort-sessions";
+import { createSession, runOrt } from "./ort-sessions";
 import type { EncoderRef, QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";
 
 interface Encoder {
@@ -22,12 +29,16 @@ interface Encoder {
   label: string;
 }
 
+/** Patch features of one image: on the CPU, or ORT's GPU output tensor bound in place. */
+type Features = { data: Float32Array } | { tensor: ort.Tensor; binding: GPUBufferBinding };
+
 /** User encoders have no pack background; references are subjects on white. */
 const WHITE: [number, number, number] = [255, 255, 255];
 
 export class QualityService {
   private readonly users = new Map<string, Encoder>();
   private gpu?: Promise<GpuContext>;
+  private ortGpu?: GpuContext;
   private gpuFailure?: string;
   private nextId = 1;
 
@@ -66,22 +77,26 @@ export class QualityService {
     const encoder = this.encoder(request.encoder);
     const t0 = performance.now();
     const gen = await this.features(encoder, request.generated, "generated image");
-    const ref = await this.features(encoder, request.reference, "reference image");
-    const t1 = performance.now();
-    const patches = encoder.spec.grid[0] * encoder.spec.grid[1];
-    const shape: QualityShape = { batch: 1, genPatches: patches, refPatches: patches, dim: encoder.spec.dim };
-    // The encoder's output comes back to the CPU here (runSession reads it), then uploads to the
-    // kernel: two 8×8×64 maps are 32 KB, far below the cost of the encoder run itself.
-    const { result, backend, note } = await this.quality(gen, ref, shape);
-    const grid = { height: encoder.spec.grid[0], width: encoder.spec.grid[1] };
-    return {
-      maps: patchQualityMaps(result, 0, grid, grid, request.refWeight),
-      backend,
-      backendNote: note,
-      encoderLabel: encoder.label,
-      encoderMs: t1 - t0,
-      qualityMs: performance.now() - t1,
-    };
+    let ref: Features | undefined;
+    try {
+      ref = await this.features(encoder, request.reference, "reference image");
+      const t1 = performance.now();
+      const patches = encoder.spec.grid[0] * encoder.spec.grid[1];
+      const shape: QualityShape = { batch: 1, genPatches: patches, refPatches: patches, dim: encoder.spec.dim };
+      const { result, backend, note, features } = await this.quality(gen, ref, shape, encoder.spec);
+      const grid = { height: encoder.spec.grid[0], width: encoder.spec.grid[1] };
+      return {
+        maps: patchQualityMaps(result, 0, grid, grid, request.refWeight),
+        backend,
+        backendNote: note,
+        features,
+        encoderLabel: encoder.label,
+        encoderMs: t1 - t0,
+        qualityMs: performance.now() - t1,
+      };
+    } finally {
+      for (const f of [gen, ref]) if (f && "tensor" in f) f.tensor.dispose();
+    }
   }
 
   private encoder(ref: EncoderRef): Encoder {
@@ -95,33 +110,60 @@ export class QualityService {
     return { session, spec: ref.spec, background: ref.background, label: `${ref.packId} patch_encoder` };
   }
 
-  private async features(encoder: Encoder, image: RgbaImage, what: string): Promise<Float32Array> {
+  private async features(encoder: Encoder, image: RgbaImage, what: string): Promise<Features> {
     const { spec, background } = encoder;
     const pixels = imageToTensor(image, { size: spec.image_size, range: spec.range, background }, what);
-    const out = await runSession(encoder.session, {
+    const out = await runOrt(encoder.session, {
       [spec.input]: { dtype: "float32", dims: [1, 3, spec.image_size, spec.image_size], data: pixels },
     });
     const t = out[spec.output];
-    if (t?.dtype !== "float32") throw new EncoderSpecError(`${encoder.label}: no float32 output "${spec.output}"`);
-    return patchFeatures(t.data as Float32Array, t.dims, spec);
+    for (const [name, other] of Object.entries(out))
+      if (name !== spec.output && other.location === "gpu-buffer") other.dispose();
+    if (t?.type !== "float32") throw new EncoderSpecError(`${encoder.label}: no float32 output "${spec.output}"`);
+    checkOutputDims(t.dims, spec);
+    if (t.location === "gpu-buffer") {
+      // Patch rows are contiguous after the skipped tokens; a binding offset must be aligned.
+      const offset = spec.skip_tokens * spec.dim * 4;
+      const aligned = offset % 256 === 0;
+      if (spec.output_layout !== "BDHW" && aligned) {
+        const size = spec.grid[0] * spec.grid[1] * spec.dim * 4;
+        return { tensor: t, binding: { buffer: t.gpuBuffer as GPUBuffer, offset, size } };
+      }
+      return { data: patchFeatures((await t.getData(true)) as Float32Array, t.dims, spec) };
+    }
+    return { data: patchFeatures(t.data as Float32Array, t.dims, spec) };
   }
 
   private async quality(
-    gen: Float32Array,
-    ref: Float32Array,
+    gen: Features,
+    ref: Features,
     shape: QualityShape,
-  ): Promise<{ result: QualityResult; backend: "webgpu" | "cpu"; note?: string }> {
+    spec: EncoderSpec,
+  ): Promise<{ result: QualityResult; backend: "webgpu" | "cpu"; note?: string; features: "gpu-buffer" | "cpu" }> {
+    if ("binding" in gen && "binding" in ref) {
+      // ORT's device: its output buffers can only be bound by pipelines on the same device.
+      this.ortGpu ??= GpuContext.fromDevice(await ort.env.webgpu.device);
+      try {
+        const result = await patchQualityGpu(this.ortGpu, gen.binding, ref.binding, shape);
+        return { result, backend: "webgpu", features: "gpu-buffer" };
+      } catch (e) {
+        this.ortGpu = undefined;
+        this.gpuFailure = `the WGSL kernel on ORT's device failed: ${(e as Error).message}`;
+      }
+    }
+    const g = await cpuFeatures(gen, spec);
+    const r = await cpuFeatures(ref, spec);
     const ctx = await this.context();
     if (ctx) {
       try {
-        return { result: await patchQualityGpu(ctx, gen, ref, shape), backend: "webgpu" };
+        return { result: await patchQualityGpu(ctx, g, r, shape), backend: "webgpu", features: "cpu" };
       } catch (e) {
         // A lost device is recreated on the next request; this one finishes on the CPU.
         this.gpu = undefined;
         this.gpuFailure = `the WGSL kernel failed: ${(e as Error).message}`;
       }
     }
-    return { result: patchQualityCpu(gen, ref, shape), backend: "cpu", note: this.gpuFailure };
+    return { result: patchQualityCpu(g, r, shape), backend: "cpu", note: this.gpuFailure, features: "cpu" };
   }
 
   private async context(): Promise<GpuContext | undefined> {
@@ -142,4 +184,8 @@ export class QualityService {
     }
     return undefined;
   }
+}
+
+async function cpuFeatures(f: Features, spec: EncoderSpec): Promise<Float32Array> {
+  return "data" in f ? f.data : patchFeatures((await f.tensor.getData()) as Float32Array, f.tensor.dims, spec);
 }

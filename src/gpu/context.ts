@@ -53,6 +53,16 @@ export class GpuContext implements BatchOwner {
     return new GpuContext(device, summarizeAdapter(adapter));
   }
 
+  /**
+   * A context on a device created elsewhere, e.g. onnxruntime-web's WebGPU device, so that kernels
+   * can bind that runtime's output buffers in place. `destroy()` would destroy the shared device:
+   * the owner of the device decides when it ends.
+   */
+  static fromDevice(device: GPUDevice): GpuContext {
+    const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    return new GpuContext(device, summarizeAdapter({ info: info ?? {} } as GPUAdapter));
+  }
+
   /** The loss that ended this context, or null while it is usable. */
   get lost(): GpuDeviceLostError | null {
     return this.lostError;

@@ -124,19 +124,24 @@ export function expectedOutputDims(s: EncoderSpec, batch: number): number[] {
   return [batch, s.skip_tokens + h * w, s.dim];
 }
 
-/**
- * Raw encoder output → `[batch, H·W, dim]` patch rows in row-major grid order. Throws when the
- * output's dims do not match the spec, saying what was expected.
- */
-export function patchFeatures(data: Float32Array, dims: readonly number[], s: EncoderSpec): Float32Array {
-  const batch = dims[0];
-  const want = expectedOutputDims(s, batch);
+/** Throws when an encoder output's dims do not match the spec, saying what was expected. */
+export function checkOutputDims(dims: readonly number[], s: EncoderSpec): void {
+  const want = expectedOutputDims(s, dims[0]);
   if (dims.length !== want.length || dims.some((d, i) => d !== want[i])) {
     throw new EncoderSpecError(
       `encoder output "${s.output}" is [${dims.join(", ")}]; the spec (${s.output_layout}, grid ${s.grid.join("×")}, ` +
         `dim ${s.dim}, skip_tokens ${s.skip_tokens}) expects [${want.join(", ")}]`,
     );
   }
+}
+
+/**
+ * Raw encoder output → `[batch, H·W, dim]` patch rows in row-major grid order. Throws when the
+ * output's dims do not match the spec, saying what was expected.
+ */
+export function patchFeatures(data: Float32Array, dims: readonly number[], s: EncoderSpec): Float32Array {
+  checkOutputDims(dims, s);
+  const batch = dims[0];
   const patches = s.grid[0] * s.grid[1];
   if (data.length !== batch * patches * s.dim + batch * s.skip_tokens * s.dim) {
     throw new EncoderSpecError(`encoder output "${s.output}" has ${data.length} values for dims [${dims.join(", ")}]`);

@@ -5,8 +5,9 @@ const W = 320;
 const H = 96;
 
 export function Histogram({ values, threshold, label }: { values: Float32Array; threshold: number; label: string }) {
-  // Cosines of trained features sit mostly in [0, 1]; widen to -1 only when a value needs it.
-  const lo = Math.min(0, Math.floor(Math.min(...values) * 10) / 10);
+  // Patch qualities often crowd near 1: the axis starts at the minimum (rounded down to 0.05) so
+  // the bins resolve them, and reaches 1, the best possible cosine.
+  const lo = Math.max(-1, Math.min(0.95, Math.floor(Math.min(...values) * 20) / 20));
   const s = summarizeQuality(values, 20, [lo, 1]);
   const peak = Math.max(...s.counts, 1);
   const x = (v: number) => ((v - lo) / (1 - lo)) * W;
@@ -27,7 +28,7 @@ export function Histogram({ values, threshold, label }: { values: Float32Array; 
         <line x1={x(s.mean)} x2={x(s.mean)} y1={0} y2={H} className="mean" />
         {threshold <= 1 && <line x1={x(threshold)} x2={x(threshold)} y1={0} y2={H} className="threshold" />}
         <text x={0} y={H + 12}>
-          {lo.toFixed(1)}
+          {lo.toFixed(2)}
         </text>
         <text x={W} y={H + 12} textAnchor="end">
           1.0

@@ -110,8 +110,9 @@ export function InspectTab() {
         {busy
           ? "Computing…"
           : result && (
-              <span data-testid="quality-backend" data-backend={result.backend}>
+              <span data-testid="quality-backend" data-backend={result.backend} data-features={result.features}>
                 Quality kernel: {result.backend === "webgpu" ? "WGSL (WebGPU)" : "CPU reference"}
+                {result.features === "gpu-buffer" ? ", fed the encoder's GPU output in place" : ""}
                 {result.backendNote ? ` (${result.backendNote})` : ""}; encoder {result.encoderMs.toFixed(0)} ms,
                 quality {result.qualityMs.toFixed(1)} ms.
               </span>
