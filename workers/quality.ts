@@ -11,6 +11,7 @@ import {
   checkOutputDims,
   type EncoderSpec,
   EncoderSpecError,
+  normalizeChannels,
   patchFeatures,
   type UserEncoderSpec,
 } from "../src/core/quality/encoder";
@@ -112,7 +113,10 @@ export class QualityService {
 
   private async features(encoder: Encoder, image: RgbaImage, what: string): Promise<Features> {
     const { spec, background } = encoder;
-    const pixels = imageToTensor(image, { size: spec.image_size, range: spec.range, background }, what);
+    const pixels = normalizeChannels(
+      imageToTensor(image, { size: spec.image_size, range: spec.range, background }, what),
+      spec,
+    );
     const out = await runOrt(encoder.session, {
       [spec.input]: { dtype: "float32", dims: [1, 3, spec.image_size, spec.image_size], data: pixels },
     });

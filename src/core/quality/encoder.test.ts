@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../pack/manifest.ts";
-import { type EncoderSpec, EncoderSpecError, packEncoderSpec, parseUserEncoderSpec, patchFeatures } from "./encoder.ts";
+import {
+  type EncoderSpec,
+  EncoderSpecError,
+  normalizeChannels,
+  packEncoderSpec,
+  parseUserEncoderSpec,
+  patchFeatures,
+} from "./encoder.ts";
 
 const base: EncoderSpec = {
   input: "pixel_values",
@@ -50,6 +57,12 @@ describe("parseUserEncoderSpec", () => {
     expect(parseUserEncoderSpec(json)).toEqual(json);
   });
 
+  it("accepts ImageNet normalization and applies it per channel", () => {
+    const s = parseUserEncoderSpec({ ...json, image_size: 1, normalize: { mean: [0.5, 0, 1], std: [0.5, 2, 1] } });
+    expect(Array.from(normalizeChannels(Float32Array.from([1, 1, 1]), s))).toEqual([1, 0.5, 0]);
+    expect(Array.from(normalizeChannels(Float32Array.from([1, 1, 1]), base))).toEqual([1, 1, 1]);
+  });
+
   it("defaults skip_tokens to 0", () => {
     const { skip_tokens: _, ...rest } = { ...json, output_layout: "BHWD" };
     expect(parseUserEncoderSpec(rest).skip_tokens).toBe(0);
@@ -63,6 +76,8 @@ describe("parseUserEncoderSpec", () => {
     [{ ...json, dim: 0 }, /dim: expected a positive integer/],
     [{ ...json, file: "" }, /file: expected a non-empty string/],
     [[1, 2], /expected a JSON object/],
+    [{ ...json, normalize: { mean: [0.5, 0.5] } }, /normalize: expected/],
+    [{ ...json, normalize: { mean: [0, 0, 0], std: [1, 0, 1] } }, /normalize.std: values must be positive/],
   ])("rejects %j", (bad, message) => {
     expect(() => parseUserEncoderSpec(bad, "my.json")).toThrow(EncoderSpecError);
     expect(() => parseUserEncoderSpec(bad, "my.json")).toThrow(message);

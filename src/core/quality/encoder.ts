@@ -27,6 +27,8 @@ export interface EncoderSpec {
   dim: number;
   skip_tokens: number;
   output_layout: OutputLayout;
+  /** Optional per-channel `(x − mean) / std` after the range mapping (ImageNet-style encoders). */
+  normalize?: { mean: [number, number, number]; std: [number, number, number] };
 }
 
 /** A user encoder: the spec plus the ONNX file name it describes. */
@@ -75,6 +77,7 @@ function spec(o: Json, source: string): EncoderSpec {
     throw new EncoderSpecError(`${source}: skip_tokens: only a token output (BTD) has tokens to skip`);
   }
   return {
+    ...normalization(o.normalize, source),
     input: nonEmptyString(o, "input", source),
     output: nonEmptyString(o, "output", source),
     image_size: positiveInt(o, "image_size", source),
@@ -84,6 +87,29 @@ function spec(o: Json, source: string): EncoderSpec {
     skip_tokens: skip as number,
     output_layout: layout as OutputLayout,
   };
+}
+
+function normalization(v: unknown, source: string): Pick<EncoderSpec, "normalize"> {
+  if (v === undefined) return {};
+  const o = v as Json;
+  const triple = (a: unknown) => Array.isArray(a) && a.length === 3 && a.every(Number.isFinite);
+  if (typeof v !== "object" || v === null || !triple(o.mean) || !triple(o.std)) {
+    throw new EncoderSpecError(`${source}: normalize: expected { "mean": [r, g, b], "std": [r, g, b] }`);
+  }
+  const std = o.std as [number, number, number];
+  if (std.some((x) => x <= 0)) throw new EncoderSpecError(`${source}: normalize.std: values must be positive`);
+  return { normalize: { mean: o.mean as [number, number, number], std } };
+}
+
+/** Applies `spec.normalize` in place to one NCHW image `[3, size, size]`. */
+export function normalizeChannels(pixels: Float32Array, s: EncoderSpec): Float32Array {
+  if (!s.normalize) return pixels;
+  const plane = s.image_size * s.image_size;
+  for (let c = 0; c < 3; c++) {
+    const { mean, std } = s.normalize;
+    for (let i = c * plane; i < (c + 1) * plane; i++) pixels[i] = (pixels[i] - mean[c]) / std[c];
+  }
+  return pixels;
 }
 
 /** Validates a user encoder description; errors name the source and the field. */

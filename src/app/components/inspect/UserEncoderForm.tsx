@@ -18,6 +18,7 @@ const TEMPLATE = {
   dim: 384,
   skip_tokens: 1,
   output_layout: "BTD",
+  normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
 };
 
 export function UserEncoderForm() {
@@ -81,7 +82,7 @@ export function UserEncoderForm() {
       </label>
       <textarea
         aria-label="Encoder description (JSON)"
-        rows={11}
+        rows={16}
         cols={48}
         value={text}
         onChange={(e) => setText(e.target.value)}
