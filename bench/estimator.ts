@@ -41,7 +41,7 @@ export function readEstimatorFixture(path = ESTIMATOR_FIXTURE): EstimatorData {
   const { tensors } = parseSafetensors(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), path);
   const get = (name: string) => {
     const t = tensors.get(name);
-    if (!t || t.dtype !== "U8" || t.shape.length !== 4 || t.shape[3] !== 3) {
+    if (t?.dtype !== "U8" || t.shape.length !== 4 || t.shape[3] !== 3) {
       throw new Error(`${path}: ${name} must be uint8 [N, S, S, 3]`);
     }
     return t;
