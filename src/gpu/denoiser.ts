@@ -19,7 +19,15 @@ import {
 } from "../core/engine/arch.ts";
 import type { DenoiserInputs } from "../core/engine/denoiser.ts";
 import { type AttentionShape, type MatmulShape, type PatchShape, timestepEmbedding } from "../core/engine/ops.ts";
-import type { AdamWOptions } from "../core/engine/optim.ts";
+import {
+  type AdapterTrainer,
+  type LoraTensors,
+  type LossAndGrads,
+  MSE,
+  type Objective,
+  type TrainingBatch,
+  type TrainOptions,
+} from "../core/engine/trainer.ts";
 import type { Binding, CommandBatch } from "./batch.ts";
 import type { GpuContext } from "./context.ts";
 import { type ActivationKernels, activationKernels } from "./kernels/activation.ts";
@@ -99,27 +107,7 @@ interface Tape {
   eps: GPUBuffer;
 }
 
-/** A fixed batch for training: inputs, noise target and per-element loss weights. */
-export interface TrainingBatch {
-  inputs: DenoiserInputs;
-  target: F32;
-  /** Per-element weights (all ones when omitted): plain fine-tuning or PatchDPO weighting. */
-  weight?: F32;
-}
-
-/**
- * What a step minimises. `mse`: mean(w ⊙ (ε̂ − target)²). `dpo`: Diffusion-DPO against the frozen
- * base adapter, the batch holding P winners then P losers (same noise target and timestep per
- * pair); with per-element weights the errors are the PatchDPO-weighted ones.
- */
-export type Objective = { kind: "mse" } | { kind: "dpo"; beta: number };
-
-export interface TrainOptions extends AdamWOptions {
-  /** Global gradient-norm limit; 0 or omitted disables clipping. */
-  maxNorm?: number;
-}
-
-export class GpuDenoiser {
+export class GpuDenoiser implements AdapterTrainer {
   private readonly frozen = new Map<string, GPUBuffer>();
   /** Byte offset and float count of each trainable tensor in the flat adapter buffers. */
   readonly adapterOffsets = new Map<string, number>();
@@ -142,7 +130,7 @@ export class GpuDenoiser {
     readonly arch: DenoiserArch,
     weights: ReadonlyMap<string, F32>,
     private readonly k: Kernels,
-    lora?: { config: LoraConfig; tensors: ReadonlyMap<string, F32> },
+    lora?: LoraTensors,
   ) {
     this.lora = lora?.config;
     const trainable = new Map(adapterNames(arch).map((n) => [n, need(weights, n)]));
@@ -172,7 +160,7 @@ export class GpuDenoiser {
     ctx: GpuContext,
     arch: DenoiserArch,
     weights: ReadonlyMap<string, F32>,
-    lora?: { config: LoraConfig; tensors: ReadonlyMap<string, F32> },
+    lora?: LoraTensors,
   ): Promise<GpuDenoiser> {
     const [mm, ln, act, attn, ada, tensor, loss, optim] = await Promise.all([
       matmulKernel(ctx),
@@ -214,10 +202,7 @@ export class GpuDenoiser {
    * The objective's loss and its gradients with respect to the adapter tensors and the float
    * inputs, read back (for tests and inspection; training uses `trainStep`).
    */
-  async lossAndGrads(
-    batch: TrainingBatch,
-    objective: Objective = MSE,
-  ): Promise<{ loss: number; adapter: Map<string, F32>; latent: F32; imageTokens: F32 }> {
+  async lossAndGrads(batch: TrainingBatch, objective: Objective = MSE): Promise<LossAndGrads> {
     const nl = batch.inputs.latent.length;
     const ni = batch.inputs.imageTokens.length;
     const dLatent = this.ctx.pool.acquire(nl * 4, storageUsage(), "denoiser.dLatent");
@@ -684,8 +669,6 @@ export class GpuDenoiser {
     return { dLatent, dImg };
   }
 }
-
-const MSE: Objective = { kind: "mse" };
 
 function need(weights: ReadonlyMap<string, F32>, name: string): F32 {
   const t = weights.get(name);

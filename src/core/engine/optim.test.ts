@@ -36,10 +36,11 @@ describe("optimizer", () => {
 
   it("AdamW class keeps state per parameter and requires every gradient", () => {
     const params = new Map([["w", new Float32Array([1])]]);
-    const opt = new AdamW({ lr: 0.01, weightDecay: 0 });
-    for (let i = 0; i < 3; i++) opt.step(params, new Map([["w", new Float32Array([1])]]));
+    const opt = new AdamW();
+    const options = { lr: 0.01, weightDecay: 0 };
+    for (let i = 0; i < 3; i++) opt.step(params, new Map([["w", new Float32Array([1])]]), options);
     expect(opt.stepCount).toBe(3);
     expect(params.get("w")?.[0]).toBeCloseTo(0.97, 5);
-    expect(() => opt.step(params, new Map())).toThrow(/no gradient for w/);
+    expect(() => opt.step(params, new Map(), options)).toThrow(/no gradient for w/);
   });
 });

@@ -52,14 +52,12 @@ export class AdamW {
   private readonly state = new Map<string, { m: F32; v: F32 }>();
   private t = 0;
 
-  constructor(readonly options: AdamWOptions) {}
-
   get stepCount(): number {
     return this.t;
   }
 
-  /** Updates every parameter in `params` with the gradient of the same name. */
-  step(params: Map<string, F32>, grads: Map<string, F32>): void {
+  /** Updates every parameter in `params` with the gradient of the same name (options may change per step, e.g. lr). */
+  step(params: ReadonlyMap<string, F32>, grads: ReadonlyMap<string, F32>, options: AdamWOptions): void {
     this.t += 1;
     for (const [name, p] of params) {
       const g = grads.get(name);
@@ -69,7 +67,7 @@ export class AdamW {
         s = { m: new Float32Array(p.length), v: new Float32Array(p.length) };
         this.state.set(name, s);
       }
-      adamwStep(p, g, s.m, s.v, this.t, this.options);
+      adamwStep(p, g, s.m, s.v, this.t, options);
     }
   }
 }
