@@ -3,7 +3,7 @@
  * (`torch.nn.utils.clip_grad_norm_`, `torch.optim.AdamW`), over named float32 parameters.
  */
 
-export type F32 = Float32Array;
+import type { F32 } from "./ops";
 
 /**
  * Scales every gradient by `min(1, maxNorm/(‖g‖ + 1e-6))`, ‖g‖ the L2 norm over all of them
