@@ -1,0 +1,30 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { Manifest } from "../pack/manifest";
+import { adapterNames, denoiserArch, gridTokens } from "./arch";
+
+describe("denoiser architecture from the manifest", () => {
+  const manifest = JSON.parse(readFileSync("public/models/tiny/manifest.json", "utf8")) as Manifest;
+  const withArch = (change: Record<string, unknown>) => {
+    const m = structuredClone(manifest);
+    const den = m.roles.denoiser as { architecture: Record<string, unknown> };
+    Object.assign(den.architecture, change);
+    return m;
+  };
+
+  it("reads the tiny pack", () => {
+    const a = denoiserArch(manifest);
+    expect([a.width, a.depth, a.heads, a.latentChannels, a.latentSize, gridTokens(a)]).toEqual([32, 2, 2, 4, 16, 64]);
+    const spec = (manifest.roles.denoiser as { adapter: { tensors: { name: string }[] } }).adapter.tensors;
+    expect(adapterNames(a)).toEqual(spec.map((t) => t.name));
+  });
+
+  it("names the offending field", () => {
+    expect(() => denoiserArch(withArch({ heads: "2" }))).toThrow(
+      "roles.denoiser.architecture.heads: expected a number",
+    );
+    expect(() => denoiserArch(withArch({ tokens: 63 }))).toThrow(/tokens does not match/);
+    expect(() => denoiserArch(withArch({ heads: 3 }))).toThrow(/divisible by heads/);
+    expect(() => denoiserArch(withArch({ activation: "relu" }))).toThrow(/gelu_tanh/);
+  });
+});
