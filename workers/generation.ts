@@ -101,6 +101,8 @@ export class Generator {
   private readonly packs = new Map<string, GenerationPack>();
   /** Image tokens by pack id and reference-tensor hash: encoding a reference once serves every re-run. */
   private readonly tokens = new LruCache<string, Float32Array>(32);
+  /** Fitted gallery subjects by pack id and subject id, so a re-run does not fetch and decode again. */
+  private readonly subjects = new LruCache<string, RgbaImage>(64);
 
   constructor(private readonly runner: (packId: string) => SessionRunner) {}
 
@@ -112,7 +114,9 @@ export class Generator {
   /** Drops a pack and its cached tokens (a reloaded pack of the same id may have other weights). */
   forget(packId: string): void {
     this.packs.delete(packId);
-    this.tokens.deleteWhere((key) => key.startsWith(`${packId}|`));
+    const ofPack = (key: string) => key.startsWith(`${packId}|`);
+    this.tokens.deleteWhere(ofPack);
+    this.subjects.deleteWhere(ofPack);
   }
 
   private pack(packId: string): GenerationPack {
@@ -127,23 +131,33 @@ export class Generator {
       (e) => e.id === subjectId,
     );
     if (!entry) throw new Error(`pack "${packId}" has no gallery subject "${subjectId}"`);
-    return fitReference(await decodeImageBlob(await galleryFile(entry.file), entry.file), manifest, entry.file);
+    const key = `${packId}|${subjectId}`;
+    const cached = this.subjects.get(key);
+    if (cached) return cached;
+    const fitted = fitReference(await decodeImageBlob(await galleryFile(entry.file), entry.file), manifest, entry.file);
+    this.subjects.set(key, fitted);
+    return fitted;
   }
 
   async uploadedReference(packId: string, file: Blob, name: string): Promise<RgbaImage> {
     return fitReference(await decodeImageBlob(file, name), this.pack(packId).manifest, name);
   }
 
+  /** The reference as the image encoder's input, and as the 8-bit image that input shows. */
   private async referenceTensor(req: GenerationRequest): Promise<{ tensor: Float32Array; image: RgbaImage }> {
     const { manifest } = this.pack(req.packId);
     const { size, range } = manifest.image;
     const ref = req.reference;
+    let tensor: Float32Array;
     if (ref.kind === "tensor") {
       if (ref.data.length !== 3 * size * size) throw new Error(`reference tensor must have 3×${size}×${size} values`);
-      return { tensor: ref.data, image: tensorToImage(ref.data, 0, size, range) };
+      tensor = ref.data;
+    } else if (ref.kind === "gallery") {
+      tensor = imageToTensor(await this.galleryReference(req.packId, ref.id), manifest.image, ref.id);
+    } else {
+      tensor = imageToTensor(ref.image, manifest.image, ref.label);
     }
-    const image = ref.kind === "gallery" ? await this.galleryReference(req.packId, ref.id) : ref.image;
-    return { tensor: imageToTensor(image, manifest.image, ref.kind === "gallery" ? ref.id : ref.label), image };
+    return { tensor, image: tensorToImage(tensor, 0, size, range) };
   }
 
   async generate(

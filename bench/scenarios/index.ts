@@ -1,7 +1,8 @@
 /** Every benchmark scenario by name; later issues add theirs here (see DESIGN.md §7). */
 import type { Scenario } from "../harness";
 import { engine } from "./engine";
+import { generation } from "./generation";
 import { load } from "./load";
 import { quality } from "./quality";
 
-export const scenarios: Record<string, Scenario> = { load, quality, engine };
+export const scenarios: Record<string, Scenario> = { load, quality, engine, generation };
