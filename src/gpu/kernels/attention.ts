@@ -1,13 +1,20 @@
 /**
- * Multi-head softmax attention forward and backward (attention.wgsl); the CPU counterpart is
- * `attention`/`attentionBackward` in core/engine/ops. Operands may be column blocks of a wider
- * tensor (e.g. q, k, v of one fused qkv projection), given by row stride and offset.
+ * Multi-head softmax attention forward and backward; the CPU counterpart is
+ * `attention`/`attentionBackward` in core/engine/ops. Heads are copied to head-major layout
+ * (attention.wgsl) so every product is one batched matmul over (item, head):
+ *   forward:  S = Q·Kᵀ, P = softmax(S/√d), O = P·V, out (+)= alpha·O
+ *   backward: dO' = alpha·dO, dP = dO'·Vᵀ, dS = P ⊙ (dP − Σ_j P·dP)/√d,
+ *             dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO'
+ * Operands may be column blocks of a wider tensor (e.g. q, k, v of one fused qkv projection),
+ * given by row stride and offset; gradients are written at their operand's layout.
  */
 import type { AttentionShape } from "../../core/engine/ops.ts";
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
+import { storageUsage } from "../transfer.ts";
 import code from "./attention.wgsl?raw";
 import { dispatchThreads, loadKernels, params } from "./dispatch.ts";
+import { matmulKernel } from "./matmul.ts";
 
 /** Rows of `stride` floats; the operand's heads·d columns start at `offset`. Defaults: contiguous. */
 export interface AttnOperand {
@@ -43,67 +50,75 @@ export interface AttentionKernels {
 }
 
 export async function attentionKernels(ctx: GpuContext): Promise<AttentionKernels> {
-  const k = await loadKernels(ctx, code, {
-    scores: { entryPoint: "scores" },
-    softmax: { entryPoint: "softmax" },
-    weightedSum: { entryPoint: "weighted_sum" },
-    gradProbs: { entryPoint: "grad_probs" },
-    softmaxBack: { entryPoint: "softmax_back" },
-    gradQ: { entryPoint: "grad_q" },
-    gradK: { entryPoint: "grad_k" },
-    gradV: { entryPoint: "grad_v" },
-  });
-  const c = (s: AttentionShape) => s.heads * s.d;
-  const u = (
+  const [k, mm] = await Promise.all([
+    loadKernels(ctx, code, {
+      split: { entryPoint: "split_heads" },
+      merge: { entryPoint: "merge_heads" },
+      softmax: { entryPoint: "softmax" },
+      softmaxBack: { entryPoint: "softmax_back" },
+    }),
+    matmulKernel(ctx),
+  ]);
+  const temp = (b: CommandBatch, floats: number) => b.temp(floats * 4, storageUsage());
+  /** Copies (alpha·) operand `o` of `rows` rows per item into a fresh head-major buffer. */
+  const split = (b: CommandBatch, s: AttentionShape, o: AttnOperand, rows: number, alpha = 1): GPUBuffer => {
+    const n = s.batch * s.heads * rows * s.d;
+    const y = temp(b, n);
+    const u = params(b, [s.batch, rows, s.heads, s.d, o.stride ?? s.heads * s.d, o.offset ?? 0, 0, 0], [1, alpha]);
+    dispatchThreads(b, k.split, [u, o.buf, y], n);
+    return y;
+  };
+  /** Writes (or adds alpha·) head-major `y` into operand layout `o`. */
+  const merge = (
     b: CommandBatch,
     s: AttentionShape,
-    t: { q: AttnOperand; k: AttnOperand; v: AttnOperand },
+    y: GPUBuffer,
+    o: AttnOperand,
+    rows: number,
     accumulate: boolean,
-    alpha: number,
-  ) =>
-    params(
+    alpha = 1,
+  ) => {
+    const n = s.batch * s.heads * rows * s.d;
+    const u = params(
       b,
-      [
-        s.batch,
-        s.n,
-        s.m,
-        s.heads,
-        s.d,
-        ...[t.q, t.k, t.v].flatMap((o) => [o.stride ?? c(s), o.offset ?? 0]),
-        Number(accumulate),
-      ],
-      [1 / Math.sqrt(s.d), alpha],
+      [s.batch, rows, s.heads, s.d, o.stride ?? s.heads * s.d, o.offset ?? 0, 0, Number(accumulate)],
+      [1, alpha],
     );
+    dispatchThreads(b, k.merge, [u, y, o.buf], n);
+  };
+  const rowsParams = (b: CommandBatch, s: AttentionShape) =>
+    params(b, [0, s.batch * s.heads * s.n, 0, 0, 0, 0, s.m, 0], [1 / Math.sqrt(s.d), 1]);
   return {
     forward(b, s, t, probs, out, opts = {}) {
-      const rows = s.batch * s.heads * s.n;
-      const p0 = u(b, s, t, false, 1);
-      dispatchThreads(b, k.scores, [p0, t.q.buf, t.k.buf, null, probs], rows * s.m);
-      dispatchThreads(b, k.softmax, [p0, null, null, null, probs], rows);
-      const p1 = u(b, s, t, !!opts.accumulate, opts.alpha ?? 1);
-      dispatchThreads(b, k.weightedSum, [p1, null, null, t.v.buf, null, out, null, probs], s.batch * s.n * c(s));
+      const z = s.batch * s.heads;
+      const [q, kk, v] = [split(b, s, t.q, s.n), split(b, s, t.k, s.m), split(b, s, t.v, s.m)];
+      mm(b, { batch: z, m: s.n, n: s.m, k: s.d, transB: true }, { a: q, b: kk, c: probs });
+      dispatchThreads(b, k.softmax, [rowsParams(b, s), null, probs], z * s.n);
+      const o = temp(b, z * s.n * s.d);
+      mm(b, { batch: z, m: s.n, n: s.d, k: s.m }, { a: probs, b: v, c: o });
+      merge(b, s, o, { buf: out }, s.n, !!opts.accumulate, opts.alpha ?? 1);
     },
     backward(b, s, t, grads, alpha = 1) {
-      const rows = s.batch * s.heads * s.n;
-      const dS = b.temp(rows * s.m * 4);
-      const base = u(b, s, t, false, alpha);
-      dispatchThreads(b, k.gradProbs, [base, null, null, t.v.buf, null, dS, null, null, t.dout], rows * s.m);
-      dispatchThreads(b, k.softmaxBack, [base, null, null, null, null, dS, null, t.probs], rows);
-      const grad = (g: AttnGrad | undefined) => (g ? u(b, s, t, !!g.accumulate, alpha) : null);
-      const qp = grad(grads.dq);
-      if (qp && grads.dq)
-        dispatchThreads(b, k.gradQ, [qp, null, t.k.buf, null, null, grads.dq.buf, dS], s.batch * s.n * c(s));
-      const kp = grad(grads.dk);
-      if (kp && grads.dk)
-        dispatchThreads(b, k.gradK, [kp, t.q.buf, null, null, null, grads.dk.buf, dS], s.batch * s.m * c(s));
-      const vp = grad(grads.dv);
-      if (vp && grads.dv) {
-        dispatchThreads(
-          b,
-          k.gradV,
-          [vp, null, null, null, null, grads.dv.buf, null, t.probs, t.dout],
-          s.batch * s.m * c(s),
-        );
+      const z = s.batch * s.heads;
+      const dO = split(b, s, { buf: t.dout }, s.n, alpha);
+      const v = split(b, s, t.v, s.m);
+      const dS = temp(b, z * s.n * s.m);
+      mm(b, { batch: z, m: s.n, n: s.m, k: s.d, transB: true }, { a: dO, b: v, c: dS });
+      dispatchThreads(b, k.softmaxBack, [rowsParams(b, s), t.probs, dS], z * s.n);
+      if (grads.dq) {
+        const dq = temp(b, z * s.n * s.d);
+        mm(b, { batch: z, m: s.n, n: s.d, k: s.m }, { a: dS, b: split(b, s, t.k, s.m), c: dq });
+        merge(b, s, dq, { ...t.q, buf: grads.dq.buf }, s.n, !!grads.dq.accumulate);
+      }
+      if (grads.dk) {
+        const dk = temp(b, z * s.m * s.d);
+        mm(b, { batch: z, m: s.m, n: s.d, k: s.n, transA: true }, { a: dS, b: split(b, s, t.q, s.n), c: dk });
+        merge(b, s, dk, { ...t.k, buf: grads.dk.buf }, s.m, !!grads.dk.accumulate);
+      }
+      if (grads.dv) {
+        const dv = temp(b, z * s.m * s.d);
+        mm(b, { batch: z, m: s.m, n: s.d, k: s.n, transA: true }, { a: t.probs, b: dO, c: dv });
+        merge(b, s, dv, { ...t.v, buf: grads.dv.buf }, s.m, !!grads.dv.accumulate);
       }
     },
   };
