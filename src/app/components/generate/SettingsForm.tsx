@@ -66,7 +66,7 @@ export function SettingsForm({ manifest, settings }: { manifest: Manifest; setti
             onChange={(seed) => set({ seed })}
           />
           <button type="button" title="Random seed" onClick={() => set({ seed: randomSeed() })}>
-            🎲
+            Random
           </button>
         </span>
         <NumberField
