@@ -11,7 +11,7 @@ test("the studio loads with its tabs and reports the SwiftShader WebGPU adapter"
   }
   await expect(page.getByTestId("compute-backend")).toHaveText(/^WebGPU: google swiftshader$/);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-  await page.getByRole("tab", { name: "Generate" }).click();
+  await page.getByRole("tab", { name: "Dataset" }).click();
   await expect(page.getByText("coming in a later issue")).toBeVisible();
   expect(errors).toEqual([]);
 });
