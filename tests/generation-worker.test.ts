@@ -12,7 +12,7 @@ import type { GenerationProgress, GenerationRequest } from "../workers/inference
 import { baseAdapter, nodeRunner, readManifest } from "./ort-node";
 
 const manifest = readManifest("tiny");
-const weightsFile = (manifest.roles.denoiser as { weights: { file: string } }).weights.file;
+const weightsFile = String((manifest.roles.denoiser?.weights as { file?: string } | undefined)?.file);
 const bytes = new Map([[weightsFile, new Uint8Array(readFileSync(`public/models/tiny/${weightsFile}`))]]);
 const run = nodeRunner("tiny");
 
