@@ -66,6 +66,27 @@ test("Inspect: heatmap of two images, hover shows the best match and its similar
   expect(errors).toEqual([]);
 });
 
+test("Inspect: an image sent from the Generate tab opens with its reference", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny");
+  await page.getByRole("tab", { name: "Generate" }).click();
+  await page.getByLabel("Steps", { exact: true }).fill("3");
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  const card = page.getByTestId("run-card").first();
+  await expect(card).toHaveAttribute("data-status", "done", { timeout: 60_000 });
+  await card.getByRole("button", { name: "Send to Inspect" }).first().click();
+  await expect(page.getByRole("tab", { name: "Inspect" })).toHaveAttribute("aria-selected", "true");
+  await expect(page.getByTestId("slot-generated")).toContainText("seed");
+  await expect(page.getByTestId("quality-backend")).toBeVisible();
+  await hoverPatch(page, 4, 4);
+  await expect(page.getByTestId("match")).toHaveAttribute("data-patch", String(4 * 8 + 4));
+  // An upload replaces the sent image, and survives leaving and re-opening the tab.
+  await page.getByLabel("Choose generated image").setInputFiles(GENERATED);
+  await page.getByRole("tab", { name: "Models" }).click();
+  await page.getByRole("tab", { name: "Inspect" }).click();
+  await expect(page.getByTestId("slot-generated")).toContainText("1f44e.png");
+});
+
 async function download(page: Page, button: string): Promise<Buffer> {
   const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: button }).click()]);
   return readFileSync(await file.path());

@@ -3,7 +3,7 @@ import { useEffect } from "react";
 import { COLORMAPS, type ColormapName } from "../../../core/quality/heatmap";
 import { useInspect } from "../../stores/inspect";
 import { usePacks } from "../../stores/packs";
-import { useSelection } from "../../stores/selection";
+import { type SelectedImage, useSelection } from "../../stores/selection";
 import { exportHeatmapPng, exportMapsJson } from "./exports";
 import { Histogram } from "./Histogram";
 import { ImageSlot } from "./ImageSlot";
@@ -15,17 +15,22 @@ function usePatchEncoderPack() {
   return usePacks((s) => Object.values(s.loaded).find((p) => p.manifest.roles.patch_encoder));
 }
 
+/** The selection last opened here, so that returning to the tab does not undo the user's own uploads. */
+const opened: { reference?: SelectedImage; generated?: SelectedImage } = {};
+
 /** Opens what the Generate tab sent ("send to Inspect") whenever it changes. */
 function useSelectionSync() {
   const reference = useSelection((s) => s.reference);
   const generated = useSelection((s) => s.generated);
   useEffect(() => {
-    if (reference && useInspect.getState().reference !== reference)
-      useInspect.getState().setImage("reference", reference);
+    if (!reference || opened.reference === reference) return;
+    opened.reference = reference;
+    useInspect.getState().setImage("reference", reference);
   }, [reference]);
   useEffect(() => {
-    if (generated && useInspect.getState().generated !== generated)
-      useInspect.getState().setImage("generated", generated);
+    if (!generated || opened.generated === generated) return;
+    opened.generated = generated;
+    useInspect.getState().setImage("generated", generated);
   }, [generated]);
 }
 
