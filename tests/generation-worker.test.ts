@@ -58,7 +58,8 @@ const request = (patch: Partial<GenerationRequest["settings"]> = {}): Generation
 });
 const never = new AbortController().signal;
 
-describe("Generator (tiny pack, WASM in Node)", () => {
+// Session creation on first use takes seconds on the shared 2-core machines.
+describe("Generator (tiny pack, WASM in Node)", { timeout: 30_000 }, () => {
   it("reads the base adapter from the weights file: every manifest tensor, same values as the file", () => {
     const adapter = readBaseAdapter(manifest, bytes);
     const spec = manifest.roles.denoiser?.adapter as { tensors: { name: string }[] };
