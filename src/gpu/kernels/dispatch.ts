@@ -7,7 +7,8 @@ import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
 import common from "./common.wgsl?raw";
 
-export const WG = 64;
+/** Must equal `WG` in common.wgsl. */
+const WG = 64;
 
 /** Compiles (once, through the context's cache) the named entry points of a kernel module. */
 export async function loadKernels<K extends string>(
