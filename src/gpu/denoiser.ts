@@ -3,9 +3,9 @@
  * as the CPU backend (core/engine/denoiser.ts), layer by layer, and an adapter training step.
  *
  * Memory: frozen weights are uploaded once and shared. Trainable tensors (`to_k_ip`, `to_v_ip`
- * of every block, and LoRA A/B of the chosen projections when configured) live in one flat buffer with aligned offsets, so clipping + AdamW is
- * one pass and a frozen reference model for DPO losses is just another adapter buffer (`base`)
- * over the same frozen weights. Activations are batch temporaries: a whole training step
+ * of every block, and LoRA A/B of the chosen projections when configured) live in one flat
+ * buffer with aligned offsets, so clipping + AdamW is one pass, and a frozen reference model for
+ * DPO losses is just another adapter buffer (`base`) over the same frozen weights. Activations are batch temporaries: a whole training step
  * (forward, loss, backward, optimizer) records into one command batch and its scratch returns
  * to the pool at submit, so the pool's live buffer count stays constant from step to step.
  */
