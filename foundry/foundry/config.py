@@ -41,8 +41,7 @@ class DenoiserConfig:
     latent_channels: int = 4
     freq_dim: int = 128
     norm_eps: float = 1e-6
-    steps: int = 1100
-    lr_horizon: int = 2000  # cosine decay is laid over this many steps; `steps` may stop earlier
+    steps: int = 2000
     batch: int = 64
     lr: float = 6e-4
     ema: float = 0.998
@@ -92,7 +91,7 @@ GPU = replace(
     CPU,
     name="gpu",
     ae=replace(CPU.ae, hidden=128, mid=96, low=48, steps=30000, batch=64),
-    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, lr_horizon=60000, batch=256),
+    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, batch=256),
     patch=replace(CPU.patch, steps=20000, batch=128),
 )
 # Random-weight pack with the built-in pack's interface but far fewer parameters, for fast tests.

@@ -66,9 +66,8 @@ def load(cfg: FoundryConfig, stage: str) -> dict:
     return load_checkpoint(path)
 
 
-def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=200, ema=None, extra=None, log_every=50, lr_horizon=None):
-    """Generic resumable loop. step_fn(step, rng) → (loss tensor, info dict). The cosine learning
-    rate decays over lr_horizon steps (default: steps), so a run may stop before the decay ends."""
+def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=200, ema=None, extra=None, log_every=50):
+    """Generic resumable loop. step_fn(step, rng) → (loss tensor, info dict)."""
     for m in modules.values():
         m.to(DEVICE)
     params = [p for m in modules.values() for p in m.parameters()]
@@ -109,7 +108,7 @@ def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=2
     for step in range(start, steps):
         rng = step_rng(cfg, stage, step)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, lr_horizon or steps, lr)
+            g["lr"] = lr_at(step, steps, lr)
         loss, info = step_fn(step, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -193,7 +192,7 @@ def train_denoiser(cfg: FoundryConfig):
         eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t.to(DEVICE), tokens)
         return F.mse_loss(eps, noise), {}
 
-    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, c.steps, c.lr, step_fn, ema=c.ema, lr_horizon=c.lr_horizon)
+    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, c.steps, c.lr, step_fn, ema=c.ema)
 
 
 def train_patch(cfg: FoundryConfig):
