@@ -7,7 +7,7 @@ describe("denoiser architecture from the manifest", () => {
   const manifest = JSON.parse(readFileSync("public/models/tiny/manifest.json", "utf8")) as Manifest;
   const withArch = (change: Record<string, unknown>) => {
     const m = structuredClone(manifest);
-    const den = m.roles.denoiser as { architecture: Record<string, unknown> };
+    const den = m.roles.denoiser as unknown as { architecture: Record<string, unknown> };
     Object.assign(den.architecture, change);
     return m;
   };
@@ -15,7 +15,7 @@ describe("denoiser architecture from the manifest", () => {
   it("reads the tiny pack", () => {
     const a = denoiserArch(manifest);
     expect([a.width, a.depth, a.heads, a.latentChannels, a.latentSize, gridTokens(a)]).toEqual([32, 2, 2, 4, 16, 64]);
-    const spec = (manifest.roles.denoiser as { adapter: { tensors: { name: string }[] } }).adapter.tensors;
+    const spec = (manifest.roles.denoiser as unknown as { adapter: { tensors: { name: string }[] } }).adapter.tensors;
     expect(adapterNames(a)).toEqual(spec.map((t) => t.name));
   });
 
