@@ -19,6 +19,7 @@ import {
 } from "../core/engine/arch.ts";
 import type { DenoiserInputs } from "../core/engine/denoiser.ts";
 import { type AttentionShape, type MatmulShape, type PatchShape, timestepEmbedding } from "../core/engine/ops.ts";
+import type { OptimizerState } from "../core/engine/optim.ts";
 import {
   type AdapterTrainer,
   type LoraTensors,
@@ -263,6 +264,27 @@ export class GpuDenoiser implements AdapterTrainer {
       { buffer: reference ? this.base : this.adapter, byteLength: this.adapterBytes },
     ]);
     return this.split(new Float32Array(flat));
+  }
+
+  async readOptimizer(): Promise<OptimizerState> {
+    const [m, v] = await readBuffers(this.ctx, [
+      { buffer: this.m, byteLength: this.adapterBytes },
+      { buffer: this.v, byteLength: this.adapterBytes },
+    ]);
+    return { step: this.step, m: this.split(new Float32Array(m)), v: this.split(new Float32Array(v)) };
+  }
+
+  writeOptimizer(state: OptimizerState): void {
+    this.step = state.step;
+    for (const [moments, buffer] of [
+      [state.m, this.m],
+      [state.v, this.v],
+    ] as const) {
+      for (const [n, off] of this.adapterOffsets) {
+        const t = need(moments, n);
+        this.ctx.device.queue.writeBuffer(buffer, off, t.buffer, t.byteOffset, t.byteLength);
+      }
+    }
   }
 
   private split(flat: F32): Map<string, F32> {

@@ -47,6 +47,13 @@ export function adamwStep(param: F32, grad: F32, m: F32, v: F32, t: number, opti
   }
 }
 
+/** AdamW's step count and first/second moments by parameter name (a checkpoint's optimizer part). */
+export interface OptimizerState {
+  step: number;
+  m: Map<string, F32>;
+  v: Map<string, F32>;
+}
+
 /** AdamW state for a set of named parameters. */
 export class AdamW {
   private readonly state = new Map<string, { m: F32; v: F32 }>();
@@ -54,6 +61,20 @@ export class AdamW {
 
   get stepCount(): number {
     return this.t;
+  }
+
+  /** Copies of the step count and moments, for checkpoints. */
+  exportState(): OptimizerState {
+    const copy = (k: "m" | "v") => new Map([...this.state].map(([n, s]) => [n, s[k].slice()]));
+    return { step: this.t, m: copy("m"), v: copy("v") };
+  }
+
+  /** Continues from a checkpoint's step count and moments. */
+  importState(s: OptimizerState): void {
+    this.t = s.step;
+    this.state.clear();
+    for (const [n, m] of s.m)
+      this.state.set(n, { m: m.slice(), v: (s.v.get(n) ?? new Float32Array(m.length)).slice() });
   }
 
   /** Updates every parameter in `params` with the gradient of the same name (options may change per step, e.g. lr). */

@@ -6,7 +6,7 @@
 import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "../losses";
 import type { DenoiserArch, LoraConfig } from "./arch";
 import { CpuDenoiser, type DenoiserInputs } from "./denoiser";
-import { AdamW, type AdamWOptions, clipGradNorm } from "./optim";
+import { AdamW, type AdamWOptions, clipGradNorm, type OptimizerState } from "./optim";
 
 type F32 = Float32Array;
 
@@ -55,6 +55,9 @@ export interface AdapterTrainer {
   readLoss(): Promise<number>;
   readAdapter(reference?: boolean): Promise<Map<string, F32>>;
   writeAdapter(tensors: ReadonlyMap<string, F32>, reference?: boolean): void;
+  /** AdamW's step count and moments, for checkpoints that resume exactly. */
+  readOptimizer(): Promise<OptimizerState>;
+  writeOptimizer(state: OptimizerState): void;
   destroy(): void;
 }
 
@@ -99,6 +102,14 @@ export class CpuTrainer implements AdapterTrainer {
       if (!src || src.length !== t.length) throw new Error(`writeAdapter: missing or mis-sized tensor ${n}`);
       t.set(src);
     }
+  }
+
+  async readOptimizer(): Promise<OptimizerState> {
+    return this.optimizer.exportState();
+  }
+
+  writeOptimizer(state: OptimizerState): void {
+    this.optimizer.importState(state);
   }
 
   destroy(): void {}

@@ -1,0 +1,105 @@
+/**
+ * Builds a preference dataset with a pack's own networks (any `RunRole`: the inference worker's
+ * sessions or ORT in Node): per reference the image tokens and the VAE latent, then per prompt and
+ * seed one generated image from the current adapter, and the quality maps of that image against
+ * the reference in both directions (`m_gen`, `m_ref`; core/quality/maps.ts).
+ */
+import {
+  type AdapterTensors,
+  encodePrompt,
+  encodeReference,
+  type GenerateSettings,
+  generate,
+  type PromptChoice,
+  type RunRole,
+} from "../generate";
+import type { Manifest } from "../pack/manifest";
+import { patchQualityCpu } from "../quality/cpu";
+import { normalizeChannels, packEncoderSpec, patchFeatures } from "../quality/encoder";
+import { patchQualityMaps, type RefWeightMode } from "../quality/maps";
+import type { DatasetSample, PreferenceDataset } from "./types";
+
+export interface BuildReference {
+  id: string;
+  /** `[3, size, size]` in manifest.image.range, as the image encoder takes it. */
+  tensor: Float32Array;
+}
+
+export interface BuildOptions {
+  run: RunRole;
+  manifest: Manifest;
+  adapter: AdapterTensors;
+  references: BuildReference[];
+  prompts: PromptChoice[];
+  /** Seeds per reference and prompt: one generated image each. */
+  seeds: number[];
+  /** Sampler settings other than prompt, seed and batch. */
+  sampler: Omit<GenerateSettings, "prompt" | "seed" | "batch">;
+  refWeight?: RefWeightMode;
+  signal?: AbortSignal;
+  /** After each generated image, with its decoded pixels `[3, size, size]`. */
+  onSample?: (done: number, total: number, sample: DatasetSample, image: Float32Array) => void;
+}
+
+function f32(out: Record<string, { data: unknown }>, name: string, role: string): Float32Array {
+  const t = out[name]?.data;
+  if (!(t instanceof Float32Array)) throw new Error(`${role}: no float32 output "${name}"`);
+  return t;
+}
+
+export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> {
+  const { run, manifest } = o;
+  const size = manifest.image.size;
+  const spec = packEncoderSpec(manifest);
+  const grid = { height: spec.grid[0], width: spec.grid[1] };
+  const vae = manifest.roles.vae_encoder;
+  if (!vae) throw new Error(`pack "${manifest.id}" has no vae_encoder`);
+  const image = (data: Float32Array) => ({ dtype: "float32" as const, dims: [1, 3, size, size], data });
+  const features = async (pixels: Float32Array) => {
+    const out = await run("patch_encoder", { [spec.input]: image(normalizeChannels(pixels, spec)) });
+    return patchFeatures(f32(out, spec.output, "patch_encoder"), out[spec.output].dims, spec);
+  };
+  const nullIds = Array(manifest.prompt.length).fill(manifest.prompt.null_id);
+  const ds: PreferenceDataset = { packId: manifest.id, grid, references: [], samples: [] };
+  const total = o.references.length * o.prompts.length * o.seeds.length;
+  for (const ref of o.references) {
+    const imageTokens = await encodeReference(run, manifest, ref.tensor);
+    const latentOut = await run("vae_encoder", { [vae.inputs[0].name]: image(ref.tensor) });
+    const scale = manifest.latent.scale_factor;
+    const latent = f32(latentOut, vae.outputs[0].name, "vae_encoder").map((v) => v * scale);
+    const refIndex = ds.references.push({ id: ref.id, latent, imageTokens, promptIds: nullIds }) - 1;
+    const refFeatures = await features(ref.tensor);
+    for (const prompt of o.prompts) {
+      for (const seed of o.seeds) {
+        o.signal?.throwIfAborted();
+        const settings = { ...o.sampler, prompt, seed, batch: 1 };
+        const gen = await generate({ run, manifest, imageTokens, adapter: o.adapter, settings, signal: o.signal });
+        const shape = {
+          batch: 1,
+          genPatches: grid.height * grid.width,
+          refPatches: grid.height * grid.width,
+          dim: spec.dim,
+        };
+        const maps = patchQualityMaps(
+          patchQualityCpu(await features(gen.images), refFeatures, shape),
+          0,
+          grid,
+          grid,
+          o.refWeight,
+        );
+        const sample: DatasetSample = {
+          ref: refIndex,
+          prompt,
+          promptIds: encodePrompt(manifest.prompt, prompt).map(Number),
+          seed,
+          latent: gen.latents,
+          mGen: maps.gen,
+          mRef: maps.ref,
+        };
+        ds.samples.push(sample);
+        o.onSample?.(ds.samples.length, total, sample, gen.images);
+      }
+    }
+  }
+  return ds;
+}

@@ -1,0 +1,4 @@
+export * from "./adapter-file";
+export * from "./loop";
+export * from "./losses";
+export * from "./weights";

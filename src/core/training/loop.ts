@@ -1,0 +1,181 @@
+/**
+ * The training loop shared by the training worker, the headless command and the benchmark: draws
+ * each step's sample, noise and timestep deterministically from (seed, step) — so a run resumed
+ * from a checkpoint continues the same sequence — runs one engine step, reports progress, takes
+ * checkpoints and refuses to continue from a non-finite loss or adapter.
+ */
+import type { PreferenceDataset } from "../dataset/types";
+import type { OptimizerState } from "../engine/optim";
+import type { AdapterTrainer } from "../engine/trainer";
+import { dpoLoss, perSampleMse } from "../losses";
+import { gaussian, uint32Stream } from "../sampling";
+import { buildStep, type LossOptions, type StepDraw } from "./losses";
+import { DEFAULT_WEIGHTS, type LatentShape } from "./weights";
+
+export interface TrainConfig {
+  loss: LossOptions;
+  steps: number;
+  /** AdamW learning rate; the official code uses 3e-5 (small packs learn visibly only with larger). */
+  lr: number;
+  weightDecay: number;
+  /** Global gradient-norm clip; 0 disables. */
+  maxNorm: number;
+  seed: number;
+  /** Take a checkpoint every this many steps. */
+  checkpointEvery: number;
+  /** Measure the gradient norm and reward margin / weighted errors every this many steps (extra passes). */
+  monitorEvery: number;
+  ipScale: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  loss: { method: "patchdpo", beta: 2500, weights: DEFAULT_WEIGHTS, useReference: true, pairing: "reference" },
+  steps: 200,
+  lr: 3e-5,
+  weightDecay: 0.01,
+  maxNorm: 1,
+  seed: 0,
+  checkpointEvery: 10,
+  monitorEvery: 5,
+  ipScale: 1,
+};
+
+export interface Checkpoint {
+  /** Steps completed. */
+  step: number;
+  adapter: Map<string, Float32Array>;
+  optimizer: OptimizerState;
+}
+
+export interface StepReport {
+  step: number;
+  loss: number;
+  lr: number;
+  ms: number;
+  /** On monitor steps: ‖∇L‖ before clipping. */
+  gradNorm?: number;
+  /** On monitor steps of DPO-style losses: the implicit reward margin −d (mean over pairs). */
+  margin?: number;
+  /** On monitor steps of MSE-style losses: each item's weighted error (reference first when present). */
+  itemErrors?: number[];
+}
+
+export class NonFiniteError extends Error {
+  constructor(
+    readonly step: number,
+    what: string,
+  ) {
+    super(`step ${step}: the ${what} became NaN or infinite (learning rate too large?)`);
+  }
+}
+
+/** Which samples a DPO-by-quality step may pair with a sample: others of the same reference. */
+function partners(ds: PreferenceDataset): number[][] {
+  return ds.samples.map((s, i) => ds.samples.flatMap((o, j) => (j !== i && o.ref === s.ref ? [j] : [])));
+}
+
+/** Throws when the dataset cannot feed the configured loss. */
+export function checkDataset(ds: PreferenceDataset, loss: LossOptions): void {
+  if (ds.samples.length === 0) throw new Error("the dataset has no generated images");
+  if (loss.method === "dpo" && loss.pairing === "quality" && partners(ds).some((p) => p.length === 0))
+    throw new Error("DPO by quality needs at least two generated images per reference");
+}
+
+function finite(values: Iterable<Float32Array>): boolean {
+  for (const t of values) for (const v of t) if (!Number.isFinite(v)) return false;
+  return true;
+}
+
+export class TrainingLoop {
+  private readonly partners: number[][];
+  step: number;
+
+  constructor(
+    private readonly trainer: AdapterTrainer,
+    private readonly ds: PreferenceDataset,
+    readonly config: TrainConfig,
+    private readonly latent: LatentShape,
+    private readonly alphasCumprod: Float64Array,
+    start = 0,
+  ) {
+    checkDataset(ds, config.loss);
+    this.partners = partners(ds);
+    this.step = start;
+  }
+
+  /** Step `step`'s sample, partner, noise and timestep, a pure function of (seed, step). */
+  draw(step: number): StepDraw {
+    const next = uint32Stream((this.config.seed * 1_000_003 + step) >>> 0);
+    const sample = next() % this.ds.samples.length;
+    const p = this.partners[sample];
+    const n = this.latent.channels * this.latent.height * this.latent.width;
+    return {
+      sample,
+      other: p.length ? p[next() % p.length] : undefined,
+      timestep: next() % this.alphasCumprod.length,
+      noise: gaussian(next(), n),
+    };
+  }
+
+  get done(): boolean {
+    return this.step >= this.config.steps;
+  }
+
+  /** One optimizer step; throws NonFiniteError (adapter untouched since the last checkpoint is the caller's to restore). */
+  async next(): Promise<StepReport> {
+    const started = performance.now();
+    const { config: c } = this;
+    const { batch, objective } = buildStep(
+      this.ds,
+      this.draw(this.step),
+      c.loss,
+      this.latent,
+      this.alphasCumprod,
+      c.ipScale,
+    );
+    const report: StepReport = { step: this.step + 1, loss: Number.NaN, lr: c.lr, ms: 0 };
+    if (c.monitorEvery > 0 && this.step % c.monitorEvery === 0) {
+      const { adapter } = await this.trainer.lossAndGrads(batch, objective);
+      let sq = 0;
+      for (const g of adapter.values()) for (const v of g) sq += v * v;
+      report.gradNorm = Math.sqrt(sq);
+      const items = batch.inputs.timestep.length;
+      const e = perSampleMse(await this.trainer.forward(batch.inputs), batch.target, items, batch.weight);
+      if (objective.kind === "dpo") {
+        const eRef = perSampleMse(await this.trainer.forward(batch.inputs, true), batch.target, items, batch.weight);
+        const p = items / 2;
+        const terms = {
+          winner: e.subarray(0, p),
+          loser: e.subarray(p),
+          refWinner: eRef.subarray(0, p),
+          refLoser: eRef.subarray(p),
+        };
+        report.margin = dpoLoss(terms, objective.beta).margin;
+      } else {
+        report.itemErrors = [...e];
+      }
+    }
+    this.trainer.trainStep(batch, { lr: c.lr, weightDecay: c.weightDecay, maxNorm: c.maxNorm }, objective);
+    report.loss = await this.trainer.readLoss();
+    this.step += 1;
+    if (!Number.isFinite(report.loss) || (report.gradNorm !== undefined && !Number.isFinite(report.gradNorm)))
+      throw new NonFiniteError(report.step, "loss");
+    report.ms = performance.now() - started;
+    return report;
+  }
+
+  /** The current adapter and optimizer state; throws NonFiniteError rather than save a broken one. */
+  async checkpoint(): Promise<Checkpoint> {
+    const adapter = await this.trainer.readAdapter();
+    const optimizer = await this.trainer.readOptimizer();
+    if (!finite(adapter.values()) || !finite(optimizer.m.values()) || !finite(optimizer.v.values()))
+      throw new NonFiniteError(this.step, "adapter");
+    return { step: this.step, adapter, optimizer };
+  }
+
+  restore(cp: Checkpoint): void {
+    this.trainer.writeAdapter(cp.adapter);
+    this.trainer.writeOptimizer(cp.optimizer);
+    this.step = cp.step;
+  }
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import type { PreferenceDataset } from "../dataset/types";
+import { CpuTrainer } from "../engine";
+import { packDenoiser } from "../engine/testing/tiny";
+import { weightedMse } from "../losses";
+import { gaussian } from "../sampling";
+import { buildStep, type LossOptions, type Method } from "./losses";
+import { syntheticDataset } from "./testing/dataset";
+import { DEFAULT_WEIGHTS } from "./weights";
+
+const options = (method: Method, patch: Partial<LossOptions> = {}): LossOptions => ({
+  method,
+  beta: 500,
+  weights: DEFAULT_WEIGHTS,
+  useReference: true,
+  pairing: "reference",
+  ...patch,
+});
+
+describe("PatchDPO as in the official code", () => {
+  // One channel, a 2×2 latent, a 1×2 patch grid: each patch covers one latent column.
+  const ds: PreferenceDataset = {
+    packId: "hand",
+    grid: { height: 1, width: 2 },
+    references: [{ id: "r", latent: Float32Array.of(1, 0, 0, 1), imageTokens: Float32Array.of(0.5), promptIds: [0] }],
+    samples: [
+      {
+        ref: 0,
+        prompt: {},
+        promptIds: [3],
+        seed: 0,
+        latent: Float32Array.of(0, 1, 1, 0),
+        mGen: Float32Array.of(0.5, 1.5), // clamps to 0.5, 1
+        mRef: Float32Array.of(0.25, -0.5), // clamps to 0.25, 0
+      },
+    ],
+  };
+  const draw = { sample: 0, noise: Float32Array.of(1, -1, 0, 2), timestep: 0 };
+  const alphas = Float64Array.of(0.64); // √ᾱ = 0.8, √(1−ᾱ) = 0.6
+  const latent = { channels: 1, height: 2, width: 2 };
+
+  it("noises both items with the shared ε and t and matches the hand-computed loss", () => {
+    const { batch, objective } = buildStep(ds, draw, options("patchdpo"), latent, alphas);
+    expect(objective).toEqual({ kind: "mse" });
+    // z_t = 0.8·z0 + 0.6·ε, reference first.
+    const zt = [0.8 + 0.6, -0.6, 0, 0.8 + 1.2, 0.6, 0.8 - 0.6, 0.8, 1.2];
+    for (const [i, v] of batch.inputs.latent.entries()) expect(v).toBeCloseTo(zt[i], 6);
+    expect([...batch.inputs.timestep]).toEqual([0, 0]);
+    expect([...batch.inputs.promptIds]).toEqual([0, 3]);
+    expect([...batch.inputs.imageTokens]).toEqual([0.5, 0.5]);
+    // Predictions ε̂ chosen so the residuals are simple: r_ref = (1, 1, 1, 1), r_gen = (2, 0, 2, 0)... by column.
+    const pred = Float32Array.of(2, 0, 1, 3, 3, -1, 2, 2);
+    // Hand: mean over 4 elements of (1 − m_ref)·r_ref² + m_gen·r_gen²
+    //   r_ref = (1, 1, 1, 1), weights (0.75, 1, 0.75, 1) → 3.5
+    //   r_gen = (2, 0, 2, 0), weights (0.5, 1, 0.5, 1) → 4
+    //   L = (3.5 + 4) / 4 = 1.875
+    expect(weightedMse(pred, batch.target, batch.weight).loss).toBeCloseTo(1.875, 6);
+  });
+
+  it("without the reference term trains on the generated image alone, weighted by m_gen", () => {
+    const { batch } = buildStep(ds, draw, options("patchdpo", { useReference: false }), latent, alphas);
+    expect(batch.inputs.timestep.length).toBe(1);
+    expect([...(batch.weight ?? [])]).toEqual([0.5, 1, 0.5, 1]);
+  });
+
+  it("threshold and temperature shape the weights; T = 0 is a hard step", () => {
+    const hard = { ...DEFAULT_WEIGHTS, threshold: 0.75, temperature: 0 };
+    const { batch } = buildStep(ds, draw, options("patchdpo", { useReference: false, weights: hard }), latent, alphas);
+    expect([...(batch.weight ?? [])]).toEqual([0, 1, 0, 1]);
+  });
+});
+
+describe("losses through the tiny denoiser (CPU engine)", { timeout: 300_000 }, () => {
+  const { arch, weights } = packDenoiser("tiny");
+  const ds = syntheticDataset(arch);
+  const latent = { channels: arch.latentChannels, height: arch.latentSize, width: arch.latentSize };
+  const alphas = Float64Array.from({ length: 1000 }, (_, t) => 1 - t / 1000);
+  const draw = { sample: 0, other: 1, noise: gaussian(7, latent.channels * 256), timestep: 400 };
+  // The four losses reduce to the engine's two objectives (weighted MSE, DPO over weighted
+  // per-sample errors); PatchDPO covers the first, bounded PatchDPO (weighted DPO) the second.
+  const variants: [string, LossOptions][] = [
+    ["patchdpo", options("patchdpo")],
+    ["patchdpo-bounded", options("patchdpo-bounded")],
+  ];
+
+  /** A trainer whose policy adapter differs from the frozen reference, so DPO terms are not all zero. */
+  function trainer(): CpuTrainer {
+    const t = new CpuTrainer(arch, weights);
+    const moved = new Map(
+      [...weights]
+        .filter(([n]) => n.includes("_ip."))
+        .map(([n, w], i) => [n, w.map((v, j) => v + 0.05 * Math.sin(i + j))]),
+    );
+    t.writeAdapter(moved);
+    return t;
+  }
+
+  it.each(variants)(
+    "%s: adapter gradient matches a central finite difference along a random direction",
+    async (_, o) => {
+      const { batch, objective } = buildStep(ds, draw, o, latent, alphas);
+      const t = trainer();
+      const { loss, adapter } = await t.lossAndGrads(batch, objective);
+      expect(Number.isFinite(loss)).toBe(true);
+      const base = await t.readAdapter();
+      const dir = new Map([...base].map(([n, v], i) => [n, gaussian(50 + i, v.length)]));
+      let analytic = 0;
+      for (const [n, g] of adapter) for (const [j, v] of g.entries()) analytic += v * (dir.get(n) as Float32Array)[j];
+      const at = async (h: number) => {
+        t.writeAdapter(
+          new Map([...base].map(([n, v]) => [n, v.map((x, j) => x + h * (dir.get(n) as Float32Array)[j])])),
+        );
+        return (await t.lossAndGrads(batch, objective)).loss;
+      };
+      const h = 1e-3;
+      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+      expect(Math.abs(analytic)).toBeGreaterThan(1e-6);
+      expect(Math.abs(fd - analytic), `fd ${fd} vs analytic ${analytic}`).toBeLessThan(2e-2 * Math.abs(analytic));
+    },
+  );
+
+  it("bounded PatchDPO is 0 < L ≤ log 2 at the start and DPO-style losses equal log 2 when policy = reference", async () => {
+    const t = new CpuTrainer(arch, weights);
+    for (const m of ["patchdpo-bounded", "dpo"] as const) {
+      const { batch, objective } = buildStep(ds, draw, options(m), latent, alphas);
+      expect((await t.lossAndGrads(batch, objective)).loss).toBeCloseTo(Math.log(2), 6);
+    }
+  });
+
+  it("DPO by quality puts the sample with the higher mean patch quality first", () => {
+    const a = buildStep(ds, { ...draw, sample: 0, other: 1 }, options("dpo", { pairing: "quality" }), latent, alphas);
+    const b = buildStep(ds, { ...draw, sample: 1, other: 0 }, options("dpo", { pairing: "quality" }), latent, alphas);
+    expect(a.batch.inputs.latent).toEqual(b.batch.inputs.latent);
+  });
+});

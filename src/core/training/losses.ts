@@ -1,0 +1,169 @@
+/**
+ * The studio's training losses (DESIGN.md §2), each composed from the engine's two objectives
+ * (core/engine/trainer.ts: weighted MSE and Diffusion-DPO over per-sample weighted errors), so
+ * every loss runs unchanged on the CPU engine and the WGSL engine.
+ *
+ * Every item of a step is noised with one shared noise ε and timestep t:
+ * `z_t = √ᾱ_t·z_0 + √(1−ᾱ_t)·ε`, target ε, conditioned on the reference's image tokens. With
+ * `w_gen = W(m_gen)`, `w_ref = W(m_ref)` the weight maps of core/training/weights.ts at latent
+ * resolution and `r = ε_θ(z_t) − ε`:
+ *
+ * - `patchdpo` — PatchDPO as in the official code (github.com/hqhQAQ/PatchDPO, train script):
+ *   `L = mean[(1 − w_ref) ⊙ r_ref² + w_gen ⊙ r_gen²]`, the mean over one image's elements. As a
+ *   weighted MSE over the two-item batch [ref, gen], whose mean is over twice the elements, the
+ *   weights are doubled. Without the reference term: `L = mean[w_gen ⊙ r_gen²]`.
+ * - `patchdpo-bounded` — the paper's signed reading ("reward good patches, penalize bad ones")
+ *   made bounded by anchoring to the frozen reference model ε_ref as Diffusion-DPO does. With
+ *   signed weights `s = 2·w_gen − 1` and `Δ = r_θ² − r_ref²` per element (policy minus reference
+ *   model):  `L = softplus(β·mean[s ⊙ Δ_gen])`, plus with the reference term
+ *   `softplus(β·mean[(1 − w_ref) ⊙ Δ_ref])`, averaged. It falls as good patches improve and bad
+ *   patches worsen relative to the frozen model, and is bounded below by 0. In engine terms each
+ *   softplus is a DPO pair: winner = the item weighted by `max(s, 0)`, loser = the same item
+ *   weighted by `max(−s, 0)` (the reference pair's loser has weight 0). The anchor is per image
+ *   (one sigmoid over a patch-weighted error), not one sigmoid per patch.
+ * - `dpo` — image-level Diffusion-DPO (Wallace et al. 2023):
+ *   `L = −log σ(−β·[(‖r_θ^w‖² − ‖r_ref^w‖²) − (‖r_θ^l‖² − ‖r_ref^l‖²)])` with winner/loser the
+ *   reference vs the generated image (`pairing: "reference"`), or the better vs the worse of two
+ *   images generated from one reference by mean patch quality (`pairing: "quality"`).
+ * - `mse` — plain fine-tuning: `L = mean[r²]` over the same items as `patchdpo`, unweighted.
+ */
+
+import { type DatasetSample, meanQuality, type PreferenceDataset } from "../dataset/types";
+import type { DenoiserInputs } from "../engine/denoiser";
+import type { Objective, TrainingBatch } from "../engine/trainer";
+import { type LatentShape, qualityWeights, signedParts, toLatent, type WeightOptions } from "./weights";
+
+export const METHODS = ["patchdpo", "patchdpo-bounded", "dpo", "mse"] as const;
+export type Method = (typeof METHODS)[number];
+
+export interface LossOptions {
+  method: Method;
+  /** β of the DPO-style losses. */
+  beta: number;
+  weights: WeightOptions;
+  /** Whether the reference image enters as a training item (`patchdpo`, `patchdpo-bounded`, `mse`). */
+  useReference: boolean;
+  /** Winner/loser choice of `dpo`. */
+  pairing: "reference" | "quality";
+}
+
+/** One training item before noising: a clean latent, its conditioning and its loss weights. */
+interface Item {
+  latent: Float32Array;
+  imageTokens: Float32Array;
+  promptIds: ArrayLike<number>;
+  /** Per-element weights; null means 1 everywhere. */
+  weight: Float32Array | null;
+}
+
+export interface StepDraw {
+  /** Index of the sample the step trains on. */
+  sample: number;
+  /** A second sample of the same reference (`dpo` with `pairing: "quality"`). */
+  other?: number;
+  /** ε, one latent's worth, shared by every item. */
+  noise: Float32Array;
+  timestep: number;
+}
+
+export interface LossStep {
+  batch: TrainingBatch;
+  objective: Objective;
+}
+
+const scaled = (w: Float32Array, k: number) => w.map((v) => v * k);
+
+function stack(items: Item[], draw: StepDraw, alphasCumprod: Float64Array, ipScale: number): TrainingBatch {
+  const ab = alphasCumprod[draw.timestep];
+  const a = Math.sqrt(ab);
+  const s = Math.sqrt(1 - ab);
+  const n = draw.noise.length;
+  const latent = new Float32Array(items.length * n);
+  const target = new Float32Array(items.length * n);
+  const promptLength = items[0].promptIds.length;
+  const promptIds = new Int32Array(items.length * promptLength);
+  const tokenCount = items[0].imageTokens.length;
+  const imageTokens = new Float32Array(items.length * tokenCount);
+  const anyWeight = items.some((it) => it.weight);
+  const weight = anyWeight ? new Float32Array(items.length * n) : undefined;
+  items.forEach((it, i) => {
+    if (it.latent.length !== n) throw new RangeError(`item latent has ${it.latent.length} values, noise ${n}`);
+    for (let j = 0; j < n; j++) latent[i * n + j] = a * it.latent[j] + s * draw.noise[j];
+    target.set(draw.noise, i * n);
+    promptIds.set(Array.from(it.promptIds), i * promptLength);
+    imageTokens.set(it.imageTokens, i * tokenCount);
+    if (weight) weight.set(it.weight ?? new Float32Array(n).fill(1), i * n);
+  });
+  const inputs: DenoiserInputs = {
+    latent,
+    timestep: new Float32Array(items.length).fill(draw.timestep),
+    promptIds,
+    imageTokens,
+    ipScale,
+  };
+  return { inputs, target, weight };
+}
+
+/**
+ * The batch and engine objective of one training step of `o.method` on `draw.sample`.
+ * `latent`: the latent shape the quality maps are upsampled to.
+ */
+export function buildStep(
+  ds: PreferenceDataset,
+  draw: StepDraw,
+  o: LossOptions,
+  latent: LatentShape,
+  alphasCumprod: Float64Array,
+  ipScale = 1,
+): LossStep {
+  const gen = ds.samples[draw.sample];
+  const ref = ds.references[gen.ref];
+  const w = (m: Float32Array) => toLatent(qualityWeights(m, o.weights), ds.grid, latent);
+  const genItem = (s: DatasetSample, weight: Float32Array | null): Item => ({
+    latent: s.latent,
+    imageTokens: ref.imageTokens,
+    promptIds: s.promptIds,
+    weight,
+  });
+  const refItem = (weight: Float32Array | null): Item => ({
+    latent: ref.latent,
+    imageTokens: ref.imageTokens,
+    promptIds: ref.promptIds,
+    weight,
+  });
+  const batch = (items: Item[]) => stack(items, draw, alphasCumprod, ipScale);
+  const dpo: Objective = { kind: "dpo", beta: o.beta };
+
+  switch (o.method) {
+    case "mse":
+      return {
+        batch: batch(o.useReference ? [refItem(null), genItem(gen, null)] : [genItem(gen, null)]),
+        objective: { kind: "mse" },
+      };
+    case "patchdpo": {
+      const wGen = w(gen.mGen);
+      if (!o.useReference) return { batch: batch([genItem(gen, wGen)]), objective: { kind: "mse" } };
+      const wRef = w(gen.mRef).map((v) => 2 * (1 - v));
+      return { batch: batch([refItem(wRef), genItem(gen, scaled(wGen, 2))]), objective: { kind: "mse" } };
+    }
+    case "patchdpo-bounded": {
+      const { positive, negative } = signedParts(w(gen.mGen));
+      if (!o.useReference) return { batch: batch([genItem(gen, positive), genItem(gen, negative)]), objective: dpo };
+      const wRef = w(gen.mRef).map((v) => 1 - v);
+      const zero = new Float32Array(wRef.length);
+      // Winners first, then losers: [gen⁺, ref(1 − w_ref)] vs [gen⁻, ref·0].
+      return {
+        batch: batch([genItem(gen, positive), refItem(wRef), genItem(gen, negative), refItem(zero)]),
+        objective: dpo,
+      };
+    }
+    case "dpo": {
+      if (o.pairing === "reference") return { batch: batch([refItem(null), genItem(gen, null)]), objective: dpo };
+      if (draw.other === undefined) throw new Error("dpo by quality needs a second sample of the same reference");
+      const other = ds.samples[draw.other];
+      if (other.ref !== gen.ref) throw new Error("dpo by quality compares two samples of the same reference");
+      const [winner, loser] = meanQuality(gen) >= meanQuality(other) ? [gen, other] : [other, gen];
+      return { batch: batch([genItem(winner, null), genItem(loser, null)]), objective: dpo };
+    }
+  }
+}
