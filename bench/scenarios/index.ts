@@ -4,5 +4,6 @@ import { engine } from "./engine";
 import { generation } from "./generation";
 import { load } from "./load";
 import { quality } from "./quality";
+import { training } from "./training";
 
-export const scenarios: Record<string, Scenario> = { load, quality, engine, generation };
+export const scenarios: Record<string, Scenario> = { load, quality, engine, generation, training };

@@ -45,8 +45,8 @@ describe("PatchDPO as in the official code", () => {
     // z_t = 0.8·z0 + 0.6·ε, reference first.
     const zt = [0.8 + 0.6, -0.6, 0, 0.8 + 1.2, 0.6, 0.8 - 0.6, 0.8, 1.2];
     for (const [i, v] of batch.inputs.latent.entries()) expect(v).toBeCloseTo(zt[i], 6);
-    expect([...batch.inputs.timestep]).toEqual([0, 0]);
-    expect([...batch.inputs.promptIds]).toEqual([0, 3]);
+    expect(Array.from(batch.inputs.timestep)).toEqual([0, 0]);
+    expect(Array.from(batch.inputs.promptIds)).toEqual([0, 3]);
     expect([...batch.inputs.imageTokens]).toEqual([0.5, 0.5]);
     // Predictions ε̂ chosen so the residuals are simple: r_ref = (1, 1, 1, 1), r_gen = (2, 0, 2, 0)... by column.
     const pred = Float32Array.of(2, 0, 1, 3, 3, -1, 2, 2);
