@@ -36,10 +36,16 @@ def step_rng(cfg: FoundryConfig, stage: str, step: int) -> np.random.Generator:
     return np.random.default_rng((cfg.seed, STAGE_IDS[stage], step))
 
 
-def lr_at(step: int, total: int, base: float, warmup: int = 100) -> float:
-    if step < warmup:
-        return base * (step + 1) / warmup
-    return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+def lr_at(step: int, phases: list[tuple[int, float]], warmup: int = 100) -> float:
+    """Linear warmup then cosine decay within each (steps, base lr) phase: later phases are warm
+    restarts (SGDR), which let a run be extended without changing what came before."""
+    for n, base in phases:
+        if step < n:
+            if step < warmup:
+                return base * (step + 1) / warmup
+            return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, n - warmup)))
+        step -= n
+    raise ValueError("step beyond the schedule")
 
 
 def build_ae(cfg):
@@ -66,12 +72,13 @@ def load(cfg: FoundryConfig, stage: str) -> dict:
     return load_checkpoint(path)
 
 
-def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=200, ema=None, extra=None, log_every=50):
-    """Generic resumable loop. step_fn(step, rng) → (loss tensor, info dict)."""
+def _run(cfg, stage, modules: dict, phases: list[tuple[int, float]], step_fn, save_every=200, ema=None, extra=None, log_every=50):
+    """Generic resumable loop over the learning-rate phases. step_fn(step, rng) → (loss, info dict)."""
+    steps = sum(n for n, _ in phases)
     for m in modules.values():
         m.to(DEVICE)
     params = [p for m in modules.values() for p in m.parameters()]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=phases[0][1], weight_decay=0.0)
     ema_mods = {k: copy.deepcopy(m).requires_grad_(False) for k, m in modules.items()} if ema else None
     path = ckpt_path(cfg, stage)
     start, seconds, log = 0, 0.0, []
@@ -108,7 +115,7 @@ def _run(cfg, stage, modules: dict, steps: int, lr: float, step_fn, save_every=2
     for step in range(start, steps):
         rng = step_rng(cfg, stage, step)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, steps, lr)
+            g["lr"] = lr_at(step, phases)
         loss, info = step_fn(step, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -150,7 +157,7 @@ def train_ae(cfg: FoundryConfig):
         mse = F.mse_loss(y, x)
         return F.l1_loss(y, x) + mse, {"psnr": round(float(10 * math.log10(4 / float(mse))), 2)}
 
-    _run(cfg, "ae", {"ae": ae}, c.steps, c.lr, step_fn)
+    _run(cfg, "ae", {"ae": ae}, [(c.steps, c.lr)], step_fn)
     # Latent scale: the denoiser sees z = scale·E(x) with unit variance.
     with torch.no_grad():
         rng = np.random.default_rng((cfg.seed, 99))
@@ -192,7 +199,7 @@ def train_denoiser(cfg: FoundryConfig):
         eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t.to(DEVICE), tokens)
         return F.mse_loss(eps, noise), {}
 
-    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, c.steps, c.lr, step_fn, ema=c.ema)
+    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, [(c.steps, c.lr), *c.restarts], step_fn, ema=c.ema)
 
 
 def train_patch(cfg: FoundryConfig):
@@ -208,7 +215,7 @@ def train_patch(cfg: FoundryConfig):
         loss, acc = infonce(pe, a, b, target, c.temperature)
         return loss, {"top1": round(acc, 3)}
 
-    _run(cfg, "patch", {"patch_encoder": pe}, c.steps, c.lr, step_fn)
+    _run(cfg, "patch", {"patch_encoder": pe}, [(c.steps, c.lr)], step_fn)
 
 
 def infonce(pe, a, b, target, temperature):
