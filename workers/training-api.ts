@@ -1,5 +1,27 @@
-/** The training worker's comlink API. The WGSL engine and training requests arrive in later issues. */
+/** The training worker's comlink API. */
+import type { PreferenceDataset } from "../src/core/dataset/types";
+import type { Checkpoint, StepReport, TrainConfig } from "../src/core/training/loop";
 import type { AdapterSummary } from "../src/gpu/device";
+
+/** A training run as stored in IndexedDB: everything needed to resume it or show it. */
+export interface RunRecord {
+  id: string;
+  packId: string;
+  config: TrainConfig;
+  dataset: PreferenceDataset;
+  history: StepReport[];
+  /** The last good checkpoint (also the run's adapter once it ends). */
+  checkpoint?: Checkpoint;
+  status: "new" | "running" | "paused" | "done" | "failed" | "interrupted";
+  /** Why a run failed or was interrupted. */
+  message?: string;
+  createdAt: string;
+}
+
+export type TrainingEvent =
+  | { kind: "backend"; backend: "webgpu" | "cpu"; note?: string }
+  | { kind: "step"; report: StepReport }
+  | { kind: "checkpoint"; step: number; status: RunRecord["status"]; message?: string };
 
 export interface EngineCheck {
   adapter: AdapterSummary;
@@ -15,4 +37,20 @@ export interface TrainingApi {
   /** Acquires a WebGPU device for the engine and reports its limits; throws why when unavailable. */
   checkEngine(taskId: string, onProgress: (p: EngineCheckProgress) => void): Promise<EngineCheck>;
   cancel(taskId: string): Promise<boolean>;
+  /**
+   * Trains run `runId` (task id = run id) until its last step or `pause`; a stored run resumes from
+   * its last checkpoint and keeps its stored dataset and settings. Resolves with the run record.
+   */
+  train(
+    runId: string,
+    packId: string,
+    dataset: PreferenceDataset,
+    config: TrainConfig,
+    onEvent: (e: TrainingEvent) => void,
+  ): Promise<RunRecord>;
+  /** Stops a running run after its current step, with a checkpoint; false when it is not running. */
+  pause(runId: string): Promise<boolean>;
+  run(runId: string): Promise<RunRecord | undefined>;
+  /** The run's adapter (last good checkpoint) as safetensors with the manifest's tensor names. */
+  exportAdapter(runId: string): Promise<ArrayBuffer>;
 }

@@ -1,12 +1,16 @@
 /// <reference lib="webworker" />
 /**
- * Training worker. For now it only acquires the WebGPU device the WGSL engine will use; training
- * requests are added with the engine.
+ * Training worker: checks the WebGPU device, and trains adapters (workers/training-run.ts) with
+ * pause, resume from IndexedDB checkpoints and adapter export.
  */
 import * as Comlink from "comlink";
+import { PackCache } from "../src/core/pack/cache";
+import { idbStore } from "../src/core/pack/store";
+import { exportAdapter } from "../src/core/training/adapter-file";
 import { acquireDevice } from "../src/gpu/device";
 import { TaskSignals } from "./task-signals";
 import type { TrainingApi } from "./training-api";
+import { openRun, readRun, trainRun } from "./training-run";
 
 const tasks = new TaskSignals();
 
@@ -24,6 +28,22 @@ const api: TrainingApi = {
   },
   async cancel(taskId) {
     return tasks.cancel(taskId);
+  },
+  async train(runId, packId, dataset, config, onEvent) {
+    const record = await openRun(runId, packId, dataset, config);
+    return tasks.run(runId, (signal) => trainRun(record, signal, onEvent));
+  },
+  async pause(runId) {
+    return tasks.cancel(runId);
+  },
+  run: readRun,
+  async exportAdapter(runId) {
+    const record = await readRun(runId);
+    if (!record?.checkpoint) throw new Error(`run "${runId}" has no checkpoint`);
+    const pack = await new PackCache(idbStore()).record(record.packId);
+    if (!pack) throw new Error(`pack "${record.packId}" is not in the pack cache`);
+    const meta = { run: runId, step: String(record.checkpoint.step), config: JSON.stringify(record.config) };
+    return exportAdapter(pack.manifest, record.checkpoint.adapter, meta);
   },
 };
 

@@ -1,0 +1,125 @@
+/**
+ * Training runs inside the training worker: the pack's denoiser weights from the pack cache, the
+ * engine from createTrainer (WGSL when WebGPU works, CPU otherwise), the shared TrainingLoop, and
+ * a run record in IndexedDB (settings, dataset, history, last good checkpoint) so that a run
+ * resumes after a reload or a lost device from its last checkpoint. A non-finite loss or adapter
+ * stops the run with the last good checkpoint kept as the run's adapter.
+ */
+import { createStore, get, set, type UseStore } from "idb-keyval";
+import type { PreferenceDataset } from "../src/core/dataset/types";
+import { denoiserArch } from "../src/core/engine/arch";
+import { PackCache } from "../src/core/pack/cache";
+import { idbStore } from "../src/core/pack/store";
+import { parseSafetensors } from "../src/core/safetensors";
+import { alphasCumprod } from "../src/core/sampling";
+import {
+  type Checkpoint,
+  NonFiniteError,
+  type StepReport,
+  type TrainConfig,
+  TrainingLoop,
+} from "../src/core/training/loop";
+import { createTrainer } from "../src/gpu/trainer";
+import type { RunRecord, TrainingEvent } from "./training-api";
+
+let store: UseStore | undefined;
+const runs = () => {
+  store ??= createStore("patchdpo-training", "runs");
+  return store;
+};
+
+export const readRun = (id: string) => get<RunRecord>(id, runs());
+const saveRun = (r: RunRecord) => set(r.id, r, runs());
+
+async function packWeights(packId: string) {
+  const record = await new PackCache(idbStore()).record(packId);
+  if (!record) throw new Error(`pack "${packId}" is not in the pack cache: load it on the Models tab first`);
+  const file = (record.manifest.roles.denoiser?.weights as { file: string } | undefined)?.file;
+  const entry = record.files.find((f) => f.file === file);
+  if (!entry) throw new Error(`pack "${packId}" has no denoiser weights file in the cache`);
+  const read = await new PackCache(idbStore()).read(entry);
+  if (!read.ok) throw new Error(`pack "${packId}": ${read.problem}`);
+  const bytes = read.bytes;
+  const { tensors } = parseSafetensors(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    entry.file,
+  );
+  return { manifest: record.manifest, weights: new Map([...tensors].map(([n, t]) => [n, t.data as Float32Array])) };
+}
+
+/** A new run record, or the stored one of `id` (resume). */
+export async function openRun(
+  id: string,
+  packId: string,
+  dataset: PreferenceDataset,
+  config: TrainConfig,
+): Promise<RunRecord> {
+  const stored = await readRun(id);
+  if (stored) return stored;
+  const record: RunRecord = {
+    id,
+    packId,
+    config,
+    dataset,
+    history: [],
+    status: "new",
+    createdAt: new Date().toISOString(),
+  };
+  await saveRun(record);
+  return record;
+}
+
+export async function trainRun(
+  record: RunRecord,
+  signal: AbortSignal,
+  onEvent: (e: TrainingEvent) => void,
+): Promise<RunRecord> {
+  const { manifest, weights } = await packWeights(record.packId);
+  const choice = await createTrainer(
+    (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu,
+    denoiserArch(manifest),
+    weights,
+  );
+  onEvent({ kind: "backend", backend: choice.backend, note: choice.fallbackReason });
+  const { latent: l } = manifest;
+  const loop = new TrainingLoop(
+    choice.trainer,
+    record.dataset,
+    record.config,
+    { channels: l.channels, height: l.height, width: l.width },
+    alphasCumprod(manifest.scheduler),
+  );
+  if (record.checkpoint) loop.restore(record.checkpoint);
+  let good: Checkpoint = record.checkpoint ?? (await loop.checkpoint());
+  const keep = async (status: RunRecord["status"], message?: string) => {
+    Object.assign(record, { checkpoint: good, status, message });
+    await saveRun(record);
+    onEvent({ kind: "checkpoint", step: good.step, status, message });
+  };
+  try {
+    await keep("running");
+    while (!loop.done && !signal.aborted) {
+      const report: StepReport = await loop.next();
+      record.history.push(report);
+      onEvent({ kind: "step", report });
+      if (loop.step % record.config.checkpointEvery === 0) {
+        good = await loop.checkpoint();
+        await keep("running");
+      }
+    }
+    good = await loop.checkpoint();
+    await keep(loop.done ? "done" : "paused");
+  } catch (e) {
+    if (e instanceof NonFiniteError) {
+      record.history = record.history.filter((r) => r.step <= good.step);
+      await keep("failed", `${e.message}. Stopped and restored the last good checkpoint (step ${good.step}).`);
+    } else {
+      // A lost device or any other failure: the last checkpoint stays; train() again resumes from it.
+      await keep("interrupted", (e as Error).message);
+    }
+  } finally {
+    choice.trainer.destroy();
+    choice.ctx?.destroy();
+  }
+  return record;
+}
