@@ -154,3 +154,20 @@ test("train PatchDPO with pause, reload and resume; DPO; NaN stop; export and ge
   expect([...parsed.tensors.keys()].sort()).toEqual([...names].sort());
   expect(parsed.metadata).toMatchObject({ pack: "tiny", run: "e2e-patchdpo", step: "20" });
 });
+
+test("Train tab: build a 4-image dataset, train PatchDPO with a live loss chart", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny", 120_000);
+  await page.getByRole("tab", { name: "Train" }).click();
+  await page.getByRole("button", { name: "Build dataset from the training subjects" }).click();
+  await expect(page.getByTestId("dataset-summary")).toContainText("4 generated images of 4 references", {
+    timeout: 300_000,
+  });
+  await page.getByLabel("Steps").fill("40");
+  await page.getByRole("button", { name: "Start" }).click();
+  const chart = page.locator("figure.loss-chart");
+  await expect(chart).toHaveAttribute("data-points", /^([3-9]|\d\d)$/, { timeout: 120_000 });
+  await page.screenshot({ path: "docs/train.png", fullPage: true });
+  await expect(page.getByTestId("train-status")).toHaveAttribute("data-status", "done", { timeout: 300_000 });
+  await expect(chart).toHaveAttribute("data-points", "40");
+});

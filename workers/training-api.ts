@@ -50,6 +50,8 @@ export interface TrainingApi {
   ): Promise<RunRecord>;
   /** Stops a running run after its current step, with a checkpoint; false when it is not running. */
   pause(runId: string): Promise<boolean>;
+  /** The pack's own adapter tensors (from its cached denoiser weights), e.g. to generate a dataset with. */
+  baseAdapter(packId: string): Promise<Map<string, Float32Array>>;
   run(runId: string): Promise<RunRecord | undefined>;
   /** The run's adapter (last good checkpoint) as safetensors with the manifest's tensor names. */
   exportAdapter(runId: string): Promise<ArrayBuffer>;

@@ -31,7 +31,7 @@ const runs = () => {
 export const readRun = (id: string) => get<RunRecord>(id, runs());
 const saveRun = (r: RunRecord) => set(r.id, r, runs());
 
-async function packWeights(packId: string) {
+export async function packWeights(packId: string) {
   const record = await new PackCache(idbStore()).record(packId);
   if (!record) throw new Error(`pack "${packId}" is not in the pack cache: load it on the Models tab first`);
   const file = (record.manifest.roles.denoiser?.weights as { file: string } | undefined)?.file;

@@ -4,13 +4,14 @@
  * pause, resume from IndexedDB checkpoints and adapter export.
  */
 import * as Comlink from "comlink";
+import { adapterNames, denoiserArch } from "../src/core/engine/arch";
 import { PackCache } from "../src/core/pack/cache";
 import { idbStore } from "../src/core/pack/store";
 import { exportAdapter } from "../src/core/training/adapter-file";
 import { acquireDevice } from "../src/gpu/device";
 import { TaskSignals } from "./task-signals";
 import type { TrainingApi } from "./training-api";
-import { openRun, readRun, trainRun } from "./training-run";
+import { openRun, packWeights, readRun, trainRun } from "./training-run";
 
 const tasks = new TaskSignals();
 
@@ -37,6 +38,10 @@ const api: TrainingApi = {
     return tasks.cancel(runId);
   },
   run: readRun,
+  async baseAdapter(packId) {
+    const { manifest, weights } = await packWeights(packId);
+    return new Map(adapterNames(denoiserArch(manifest)).map((n) => [n, weights.get(n) as Float32Array]));
+  },
   async exportAdapter(runId) {
     const record = await readRun(runId);
     if (!record?.checkpoint) throw new Error(`run "${runId}" has no checkpoint`);

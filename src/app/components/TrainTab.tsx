@@ -1,8 +1,9 @@
-/** Training arrives with the WGSL engine; for now this checks that the engine's device is available. */
+/** Train tab: the training device check and the dataset + training panel. */
 import { useState } from "react";
 import type { EngineCheck } from "../../../workers/training-api";
 import { callback, training } from "../services/workers";
 import { useTasks } from "../stores/tasks";
+import { TrainPanel } from "./train/TrainPanel";
 
 export function TrainTab() {
   const [check, setCheck] = useState<EngineCheck>();
@@ -24,7 +25,6 @@ export function TrainTab() {
   };
   return (
     <div className="panel">
-      <p>Training adapters with the PatchDPO, Diffusion-DPO and plain losses arrives in a later issue.</p>
       <button type="button" onClick={() => void run()}>
         Check training device
       </button>
@@ -35,6 +35,7 @@ export function TrainTab() {
           invocations per workgroup.
         </p>
       )}
+      <TrainPanel />
     </div>
   );
 }
