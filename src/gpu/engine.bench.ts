@@ -14,6 +14,7 @@ import type { DenoiserInputs } from "../core/engine/denoiser.ts";
 import type { Manifest } from "../core/pack/manifest.ts";
 import { parseSafetensors } from "../core/safetensors.ts";
 import { gaussian } from "../core/sampling/rng.ts";
+import { medianMs } from "../core/timing.ts";
 import type { GpuContext } from "./context.ts";
 import { GpuDenoiser } from "./denoiser.ts";
 import { matmulKernel } from "./kernels/matmul.ts";
@@ -38,23 +39,6 @@ export interface EngineBenchResult {
   ort_forward_ms: number;
   batch: number;
   pack: string;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-async function medianMs(run: () => Promise<unknown>, warmup: number, runs: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
 }
 
 /** A one-node ONNX model `C = MatMul(A, B)` (float32, A [m,k], B [k,n]), protobuf-encoded by hand. */

@@ -5,6 +5,7 @@
  */
 import { patchQualityCpu } from "../../core/quality/cpu.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
+import { medianMs } from "../../core/timing.ts";
 import type { GpuContext } from "../context.ts";
 import { patchQualityGpu } from "./quality.ts";
 
@@ -24,23 +25,6 @@ export interface QualityBenchResult {
   pairs: number;
   patches: number;
   dim: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-async function medianMs(run: () => unknown, warmup: number, runs: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
 }
 
 export async function benchQualityKernel(
