@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import type { Page } from "@playwright/test";
 import type {} from "../../src/app/services/devtools"; // window.patchdpo's type
+import { median } from "../../src/core/timing.ts";
 import { type Harness, type Scenario, studioEnv } from "../harness";
 
 const packId = existsSync("public/models/emoji64/manifest.json") ? "emoji64" : "tiny";
@@ -78,7 +79,6 @@ function timeRuns(page: Page, seeds: number[]): Promise<RunTiming[]> {
   );
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
 async function measure(h: Harness, provider: "wasm" | "webgpu") {
