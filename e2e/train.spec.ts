@@ -170,4 +170,11 @@ test("Train tab: build a 4-image dataset, train PatchDPO with a live loss chart"
   await page.screenshot({ path: "docs/train.png", fullPage: true });
   await expect(page.getByTestId("train-status")).toHaveAttribute("data-status", "done", { timeout: 300_000 });
   await expect(chart).toHaveAttribute("data-points", "40");
+  await expect(page.getByTestId("saved-runs").locator("tr[data-status=done]")).toContainText("patchdpo");
+  // The run list comes back from IndexedDB after a reload (the Train tab stays selected).
+  await page.reload();
+  await page.getByRole("tab", { name: "Train" }).click();
+  await expect(page.getByTestId("saved-runs").locator("tr[data-status=done]")).toContainText("40 / 40", {
+    timeout: 120_000,
+  });
 });

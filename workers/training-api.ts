@@ -53,6 +53,8 @@ export interface TrainingApi {
   /** The pack's own adapter tensors (from its cached denoiser weights), e.g. to generate a dataset with. */
   baseAdapter(packId: string): Promise<Map<string, Float32Array>>;
   run(runId: string): Promise<RunRecord | undefined>;
+  /** Every stored run, oldest first, without datasets and checkpoints. */
+  runs(): Promise<Omit<RunRecord, "dataset" | "checkpoint">[]>;
   /** The run's adapter (last good checkpoint) as safetensors with the manifest's tensor names. */
   exportAdapter(runId: string): Promise<ArrayBuffer>;
 }

@@ -5,7 +5,7 @@
  * resumes after a reload or a lost device from its last checkpoint. A non-finite loss or adapter
  * stops the run with the last good checkpoint kept as the run's adapter.
  */
-import { createStore, get, set, type UseStore } from "idb-keyval";
+import { createStore, get, set, type UseStore, values } from "idb-keyval";
 import type { PreferenceDataset } from "../src/core/dataset/types";
 import { denoiserArch } from "../src/core/engine/arch";
 import { PackCache } from "../src/core/pack/cache";
@@ -30,6 +30,13 @@ const runs = () => {
 
 export const readRun = (id: string) => get<RunRecord>(id, runs());
 const saveRun = (r: RunRecord) => set(r.id, r, runs());
+
+export async function listRuns(): Promise<Omit<RunRecord, "dataset" | "checkpoint">[]> {
+  const all = await values<RunRecord>(runs());
+  return all
+    .map(({ dataset: _d, checkpoint: _c, ...rest }) => rest)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
 
 export async function packWeights(packId: string) {
   const record = await new PackCache(idbStore()).record(packId);

@@ -11,7 +11,7 @@ import { exportAdapter } from "../src/core/training/adapter-file";
 import { acquireDevice } from "../src/gpu/device";
 import { TaskSignals } from "./task-signals";
 import type { TrainingApi } from "./training-api";
-import { openRun, packWeights, readRun, trainRun } from "./training-run";
+import { listRuns, openRun, packWeights, readRun, trainRun } from "./training-run";
 
 const tasks = new TaskSignals();
 
@@ -38,6 +38,7 @@ const api: TrainingApi = {
     return tasks.cancel(runId);
   },
   run: readRun,
+  runs: listRuns,
   async baseAdapter(packId) {
     const { manifest, weights } = await packWeights(packId);
     return new Map(adapterNames(denoiserArch(manifest)).map((n) => [n, weights.get(n) as Float32Array]));

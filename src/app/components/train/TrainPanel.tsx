@@ -4,8 +4,8 @@
  * worker with a chosen loss, with pause / resume (runs resume from their IndexedDB checkpoint)
  * and a live loss chart.
  */
-import { useState } from "react";
-import type { RunRecord } from "../../../../workers/training-api";
+import { useEffect, useState } from "react";
+import type { RunRecord, TrainingApi } from "../../../../workers/training-api";
 import { buildDataset } from "../../../core/dataset/build";
 import { meanQuality, type PreferenceDataset } from "../../../core/dataset/types";
 import { imageToTensor, type RunRole } from "../../../core/generate";
@@ -28,6 +28,10 @@ export function TrainPanel() {
   const [history, setHistory] = useState<StepReport[]>([]);
   const [status, setStatus] = useState<RunRecord["status"] | "idle">("idle");
   const [message, setMessage] = useState<string>();
+  const [saved, setSaved] = useState<Awaited<ReturnType<TrainingApi["runs"]>>>([]);
+  const refreshRuns = () => training.call((api) => api.runs()).then(setSaved);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: list the stored runs once on mount
+  useEffect(() => void refreshRuns(), []);
 
   if (!pack) return <p>Load a pack on the Models tab to build a dataset and train.</p>;
   const { manifest } = pack;
@@ -74,6 +78,7 @@ export function TrainPanel() {
     setHistory(record.history);
     setStatus(record.status);
     setMessage(record.message);
+    await refreshRuns();
   };
 
   const running = status === "running";
@@ -127,6 +132,33 @@ export function TrainPanel() {
         {message && <strong> — {message}</strong>}
       </p>
       <LossChart label="loss" values={history.map((r) => ({ step: r.step, value: r.loss }))} />
+      <h3>Saved runs</h3>
+      <table data-testid="saved-runs">
+        <thead>
+          <tr>
+            <th>run</th>
+            <th>method</th>
+            <th>lr</th>
+            <th>steps</th>
+            <th>status</th>
+            <th>last loss</th>
+          </tr>
+        </thead>
+        <tbody>
+          {saved.map((r) => (
+            <tr key={r.id} data-status={r.status}>
+              <td>{r.id}</td>
+              <td>{r.config.loss.method}</td>
+              <td>{r.config.lr}</td>
+              <td>
+                {r.history.length} / {r.config.steps}
+              </td>
+              <td>{r.status}</td>
+              <td>{r.history.at(-1)?.loss.toPrecision(5) ?? "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }
