@@ -439,25 +439,37 @@ export class GpuDenoiser implements AdapterTrainer {
     this.k.mm(b, { batch: 1, m: rows, n: inF, k: outF }, { a: dy, b: w, c: dx });
   }
 
-  private forwardPass(b: CommandBatch, x: InputBuffers, adapter: GPUBuffer): Tape {
+  /** Sizes and kernel shapes for a batch, shared by the forward and backward passes. */
+  private shapes(B: number) {
     const a = this.arch;
-    const { ln, act, attn, ada, tensor } = this.k;
     const C = a.width;
-    const B = x.batch;
     const T = gridTokens(a);
     const rows = B * T;
     const L = a.promptLength;
-    const feat = a.latentChannels * a.patch * a.patch;
-    const hidden = a.mlpRatio * C;
-    const imgRows = B * a.imageTokens;
+    const self: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
+    return {
+      C,
+      B,
+      T,
+      rows,
+      L,
+      feat: a.latentChannels * a.patch * a.patch,
+      hidden: a.mlpRatio * C,
+      imgRows: B * a.imageTokens,
+      patchShape: { batch: B, channels: a.latentChannels, size: a.latentSize, patch: a.patch } as PatchShape,
+      self,
+      cross: { ...self, m: L } as AttentionShape,
+      ip: { ...self, m: a.imageTokens } as AttentionShape,
+      lnShape: { rows, c: C, eps: a.normEps },
+    };
+  }
+
+  private forwardPass(b: CommandBatch, x: InputBuffers, adapter: GPUBuffer): Tape {
+    const a = this.arch;
+    const { ln, act, attn, ada, tensor } = this.k;
+    const { C, B, T, rows, L, feat, hidden, imgRows, patchShape, self, cross, ip, lnShape } = this.shapes(x.batch);
     const t = (floats: number) => b.temp(floats * 4, storageUsage());
     const w = (n: string) => this.w(n);
-    const eps = a.normEps;
-    const patchShape: PatchShape = { batch: B, channels: a.latentChannels, size: a.latentSize, patch: a.patch };
-    const self: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
-    const cross: AttentionShape = { ...self, m: L };
-    const ip: AttentionShape = { ...self, m: a.imageTokens };
-    const lnShape = { rows, c: C, eps };
     const adaShape = (stride: number) => ({ batch: B, tokens: T, c: C, stride });
 
     // 1. x = x_embed(patchify(latent)) + pos_embed.
@@ -576,22 +588,12 @@ export class GpuDenoiser implements AdapterTrainer {
   ): { dLatent: GPUBuffer; dImg: GPUBuffer } {
     const a = this.arch;
     const { ln, act, attn, ada, tensor } = this.k;
-    const C = a.width;
-    const B = tape.inputs.batch;
-    const T = gridTokens(a);
-    const rows = B * T;
-    const L = a.promptLength;
-    const feat = a.latentChannels * a.patch * a.patch;
-    const hidden = a.mlpRatio * C;
-    const imgRows = B * a.imageTokens;
+    const { C, B, T, rows, feat, hidden, imgRows, patchShape, self, cross, ip, lnShape } = this.shapes(
+      tape.inputs.batch,
+    );
     const t = (floats: number) => b.temp(floats * 4, storageUsage());
     const w = (n: string) => this.w(n);
     const img = tape.inputs.img;
-    const patchShape: PatchShape = { batch: B, channels: a.latentChannels, size: a.latentSize, patch: a.patch };
-    const self: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
-    const cross: AttentionShape = { ...self, m: L };
-    const ip: AttentionShape = { ...self, m: a.imageTokens };
-    const lnShape = { rows, c: C, eps: a.normEps };
     const ada6 = { batch: B, tokens: T, c: C, stride: 6 * C };
     const flat = { adapter, grad: adapterGrad };
 
