@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import IMAGE_SIZE
-from .scene import BACKGROUNDS, PROMPT_LENGTH, SLOT_SPECS, Prompt, background_image, reference, render
+from .scene import BACKGROUNDS, PROMPT_LENGTH, SLOT_SPECS, Prompt, background_image, reference, render, subject_alpha
 from .subjects import SpriteBank
 
 
@@ -28,22 +28,24 @@ def random_prompt(rng: np.random.Generator) -> Prompt:
 
 
 def scene_batch(bank: SpriteBank, n: int, rng: np.random.Generator, any_slot: float = 0.0):
-    """n scenes of random train subjects with jitter. Returns (images, subject idx, prompt ids).
+    """n scenes of random train subjects with jitter.
+    Returns (images, subject idx, prompt ids, subject alpha [n,64,64]).
 
     With probability any_slot each prompt slot is shown to the model as "any", teaching it the
     marginal over that slot."""
     subj = rng.integers(len(bank), size=n)
-    imgs, ids = [], []
+    imgs, ids, alphas = [], [], []
     for s in subj:
         p = random_prompt(rng)
-        img, _ = render(bank, int(s), p, rng, jitter=True)
+        img, lay = render(bank, int(s), p, rng, jitter=True)
         imgs.append(img)
+        alphas.append(subject_alpha(bank, int(s), lay))
         pid = p.ids()
         for k, spec in enumerate(SLOT_SPECS):
             if rng.random() < any_slot:
                 pid[k] = spec["any_id"]
         ids.append(pid)
-    return np.stack(imgs), subj, np.array(ids, dtype=np.int64).reshape(n, PROMPT_LENGTH)
+    return np.stack(imgs), subj, np.array(ids, dtype=np.int64).reshape(n, PROMPT_LENGTH), np.stack(alphas)
 
 
 def reference_batch(bank: SpriteBank, subjects) -> np.ndarray:

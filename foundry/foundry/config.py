@@ -44,7 +44,10 @@ class DenoiserConfig:
     steps: int = 2000
     batch: int = 64
     lr: float = 6e-4
-    restarts: tuple = ((1500, 3e-4),)  # further cosine cycles (steps, lr) after the first
+    restarts: tuple = ((1500, 3e-4), (2500, 3e-4))  # further cosine cycles (steps, lr) after the first
+    focus_from: int = 3500  # step from which the loss is subject- and SNR-weighted (train.denoiser_loss_weights)
+    subject_weight: float = 5.0
+    min_snr_gamma: float = 5.0
     ema: float = 0.998
     drop_prompt: float = 0.1
     drop_image: float = 0.1
@@ -92,7 +95,7 @@ GPU = replace(
     CPU,
     name="gpu",
     ae=replace(CPU.ae, hidden=128, mid=96, low=48, steps=30000, batch=64),
-    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, restarts=(), batch=256),
+    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, restarts=(), focus_from=10000, batch=256),
     patch=replace(CPU.patch, steps=20000, batch=128),
 )
 # Random-weight pack with the built-in pack's interface but far fewer parameters, for fast tests.

@@ -22,7 +22,7 @@ from PIL import Image
 from .batches import correspondence_batch, reference_batch, to_model, to_pixels
 from .config import PACKS, REPO, FoundryConfig
 from .export import trained_nets
-from .scene import BACKGROUNDS, POSITIONS, SIZES, Prompt, render
+from .scene import BACKGROUNDS, POSITIONS, SIZES, Prompt, render, subject_alpha
 from .schedule import ddim_sample
 from .subjects import SpriteBank, split
 from .train import build_patch_encoder, infonce, load
@@ -77,10 +77,7 @@ def scene_metrics(bank, items, samples) -> dict:
     bg_ok, pos_ok, size_ok, region, full = [], [], [], [], []
     for (s, p), x in zip(items, samples):
         gt, lay = render(bank, s, p)
-        sprite = bank(s, lay.px)
-        mask = np.zeros(gt.shape[:2], bool)
-        y0, x0 = lay.cy - lay.px // 2, lay.cx - lay.px // 2
-        mask[max(0, y0) : y0 + lay.px, max(0, x0) : x0 + lay.px] = sprite[max(0, -y0) :, max(0, -x0) :, 3][: 64 - max(0, y0), : 64 - max(0, x0)] > 0.5
+        mask = subject_alpha(bank, s, lay) > 0.5
         region.append(float(np.mean((gt[mask] - x[mask]) ** 2)))
         full.append(psnr(gt, x))
         bg_ok.append(nearest(bank, s, p, x, "background", BACKGROUNDS) == p.background)

@@ -25,7 +25,7 @@ from . import safetensors_io
 from .compat import onnx_export_kwargs
 from .batches import reference_batch
 from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
-from .scene import NULL_ID, PROMPT_LENGTH, SLOT_SPECS, VOCAB_SIZE
+from .scene import BACKGROUNDS, NULL_ID, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
 from .subjects import SpriteBank, split
 from .train import build_ae, build_denoiser, build_image_encoder, build_patch_encoder, load
 
@@ -165,15 +165,19 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         },
         "prompt": {"length": PROMPT_LENGTH, "null_id": NULL_ID, "slots": SLOT_SPECS},
         "roles": roles,
-        "gallery": {"heldout": _gallery(out, held, gallery[0]), "train": _gallery(out, train, gallery[1])},
+        "gallery": {"heldout": _gallery(out, _chosen(held, gallery[0])), "train": _gallery(out, _chosen(train, gallery[1]))},
+        "scenes": _scene_kit(out, _chosen(held, gallery[0])),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 
-def _gallery(out: Path, subjects, limit: int) -> list[dict]:
-    chosen = subjects[:: max(1, math.ceil(len(subjects) / limit))][:limit] if limit < len(subjects) else subjects
-    bank = SpriteBank(list(chosen))
+def _chosen(subjects, limit: int) -> list:
+    return list(subjects[:: max(1, math.ceil(len(subjects) / limit))][:limit] if limit < len(subjects) else subjects)
+
+
+def _gallery(out: Path, chosen) -> list[dict]:
+    bank = SpriteBank(chosen)
     refs = reference_batch(bank, range(len(chosen)))
     entries = []
     for s, ref in zip(chosen, refs):
@@ -181,6 +185,38 @@ def _gallery(out: Path, subjects, limit: int) -> list[dict]:
         Image.fromarray((ref * 255).round().astype(np.uint8)).save(path, optimize=True)
         entries.append({"id": s.id, "name": s.name, "category": s.category, "file": f"gallery/{s.id}.png"})
     return entries
+
+
+def _scene_kit(out: Path, held) -> dict:
+    """What a studio needs to render EmojiBench ground truth exactly as foundry/scene.py does:
+    the backgrounds as PNGs, positions, sizes, every held-out gallery subject's sprite at each size
+    (one atlas per size, subjects in gallery order, row-major), and the foundry eval's prompts."""
+    from .evaluate import eval_prompts
+
+    (out / "scenes").mkdir()
+    backgrounds = {}
+    for name in BACKGROUNDS:
+        Image.fromarray((background_image(name) * 255).round().astype(np.uint8)).save(out / "scenes" / f"bg-{name}.png", optimize=True)
+        backgrounds[name] = f"scenes/bg-{name}.png"
+    bank = SpriteBank(held)
+    columns = min(len(held), 14)
+    rows = math.ceil(len(held) / columns)
+    sprites = {}
+    for size, px in SIZES.items():
+        atlas = np.zeros((rows * px, columns * px, 4), np.uint8)
+        for i in range(len(held)):
+            r, c = divmod(i, columns)
+            atlas[r * px : (r + 1) * px, c * px : (c + 1) * px] = (bank(i, px) * 255).round().astype(np.uint8)
+        Image.fromarray(atlas, "RGBA").save(out / "scenes" / f"sprites-{px}.png", optimize=True)
+        sprites[size] = {"file": f"scenes/sprites-{px}.png", "px": px, "columns": columns}
+    return {
+        "composite": "straight-alpha sprite over the background, top-left at (cx − ⌊px/2⌋, cy − ⌊px/2⌋), clipped to the image; float in [0,1]",
+        "subjects": [s.id for s in held],
+        "backgrounds": backgrounds,
+        "positions": {k: list(v) for k, v in POSITIONS.items()},
+        "sprites": sprites,
+        "eval_prompts": [{"subject": held[i].id, "prompt": p.__dict__} for i, p in eval_prompts(len(held))],
+    }
 
 
 def trained_nets(cfg: FoundryConfig) -> tuple[dict, float]:

@@ -159,6 +159,13 @@ def render(sprites, subject: int, prompt: Prompt, rng: np.random.Generator | Non
     return composite(bg, sprites(subject, lay.px), lay.cx, lay.cy), lay
 
 
+def subject_alpha(sprites, subject: int, lay: Layout) -> np.ndarray:
+    """64×64 float32 coverage of the subject in a scene with this layout (its alpha, composited)."""
+    sprite = sprites(subject, lay.px)
+    white = np.concatenate([np.ones_like(sprite[..., :3]), sprite[..., 3:4]], axis=-1)
+    return composite(np.zeros((IMAGE_SIZE, IMAGE_SIZE, 3), np.float32), white, lay.cx, lay.cy)[..., 0]
+
+
 def reference(sprites, subject: int) -> np.ndarray:
     """The reference image: the subject centred on white."""
     white = np.ones((IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)

@@ -148,7 +148,7 @@ def train_ae(cfg: FoundryConfig):
     c = cfg.ae
 
     def step_fn(step, rng):
-        imgs, subj, _ = scene_batch(bank, c.batch, rng)
+        imgs, subj, _, _ = scene_batch(bank, c.batch, rng)
         refs = reference_batch(bank, subj[: c.batch // 4])
         x = to_model(np.concatenate([imgs, refs])).to(DEVICE)
         oy, ox = (int(v) * 4 for v in rng.integers(0, 9, size=2))
@@ -161,7 +161,7 @@ def train_ae(cfg: FoundryConfig):
     # Latent scale: the denoiser sees z = scale·E(x) with unit variance.
     with torch.no_grad():
         rng = np.random.default_rng((cfg.seed, 99))
-        imgs, _, _ = scene_batch(bank, 512, rng)
+        imgs, _, _, _ = scene_batch(bank, 512, rng)
         scale = float(1.0 / ae.encoder(to_model(imgs).to(DEVICE)).std())
     ck = load_checkpoint(ckpt_path(cfg, "ae"))
     ck["latent_scale"] = scale
@@ -169,9 +169,25 @@ def train_ae(cfg: FoundryConfig):
     print(f"[ae] latent scale factor {scale:.4f}")
 
 
+def denoiser_loss_weights(c, alpha: torch.Tensor, snr: torch.Tensor, step: int) -> torch.Tensor:
+    """Per-element weights of the ε-MSE, [B,1,16,16]. Before `focus_from` they are all 1. From
+    then on (a curriculum: backgrounds come first and fast) the subject's latent cells weigh
+    1 + subject_weight·coverage, so a subject covering a tenth of the scene is not drowned by its
+    background, and each sample weighs min(SNR, γ)/SNR (Min-SNR-γ, Hang et al. 2023), which
+    stops the easy low-noise steps from dominating the gradient while the layout, which is
+    decided at high noise, is still unlearned."""
+    ones = torch.ones(alpha.shape[0], 1, alpha.shape[-2] // 4, alpha.shape[-1] // 4, device=alpha.device)
+    if step < c.focus_from:
+        return ones
+    cover = F.avg_pool2d(alpha[:, None], 4)
+    per_sample = snr.clamp(max=c.min_snr_gamma) / snr
+    return (ones + c.subject_weight * cover) * per_sample[:, None, None, None]
+
+
 def train_denoiser(cfg: FoundryConfig):
     """ε-prediction MSE on scenes, conditioned on prompt ids and the reference's image tokens;
-    prompt and image conditions are dropped independently for classifier-free guidance."""
+    prompt and image conditions are dropped independently for classifier-free guidance. The loss
+    is weighted as `denoiser_loss_weights` describes."""
     train, _ = split()
     bank = SpriteBank(train)
     ae_ck = load(cfg, "ae")
@@ -185,7 +201,7 @@ def train_denoiser(cfg: FoundryConfig):
     T = cfg.scheduler.num_train_timesteps
 
     def step_fn(step, rng):
-        imgs, subj, ids = scene_batch(bank, c.batch, rng, c.any_slot)
+        imgs, subj, ids, alpha = scene_batch(bank, c.batch, rng, c.any_slot)
         refs = to_model(reference_batch(bank, subj)).to(DEVICE)
         with torch.no_grad():
             z0 = encoder(to_model(imgs).to(DEVICE)) * scale
@@ -197,7 +213,9 @@ def train_denoiser(cfg: FoundryConfig):
         t = torch.from_numpy(rng.integers(0, T, c.batch)).to(DEVICE)
         noise = torch.randn(z0.shape).to(DEVICE)
         eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t.to(DEVICE), tokens)
-        return F.mse_loss(eps, noise), {}
+        a = acp[t].float()
+        w = denoiser_loss_weights(c, torch.from_numpy(alpha).to(DEVICE), a / (1 - a), step)
+        return (w * (eps - noise) ** 2).mean(), {}
 
     _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, [(c.steps, c.lr), *c.restarts], step_fn, ema=c.ema)
 
