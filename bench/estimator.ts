@@ -6,7 +6,7 @@
  *   npx tsx bench/estimator.ts [--threshold 0.1]
  *
  * Reads tests/fixtures/estimator-emoji64.safetensors (generated, ground_truth, reference: uint8
- * [N,64,64,3]) and tests/fixtures/patch_encoder_random.onnx, written by the foundry; the trained
+ * [N,64,64,3]) and the pack's evaluators/patch_encoder_random.onnx, written by the foundry; the trained
  * encoder and its preprocessing come from public/models/emoji64/manifest.json.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -22,7 +22,7 @@ ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";
 
 export const ESTIMATOR_FIXTURE = "tests/fixtures/estimator-emoji64.safetensors";
-export const RANDOM_ENCODER = "tests/fixtures/patch_encoder_random.onnx";
+export const RANDOM_ENCODER = "public/models/emoji64/evaluators/patch_encoder_random.onnx";
 export const EMOJI64 = "public/models/emoji64";
 /** Ground-truth error is measured on 8×8-pixel blocks (issue 5). */
 export const BLOCK = 8;

@@ -147,6 +147,20 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
             weights=_file_entry(pe_weights), grid=[grid, grid], dim=pc.dim, skip_tokens=0, output_layout="BHWD",
         )
 
+        torch.manual_seed(0)  # the network's own initialisation, from a fixed seed
+        random_pe = build_patch_encoder(cfg).eval()
+        (out / "evaluators").mkdir()
+        path = out / "evaluators" / "patch_encoder_random.onnx"
+        _export(random_pe, (x,), path, [_io("image", "float32", img)], [_io("features", "float32", [B, grid, grid, pc.dim])], ["image"])
+        evaluators = {
+            "patch_encoder_random": {
+                **_file_entry(path), "file": "evaluators/patch_encoder_random.onnx",
+                "description": "the patch encoder's architecture with its initial random weights: never trained, never used as a training signal",
+                "inputs": [_io("image", "float32", img)], "outputs": [_io("features", "float32", [B, grid, grid, pc.dim])],
+                "grid": [grid, grid], "dim": pc.dim, "skip_tokens": 0, "output_layout": "BHWD",
+            }
+        }
+
     train, held = split()
     sc = cfg.scheduler
     manifest = {
@@ -165,6 +179,7 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         },
         "prompt": {"length": PROMPT_LENGTH, "null_id": NULL_ID, "slots": SLOT_SPECS},
         "roles": roles,
+        "evaluators": evaluators,
         "gallery": {"heldout": _gallery(out, _chosen(held, gallery[0])), "train": _gallery(out, _chosen(train, gallery[1]))},
         "scenes": _scene_kit(out, _chosen(held, gallery[0])),
     }

@@ -6,8 +6,8 @@
 - ort-<pack>: each role's ONNX inputs and PyTorch outputs (batch 2), plus a denoiser call with
   overridden adapter tensors and ip_scale: onnxruntime must agree with PyTorch.
 - estimator-emoji64: held-out samples of the trained pack with their ground-truth scenes and
-  references (uint8 NHWC), plus patch_encoder_random.onnx (the patch encoder's architecture with
-  random weights): for measuring how well patch quality predicts true local error.
+  references (uint8 NHWC): for measuring how well patch quality predicts true local error (against
+  the pack's evaluators/patch_encoder_random.onnx as the random-weight baseline).
 - sampler-<pack>: full DDIM and Euler runs from fixed initial noise (reference → image tokens →
   sampler with guidance → decoder): the TypeScript sampler must reproduce them.
 """
@@ -26,7 +26,6 @@ from .export import example_inputs, tiny_nets, trained_nets
 from .scene import Prompt, render
 from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
-from .train import build_patch_encoder
 
 FIXTURES = REPO / "tests" / "fixtures"
 
@@ -114,16 +113,6 @@ def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subje
     return {"generated": u8(samples), "ground_truth": u8(gt), "reference": u8(refs), "subject": np.array([s for s, _ in items], np.int64)}
 
 
-def write_random_patch_encoder(cfg: FoundryConfig, path) -> None:
-    from .export import _export, _io
-
-    torch.manual_seed(0)
-    pe = build_patch_encoder(cfg).eval()
-    grid = 64 // cfg.patch.patch
-    with torch.no_grad():
-        _export(pe, (torch.randn(2, 3, 64, 64),), path, [_io("image", "float32", ["batch", 3, 64, 64])], [_io("features", "float32", ["batch", grid, grid, cfg.patch.dim])], ["image"])
-
-
 def write_fixtures(include_trained: bool = True) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     tiny = tiny_nets()
@@ -137,5 +126,4 @@ def write_fixtures(include_trained: bool = True) -> None:
         arrays, meta = sampler_fixture(nets, CPU, scale, steps=25)
         safetensors_io.save(arrays, FIXTURES / "sampler-emoji64.safetensors", {"pack": "emoji64", **meta})
         safetensors_io.save(estimator_fixture(nets, CPU, scale), FIXTURES / "estimator-emoji64.safetensors", {"pack": "emoji64", "layout": "NHWC uint8"})
-        write_random_patch_encoder(CPU, FIXTURES / "patch_encoder_random.onnx")
     print(f"wrote fixtures to {FIXTURES}")
