@@ -53,3 +53,17 @@ def test_euler_with_perfect_eps_recovers_the_clean_latent():
 
     out = euler_sample(oracle, CPU.scheduler, zt, torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 64, 16), steps=10)
     assert torch.allclose(out, z0, atol=1e-3)
+
+
+def test_denoiser_loss_weights_focus_on_the_subject_and_on_high_noise():
+    from foundry.config import CPU
+    from foundry.train import denoiser_loss_weights
+
+    c = CPU.denoiser
+    alpha = torch.zeros(2, 64, 64)
+    alpha[:, :4, :4] = 1.0  # the subject covers latent cell (0, 0) exactly
+    snr = torch.tensor([50.0, 0.5])  # a low-noise and a high-noise sample
+    assert torch.equal(denoiser_loss_weights(c, alpha, snr, c.focus_from - 1), torch.ones(2, 1, 16, 16))
+    w = denoiser_loss_weights(c, alpha, snr, c.focus_from)
+    assert w[1, 0, 0, 0] == 1 + c.subject_weight and w[1, 0, 5, 5] == 1  # high noise: Min-SNR weight 1
+    assert torch.isclose(w[0, 0, 5, 5], torch.tensor(c.min_snr_gamma / 50.0))  # low noise: γ/SNR
