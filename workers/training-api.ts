@@ -33,6 +33,16 @@ export interface EngineCheckProgress {
   message: string;
 }
 
+/** An adapter file imported for a pack (validated against its manifest's adapter tensors). */
+export interface ImportedAdapter {
+  id: string;
+  packId: string;
+  label: string;
+  /** The file's safetensors metadata (a studio export carries run, step and config). */
+  metadata: Record<string, string>;
+  importedAt: string;
+}
+
 export interface TrainingApi {
   /** Acquires a WebGPU device for the engine and reports its limits; throws why when unavailable. */
   checkEngine(taskId: string, onProgress: (p: EngineCheckProgress) => void): Promise<EngineCheck>;
@@ -57,4 +67,10 @@ export interface TrainingApi {
   runs(): Promise<Omit<RunRecord, "dataset" | "checkpoint">[]>;
   /** The run's adapter (last good checkpoint) as safetensors with the manifest's tensor names. */
   exportAdapter(runId: string): Promise<ArrayBuffer>;
+  /** The run's adapter tensors (last good checkpoint) by manifest name. */
+  runAdapter(runId: string): Promise<Map<string, Float32Array>>;
+  /** Validates a safetensors adapter file for the pack and stores it; errors name the missing or bad tensor. */
+  importAdapter(packId: string, bytes: ArrayBuffer, name: string): Promise<ImportedAdapter>;
+  importedAdapters(packId: string): Promise<ImportedAdapter[]>;
+  importedAdapter(id: string): Promise<Map<string, Float32Array>>;
 }

@@ -10,6 +10,7 @@ import { idbStore } from "../src/core/pack/store";
 import { exportAdapter } from "../src/core/training/adapter-file";
 import { acquireDevice } from "../src/gpu/device";
 import { TaskSignals } from "./task-signals";
+import { importAdapterFile, importedAdapters, importedTensors } from "./training-adapters";
 import type { TrainingApi } from "./training-api";
 import { listRuns, openRun, packWeights, readRun, trainRun } from "./training-run";
 
@@ -51,6 +52,14 @@ const api: TrainingApi = {
     const meta = { run: runId, step: String(record.checkpoint.step), config: JSON.stringify(record.config) };
     return exportAdapter(pack.manifest, record.checkpoint.adapter, meta);
   },
+  async runAdapter(runId) {
+    const record = await readRun(runId);
+    if (!record?.checkpoint) throw new Error(`run "${runId}" has no checkpoint`);
+    return record.checkpoint.adapter;
+  },
+  importAdapter: importAdapterFile,
+  importedAdapters,
+  importedAdapter: importedTensors,
 };
 
 Comlink.expose(api);
