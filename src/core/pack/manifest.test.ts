@@ -104,4 +104,51 @@ describe("validateManifest", () => {
   it("rejects a non-object root", () => {
     expect(issuesOf([])).toEqual(["manifest.json: (root): expected an object"]);
   });
+
+  describe("scenes and evaluators", () => {
+    const packJson = (id: string): Json =>
+      JSON.parse(readFileSync(new URL(`../../../public/models/${id}/manifest.json`, import.meta.url), "utf8"));
+
+    it("accepts both packs' scene kits and random encoders, typed", () => {
+      for (const id of ["tiny", "emoji64"]) {
+        const m = validateManifest(packJson(id));
+        expect(m.scenes?.subjects).toEqual(m.gallery?.heldout.map((e) => e.id));
+        expect(m.scenes?.sprites.small.px).toBe(20);
+        expect(m.scenes?.positions.center).toEqual([32, 32]);
+        expect(m.evaluators?.patch_encoder_random?.grid).toEqual([8, 8]);
+      }
+    });
+
+    it("names bad scene fields, unknown prompt values and unknown subjects", () => {
+      const m = packJson("tiny");
+      m.scenes.positions.left = [1];
+      m.scenes.sprites.small.px = 0;
+      m.scenes.eval_prompts[0].subject = "nope";
+      m.scenes.eval_prompts[1].prompt.background = "plaid";
+      delete m.scenes.eval_prompts[2].prompt.size;
+      m.scenes.backgrounds.mauve = "scenes/bg-mauve.png";
+      expect(issuesOf(m)).toEqual([
+        "manifest.json: scenes.positions.left: expected 2 numbers",
+        "manifest.json: scenes.sprites.small.px: must be >= 1",
+        'manifest.json: scenes.eval_prompts[0].subject: "nope" is not in scenes.subjects',
+        'manifest.json: scenes.eval_prompts[1].prompt.background: "plaid" has no entry in the scene kit',
+        "manifest.json: scenes.eval_prompts[2].prompt.size: missing required field",
+        'manifest.json: scenes: background "mauve" is not a prompt value',
+      ]);
+    });
+
+    it("names bad evaluator fields", () => {
+      const m = packJson("tiny");
+      m.evaluators.patch_encoder_random.grid = [8];
+      m.evaluators.patch_encoder_random.output_layout = "NCHW";
+      delete m.evaluators.patch_encoder_random.sha256;
+      m.evaluators.clip = {};
+      expect(issuesOf(m)).toEqual([
+        "manifest.json: evaluators.patch_encoder_random.sha256: missing required field",
+        "manifest.json: evaluators.patch_encoder_random.grid: expected [height, width], positive integers",
+        'manifest.json: evaluators.patch_encoder_random.output_layout: expected one of "BHWD", "BDHW", "BTD"',
+        'manifest.json: evaluators.clip: unknown evaluator; expected "patch_encoder_random"',
+      ]);
+    });
+  });
 });

@@ -44,6 +44,39 @@ export interface GalleryEntry {
   file: string;
 }
 
+/** An evaluator encoder (metrics only, never a training signal): ONNX file, I/O and patch-feature layout. */
+export interface EvaluatorSpec extends FileRef {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  grid: [number, number];
+  dim: number;
+  skip_tokens: number;
+  output_layout: "BHWD" | "BDHW" | "BTD";
+  description?: string;
+}
+
+export interface Evaluators {
+  /** The patch encoder's architecture with its initial random weights ("an encoder not used for training"). */
+  patch_encoder_random?: EvaluatorSpec;
+}
+
+/** A fully specified EmojiBench prompt: one value per slot name. */
+export type ScenePrompt = Record<string, string>;
+
+/** The EmojiBench scene kit (foundry/foundry/scene.py): everything needed to render exact ground truth. */
+export interface SceneKit {
+  composite: string;
+  /** Held-out subject ids in atlas order. */
+  subjects: string[];
+  /** Background name → 64×64 RGB PNG. */
+  backgrounds: Record<string, string>;
+  /** Position name → sprite centre (cx, cy). */
+  positions: Record<string, [number, number]>;
+  /** Size name → RGBA atlas of px×px sprites, subject i at row ⌊i/columns⌋, column i mod columns. */
+  sprites: Record<string, { file: string; px: number; columns: number }>;
+  eval_prompts: { subject: string; prompt: ScenePrompt }[];
+}
+
 export interface Manifest {
   schema: typeof SCHEMA_NAME;
   schema_version: typeof SCHEMA_VERSION;
@@ -77,6 +110,8 @@ export interface Manifest {
   };
   roles: Partial<Record<RoleName, RoleSpec>>;
   gallery?: { heldout: GalleryEntry[]; train: GalleryEntry[] };
+  evaluators?: Evaluators;
+  scenes?: SceneKit;
   eval?: string;
 }
 
@@ -231,6 +266,95 @@ function checkGallery(c: Checker, v: Json): void {
   }
 }
 
+function checkEvaluators(c: Checker, v: Json): void {
+  const ev = c.object(v, "evaluators");
+  if (!ev) return;
+  for (const [name, spec] of Object.entries(ev)) {
+    const path = `evaluators.${name}`;
+    if (name !== "patch_encoder_random") {
+      c.fail(path, 'unknown evaluator; expected "patch_encoder_random"');
+      continue;
+    }
+    const obj = c.object(spec, path);
+    if (!obj) continue;
+    checkFileRef(c, obj, path);
+    checkTensors(c, c.field(obj, "inputs", path), `${path}.inputs`, false);
+    checkTensors(c, c.field(obj, "outputs", path), `${path}.outputs`, false);
+    const grid = c.array(c.field(obj, "grid", path), `${path}.grid`);
+    if (grid && (grid.length !== 2 || !grid.every((g) => Number.isInteger(g) && (g as number) >= 1))) {
+      c.fail(`${path}.grid`, "expected [height, width], positive integers");
+    }
+    c.number(c.field(obj, "dim", path), `${path}.dim`, { integer: true, min: 1 });
+    c.number(c.field(obj, "skip_tokens", path), `${path}.skip_tokens`, { integer: true, min: 0 });
+    c.oneOf(c.field(obj, "output_layout", path), `${path}.output_layout`, ["BHWD", "BDHW", "BTD"]);
+  }
+}
+
+/** Names of a slot's values in the prompt vocabulary, for checking the scene kit against it. */
+function slotValues(m: Record<string, Json>, slot: string): Set<string> | undefined {
+  const slots = isObject(m.prompt) && Array.isArray(m.prompt.slots) ? m.prompt.slots : [];
+  const found = slots.find((s) => isObject(s) && s.name === slot);
+  if (!isObject(found) || !Array.isArray(found.values)) return undefined;
+  return new Set(found.values.map((v) => (isObject(v) ? String(v.text) : "")));
+}
+
+function checkScenes(c: Checker, v: Json, m: Record<string, Json>): void {
+  const s = c.object(v, "scenes");
+  if (!s) return;
+  c.string(c.field(s, "composite", "scenes"), "scenes.composite");
+  const subjects = c.array(c.field(s, "subjects", "scenes"), "scenes.subjects");
+  subjects?.forEach((id, i) => {
+    c.string(id, `scenes.subjects[${i}]`);
+  });
+  const named = (key: string, check: (val: Json, path: string) => void) => {
+    const obj = c.object(c.field(s, key, "scenes"), `scenes.${key}`);
+    if (!obj) return new Set<string>();
+    if (Object.keys(obj).length === 0) c.fail(`scenes.${key}`, "expected at least one entry");
+    for (const [name, val] of Object.entries(obj)) check(val, `scenes.${key}.${name}`);
+    return new Set(Object.keys(obj));
+  };
+  const kit: Record<string, Set<string>> = {
+    background: named("backgrounds", (val, p) => c.string(val, p, PACK_PATH_PATTERN)),
+    position: named("positions", (val, p) => c.numberTuple(val, p, 2)),
+    size: named("sprites", (val, p) => {
+      const sp = c.object(val, p);
+      if (!sp) return;
+      c.string(c.field(sp, "file", p), `${p}.file`, PACK_PATH_PATTERN);
+      c.number(c.field(sp, "px", p), `${p}.px`, { integer: true, min: 1 });
+      c.number(c.field(sp, "columns", p), `${p}.columns`, { integer: true, min: 1 });
+    }),
+  };
+  const known = new Set((subjects ?? []).filter((x) => typeof x === "string"));
+  const prompts = c.array(c.field(s, "eval_prompts", "scenes"), "scenes.eval_prompts");
+  prompts?.forEach((e, i) => {
+    const p = `scenes.eval_prompts[${i}]`;
+    const obj = c.object(e, p);
+    if (!obj) return;
+    const subject = c.field(obj, "subject", p);
+    c.string(subject, `${p}.subject`);
+    if (typeof subject === "string" && !known.has(subject))
+      c.fail(`${p}.subject`, `"${subject}" is not in scenes.subjects`);
+    const prompt = c.object(c.field(obj, "prompt", p), `${p}.prompt`);
+    if (!prompt) return;
+    for (const slot of Object.keys(kit)) {
+      const value = c.field(prompt, slot, `${p}.prompt`);
+      if (value === undefined) continue;
+      if (typeof value !== "string" || !kit[slot].has(value)) {
+        c.fail(`${p}.prompt.${slot}`, `${JSON.stringify(value)} has no entry in the scene kit`);
+      }
+    }
+  });
+  // Every kit value must be a prompt value too, or the denoiser could not be asked for it.
+  for (const [slot, names] of Object.entries(kit)) {
+    const vocab = slotValues(m, slot);
+    if (!vocab) {
+      c.fail("scenes", `the prompt has no "${slot}" slot for the scene kit`);
+      continue;
+    }
+    for (const name of names) if (!vocab.has(name)) c.fail("scenes", `${slot} "${name}" is not a prompt value`);
+  }
+}
+
 /** Validates parsed JSON; throws ManifestError listing every problem. */
 export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
   const c = new Checker(file);
@@ -320,6 +444,8 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
   }
 
   if (m.gallery !== undefined) checkGallery(c, m.gallery);
+  if (m.evaluators !== undefined) checkEvaluators(c, m.evaluators);
+  if (m.scenes !== undefined) checkScenes(c, m.scenes, m);
   if (m.eval !== undefined) c.string(m.eval, "eval", PACK_PATH_PATTERN);
 
   if (c.issues.length > 0) throw new ManifestError(file, c.issues);
