@@ -13,6 +13,7 @@ import {
   type RunSettings,
 } from "../components/generate/settings";
 import { callback, inference } from "../services/workers";
+import { useAdapters } from "./adapters";
 import { useTasks } from "./tasks";
 
 export type RunStatus = "running" | "done" | "error" | "cancelled";
@@ -49,6 +50,8 @@ interface GenerationState {
   /** Resets the form to the pack's defaults and its first held-out subject. */
   initForm(packId: string, manifest: Manifest): Promise<void>;
   setSettings(patch: Partial<GenerateSettings>): void;
+  /** An AdapterChoice id of stores/adapters.ts ("base" for the pack's own). */
+  setAdapter(id: string): void;
   chooseSubject(packId: string, id: string, label: string): Promise<void>;
   upload(packId: string, file: File): Promise<void>;
   /** Runs the form's settings; resolves when the run ends (any status). */
@@ -96,13 +99,14 @@ export const useGeneration = create<GenerationState>()((set, get) => {
         ? { kind: "gallery", id: settings.reference.id }
         : { kind: "pixels", image: reference, label: settings.reference.label };
     try {
+      const adapter = await useAdapters.getState().tensors(settings.adapter);
       const out = await inference.call((api) =>
         api.generate(
           taskId,
           {
             packId: settings.packId,
             reference: input,
-            adapter: { kind: "base" },
+            adapter,
             settings,
             previewEvery: PREVIEW_EVERY,
           },
@@ -142,6 +146,8 @@ export const useGeneration = create<GenerationState>()((set, get) => {
 
     setSettings: (patch) =>
       set((s) => (s.form ? { form: { ...s.form, settings: { ...s.form.settings, ...patch } } } : {})),
+
+    setAdapter: (adapter) => patchForm({ adapter }),
 
     chooseSubject: (packId, id, label) =>
       setReference({ kind: "gallery", id, label }, () => inference.call((api) => api.galleryReference(packId, id))),

@@ -2,6 +2,7 @@
 import { useEffect } from "react";
 import { useGeneration } from "../../stores/generation";
 import { usePacks } from "../../stores/packs";
+import { AdapterSelect } from "./AdapterSelect";
 import { ReferencePicker } from "./ReferencePicker";
 import { RunCardView } from "./RunCardView";
 import { SettingsForm } from "./SettingsForm";
@@ -48,12 +49,7 @@ export function GenerateTab() {
             </label>
             <ReferencePicker packId={form.packId} manifest={pack.manifest} />
             <SettingsForm manifest={pack.manifest} settings={form.settings} />
-            <label>
-              Adapter{" "}
-              <select aria-label="Adapter" value={form.adapter} disabled>
-                <option value="base">base (the pack's own)</option>
-              </select>
-            </label>
+            <AdapterSelect packId={form.packId} value={form.adapter} />
             <button
               type="button"
               className="primary"

@@ -9,7 +9,7 @@ export type ReferenceChoice = { kind: "gallery"; id: string; label: string } | {
 export interface RunSettings extends GenerateSettings {
   packId: string;
   reference: ReferenceChoice;
-  /** "base" for the pack's own adapter; trained adapters get their names later. */
+  /** An AdapterChoice id (stores/adapters.ts): "base", "run:<id>" or "import:<id>". */
   adapter: string;
 }
 
