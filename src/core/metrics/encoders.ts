@@ -1,0 +1,57 @@
+/**
+ * Image encoders as metrics see them: one ONNX-like call per image (the pack's patch encoder, the
+ * random-weight evaluator, or a user's DINO/CLIP export), preprocessed by its EncoderSpec.
+ */
+import { imageToTensor, type RgbaImage, type TensorData } from "../generate";
+import { type EncoderSpec, normalizeChannels, patchFeatures } from "../quality/encoder";
+
+/** Runs the encoder on one `[1, 3, S, S]` input; returns the spec's output tensor. */
+export type EncoderRun = (input: TensorData) => Promise<{ data: Float32Array; dims: readonly number[] }>;
+
+export interface ImageEncoder {
+  spec: EncoderSpec;
+  /** Fill colour for transparent pixels (the pack's background; white for user encoders). */
+  background: [number, number, number];
+  run: EncoderRun;
+}
+
+export interface Encoded {
+  /** `[H·W, dim]` patch rows, row-major grid order. */
+  patches: Float32Array;
+  /** The global embedding: the first skipped token (CLS) when there is one, else the mean patch row. */
+  pooled: Float32Array;
+}
+
+export async function encodeImage(enc: ImageEncoder, image: RgbaImage, what: string): Promise<Encoded> {
+  const { spec } = enc;
+  const size = spec.image_size;
+  const pixels = normalizeChannels(
+    imageToTensor(image, { size, range: spec.range, background: enc.background }, what),
+    spec,
+  );
+  const out = await enc.run({ dtype: "float32", dims: [1, 3, size, size], data: pixels });
+  const patches = patchFeatures(out.data, out.dims, spec);
+  const n = spec.grid[0] * spec.grid[1];
+  let pooled: Float32Array;
+  if (spec.output_layout === "BTD" && spec.skip_tokens > 0) {
+    pooled = out.data.slice(0, spec.dim);
+  } else {
+    pooled = new Float32Array(spec.dim);
+    for (let p = 0; p < n; p++) for (let d = 0; d < spec.dim; d++) pooled[d] += patches[p * spec.dim + d] / n;
+  }
+  return { patches, pooled };
+}
+
+/** Cosine similarity; 0 when either vector is zero. */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`cosine of vectors of length ${a.length} and ${b.length}`);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
