@@ -134,7 +134,7 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
                 "type": "dit", "width": lat.width, "depth": lat.depth, "heads": lat.heads, "mlp_ratio": lat.mlp_ratio,
                 "patch": lat.patch, "tokens": (lat.latent_size // lat.patch) ** 2, "prompt_vocab": VOCAB_SIZE,
                 "prompt_length": PROMPT_LENGTH, "image_tokens": ntok, "image_dim": dim, "freq_dim": lat.freq_dim,
-                "activation": "gelu_tanh", "norm_eps": lat.norm_eps, "modulation": "adaLN-zero",
+                "activation": "gelu_tanh", "norm_eps": lat.norm_eps, "modulation": "adaLN-zero", "spatial_prompt": True,
             },
             adapter={"tensors": [{"name": n, "shape": list(a.shape), "dtype": "float32"} for n, a in adapter.items()], "scale_input": "ip_scale"},
         )

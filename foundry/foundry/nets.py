@@ -192,7 +192,16 @@ def unpatchify(x: torch.Tensor, c: int, size: int, p: int) -> torch.Tensor:
 
 
 class Denoiser(nn.Module):
-    """DiT ε-predictor over the 16×16 latent grid with prompt and decoupled image cross-attention."""
+    """DiT ε-predictor over the 16×16 latent grid with prompt and decoupled image cross-attention,
+    plus a spatial prompt embedding: each prompt token adds a rank-one map over the latent tokens,
+    `x_t += Σ_l prompt_map[id_l, t] · prompt_vec[id_l]`. Cross-attention over three prompt tokens
+    learns *where* (position, size) only very slowly, since the softmax over keys must first
+    separate before any gradient says which token goes where; the map gives that gradient directly."""
+
+    # Parameters added after the built-in pack's first training steps; a checkpoint without them
+    # resumes with their initial values (train.grow_checkpoint).
+    GROWN = ("prompt_map", "prompt_vec")
+    GROWN_LR_SCALE = 10.0
 
     def __init__(self, c: DenoiserConfig, vocab: int, prompt_length: int, image_tokens: int, image_dim: int):
         super().__init__()
@@ -205,6 +214,8 @@ class Denoiser(nn.Module):
         self.t_fc2 = nn.Linear(w, w)
         self.prompt_embed = nn.Embedding(vocab, w)
         self.prompt_pos = nn.Parameter(torch.randn(1, prompt_length, w) * 0.02)
+        self.prompt_map = nn.Parameter(torch.zeros(vocab, tokens))  # zero: starts as the identity
+        self.prompt_vec = nn.Parameter(torch.randn(vocab, w) * 0.1)
         self.blocks = nn.ModuleList(DiTBlock(c, image_dim) for _ in range(c.depth))
         self.norm_out = PlainLayerNorm(w, c.norm_eps)
         self.ada_out = nn.Linear(w, 2 * w)
@@ -233,6 +244,7 @@ class Denoiser(nn.Module):
     def forward(self, latent, timestep, prompt_ids, image_tokens, ip_scale=None, adapter: list | None = None):
         c = self.c
         x = self.x_embed(patchify(latent, c.patch)) + self.pos_embed
+        x = x + self.prompt_map[prompt_ids].transpose(1, 2) @ self.prompt_vec[prompt_ids]
         cond = self.t_fc2(F.silu(self.t_fc1(timestep_embedding(timestep, c.freq_dim).to(latent.dtype))))
         c_act = F.silu(cond)
         prompt_ctx = self.prompt_embed(prompt_ids) + self.prompt_pos

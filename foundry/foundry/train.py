@@ -78,12 +78,12 @@ def _run(cfg, stage, modules: dict, phases: list[tuple[int, float]], step_fn, sa
     for m in modules.values():
         m.to(DEVICE)
     params = [p for m in modules.values() for p in m.parameters()]
-    opt = torch.optim.AdamW(params, lr=phases[0][1], weight_decay=0.0)
+    opt = torch.optim.AdamW(param_groups(modules), lr=phases[0][1], weight_decay=0.0)
     ema_mods = {k: copy.deepcopy(m).requires_grad_(False) for k, m in modules.items()} if ema else None
     path = ckpt_path(cfg, stage)
     start, seconds, log = 0, 0.0, []
     if path.is_file():
-        ck = load_checkpoint(path)
+        ck = grow_checkpoint(load_checkpoint(path), modules)
         for k, m in modules.items():
             m.load_state_dict(ck["model"][k])
         opt.load_state_dict(ck["opt"])
@@ -115,7 +115,7 @@ def _run(cfg, stage, modules: dict, phases: list[tuple[int, float]], step_fn, sa
     for step in range(start, steps):
         rng = step_rng(cfg, stage, step)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, phases)
+            g["lr"] = lr_at(step, phases) * g["lr_scale"]
         loss, info = step_fn(step, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -137,6 +137,40 @@ def _run(cfg, stage, modules: dict, phases: list[tuple[int, float]], step_fn, sa
             t0 = time.time()
             save(step + 1)
     return ema_mods or modules
+
+
+def param_groups(modules: dict) -> list[dict]:
+    """One AdamW group for every parameter, then one for the modules' GROWN parameters, which
+    learn GROWN_LR_SCALE× faster so that parameters added late catch up with the rest."""
+    grown = [p for m in modules.values() for n, p in m.named_parameters() if n in getattr(m, "GROWN", ())]
+    rest = [p for m in modules.values() for n, p in m.named_parameters() if n not in getattr(m, "GROWN", ())]
+    scale = max((getattr(m, "GROWN_LR_SCALE", 1.0) for m in modules.values()), default=1.0)
+    return [{"params": rest, "lr_scale": 1.0}] + ([{"params": grown, "lr_scale": scale}] if grown else [])
+
+
+def grow_checkpoint(ck: dict, modules: dict) -> dict:
+    """A checkpoint written before a module gained the parameters listed in its GROWN: those start
+    from the module's initial values (EMA too) with zero Adam moments in their own group; every
+    other parameter keeps its state (its group comes first, in the same order as before).
+    Anything else missing is an error."""
+    grown = 0
+    for k, m in modules.items():
+        missing = set(m.state_dict()) - set(ck["model"][k])
+        if missing - set(getattr(m, "GROWN", ())):
+            raise KeyError(f"checkpoint lacks {sorted(missing)} of {k}")
+        for n in missing:
+            for part in ("model", "ema"):
+                if ck.get(part):
+                    ck[part][k][n] = m.state_dict()[n].clone()
+        grown += len(missing)
+    groups = ck["opt"]["param_groups"]
+    if grown and len(groups) == 1:
+        first = groups[0]
+        first["lr_scale"] = 1.0
+        n = len(first["params"])
+        groups.append({**first, "params": list(range(n, n + grown)), "lr_scale": param_groups(modules)[1]["lr_scale"]})
+        print(f"grew {grown} parameter tensors from their initial values", flush=True)
+    return ck
 
 
 def train_ae(cfg: FoundryConfig):

@@ -478,6 +478,14 @@ export class GpuDenoiser implements AdapterTrainer {
     let h = t(rows * C);
     this.linear(b, patched, w("x_embed.weight"), w("x_embed.bias"), rows, feat, C, h);
     tensor.addBroadcast(b, rows * C, w("pos_embed"), T * C, h, { accumulate: true });
+    if (a.spatialPrompt) {
+      // x[b] += prompt_map[ids_b]ᵀ·prompt_vec[ids_b]: a [T, L]·[L, C] product per item.
+      const [maps, vecs, spatial] = [t(B * L * T), t(B * L * C), t(rows * C)];
+      tensor.gather(b, B * L, T, x.ids, w("prompt_map"), maps);
+      tensor.gather(b, B * L, C, x.ids, w("prompt_vec"), vecs);
+      this.k.mm(b, { batch: B, m: T, n: C, k: L, transA: true }, { a: maps, b: vecs, c: spatial });
+      tensor.addBroadcast(b, rows * C, spatial, rows * C, h, { accumulate: true });
+    }
     // 2. c = silu(t_fc2(silu(t_fc1(e(t))))).
     const [t1, t1Act, t2, cond] = [t(B * C), t(B * C), t(B * C), t(B * C)];
     this.linear(b, x.temb, w("t_fc1.weight"), w("t_fc1.bias"), B, a.freqDim, C, t1);

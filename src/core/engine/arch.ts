@@ -13,6 +13,8 @@ export interface DenoiserArch {
   imageDim: number;
   freqDim: number;
   normEps: number;
+  /** Whether prompt tokens add a rank-one spatial map to the latent tokens (`prompt_map`, `prompt_vec`). */
+  spatialPrompt: boolean;
   latentChannels: number;
   latentSize: number;
 }
@@ -56,6 +58,7 @@ export function denoiserArch(manifest: Manifest): DenoiserArch {
     imageDim: num("image_dim"),
     freqDim: num("freq_dim"),
     normEps: num("norm_eps"),
+    spatialPrompt: a.spatial_prompt === true,
     latentChannels: manifest.latent.channels,
     latentSize: manifest.latent.height,
   };

@@ -50,6 +50,32 @@ export interface DenoiserGrads {
   imageTokens: F32;
 }
 
+/**
+ * Spatial prompt embedding `x[b,t] += Σ_l prompt_map[id_bl, t] · prompt_vec[id_bl]`. It adds a
+ * constant per prompt, so the backward passes through it unchanged.
+ */
+function addSpatialPrompt(
+  x: F32,
+  ids: ArrayLike<number>,
+  map: F32,
+  vec: F32,
+  B: number,
+  L: number,
+  T: number,
+  C: number,
+): void {
+  for (let b = 0; b < B; b++) {
+    for (let l = 0; l < L; l++) {
+      const id = ids[b * L + l];
+      for (let t = 0; t < T; t++) {
+        const m = map[id * T + t];
+        const row = (b * T + t) * C;
+        for (let c = 0; c < C; c++) x[row + c] += m * vec[id * C + c];
+      }
+    }
+  }
+}
+
 /** `[B, 6C]` → six `[B, C]` chunks (PyTorch `chunk(…, dim=-1)`). */
 function chunks(x: F32, batch: number, c: number, count: number): F32[] {
   return Array.from({ length: count }, (_, j) => {
@@ -204,6 +230,7 @@ export class CpuDenoiser {
     let x = linear(patched, w("x_embed.weight"), w("x_embed.bias"), rows, feat, C);
     const pos = w("pos_embed");
     for (let i = 0; i < x.length; i++) x[i] += pos[i % (T * C)];
+    if (a.spatialPrompt) addSpatialPrompt(x, inputs.promptIds, w("prompt_map"), w("prompt_vec"), B, a.promptLength, T, C);
 
     // 2. Timestep conditioning c = silu(t_fc2(silu(t_fc1(e(t))))).
     const temb = timestepEmbedding(inputs.timestep, a.freqDim);
