@@ -230,7 +230,8 @@ export class CpuDenoiser {
     let x = linear(patched, w("x_embed.weight"), w("x_embed.bias"), rows, feat, C);
     const pos = w("pos_embed");
     for (let i = 0; i < x.length; i++) x[i] += pos[i % (T * C)];
-    if (a.spatialPrompt) addSpatialPrompt(x, inputs.promptIds, w("prompt_map"), w("prompt_vec"), B, a.promptLength, T, C);
+    if (a.spatialPrompt)
+      addSpatialPrompt(x, inputs.promptIds, w("prompt_map"), w("prompt_vec"), B, a.promptLength, T, C);
 
     // 2. Timestep conditioning c = silu(t_fc2(silu(t_fc1(e(t))))).
     const temb = timestepEmbedding(inputs.timestep, a.freqDim);
