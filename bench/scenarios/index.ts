@@ -3,7 +3,8 @@ import type { Scenario } from "../harness";
 import { engine } from "./engine";
 import { generation } from "./generation";
 import { load } from "./load";
+import { paper } from "./paper";
 import { quality } from "./quality";
 import { training } from "./training";
 
-export const scenarios: Record<string, Scenario> = { load, quality, engine, generation, training };
+export const scenarios: Record<string, Scenario> = { load, quality, engine, generation, training, paper };

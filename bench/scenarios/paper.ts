@@ -1,0 +1,342 @@
+/**
+ * `paper`: the EmojiBench reproduction of PatchDPO's table (DESIGN.md §2, §7), headless on the CPU:
+ * the pack's base adapter → a preference dataset from the training subjects → image-level
+ * Diffusion-DPO and PatchDPO adapters with equal budgets (same steps, lr, seed, data) → every
+ * adapter evaluated on held-out subjects with the scene kit's eval prompts and fixed seeds, the same
+ * initial noise per cell (core/metrics/grid.ts) → the table (mean [95% t-interval over seeds]) and
+ * the ablations: PatchDPO without the reference-image term, and PatchDPO trained on quality maps of
+ * the random-weight patch encoder instead of the trained one.
+ *
+ *   npm run bench -- paper [--pack tiny] [--full] [--subjects N] [--prompts N] [--seeds N]
+ *                          [--steps N] [--lr X] [--out report.json]
+ *
+ * The default is a reduced budget sized for 2 shared CPU cores; `--full` runs every held-out subject
+ * and eval prompt with 4 seeds and 200 training steps. The output says which budget ran.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
+import * as ort from "onnxruntime-web";
+import {
+  DEFAULT_HEADLESS,
+  dataset,
+  type HeadlessConfig,
+  openPack,
+  type Pack,
+  train,
+} from "../../scripts/train/headless";
+import { decodePng } from "../../scripts/train/png";
+import {
+  encodeReference,
+  imageToTensor,
+  type PromptChoice,
+  type RunRole,
+  tensorToImage,
+} from "../../src/core/generate";
+import type { ImageRecord } from "../../src/core/metrics/aggregate";
+import type { ImageEncoder } from "../../src/core/metrics/encoders";
+import { type CompareSampler, evaluateCell, gridCells } from "../../src/core/metrics/grid";
+import { ImageEvaluator, type MetricSuite } from "../../src/core/metrics/image";
+import { buildReport, markdownTable, metricsOf, type ReportMethod } from "../../src/core/metrics/report";
+import type { Manifest } from "../../src/core/pack/manifest";
+import { packEncoderSpec } from "../../src/core/quality/encoder";
+import { loadSceneAssets, SceneRenderer } from "../../src/core/scene/render";
+import type { TrainConfig } from "../../src/core/training/loop";
+import type { Scenario } from "../harness";
+
+export interface PaperBudget {
+  name: "reduced" | "full" | "custom";
+  subjects: number;
+  promptsPerSubject: number;
+  seeds: number[];
+  trainSteps: number;
+  lr: number;
+  /** Dataset: training subjects, prompts and seeds. */
+  trainSubjects: number;
+  trainPrompts: HeadlessConfig["prompts"];
+  trainSeeds: number[];
+  sampler: CompareSampler;
+}
+
+const TRAIN_PROMPTS: PromptChoice[] = [{ background: "green" }, { position: "left", size: "large" }];
+
+export const BUDGETS: Record<"reduced" | "full", PaperBudget> = {
+  reduced: {
+    name: "reduced",
+    subjects: 16,
+    promptsPerSubject: 2,
+    seeds: [101, 102],
+    trainSteps: 30,
+    lr: 1e-3,
+    trainSubjects: 16,
+    trainPrompts: TRAIN_PROMPTS.slice(0, 1),
+    trainSeeds: [1],
+    sampler: { steps: 10, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
+  },
+  full: {
+    name: "full",
+    subjects: Number.POSITIVE_INFINITY,
+    promptsPerSubject: Number.POSITIVE_INFINITY,
+    seeds: [101, 102, 103, 104],
+    trainSteps: 200,
+    lr: 1e-3,
+    trainSubjects: Number.POSITIVE_INFINITY,
+    trainPrompts: TRAIN_PROMPTS,
+    trainSeeds: [1],
+    sampler: { steps: 25, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
+  },
+};
+
+export interface PaperOptions {
+  pack: string;
+  budget: PaperBudget;
+  out: string;
+}
+
+/** `--pack`, `--full` and per-field overrides from the command line (after the scenario names). */
+export function paperOptions(argv: string[]): PaperOptions {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string) => {
+    const v = flag(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} expects a positive number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const pack = flag("pack") ?? "emoji64";
+  let budget: PaperBudget = argv.includes("--full") ? BUDGETS.full : BUDGETS.reduced;
+  const overrides: Partial<PaperBudget> = {};
+  if (num("subjects")) overrides.subjects = num("subjects");
+  if (num("prompts")) overrides.promptsPerSubject = num("prompts");
+  if (num("seeds")) overrides.seeds = Array.from({ length: num("seeds") as number }, (_, i) => 101 + i);
+  if (num("steps")) overrides.trainSteps = num("steps");
+  if (num("lr")) overrides.lr = num("lr");
+  if (Object.keys(overrides).length) budget = { ...budget, ...overrides, name: "custom" };
+  return { pack, budget, out: flag("out") ?? `bench/out/paper-${pack}.json` };
+}
+
+const dir = (pack: string) => `public/models/${pack}`;
+
+function ortSession(path: string): Promise<ort.InferenceSession> {
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = "error";
+  return ort.InferenceSession.create(readFileSync(path), { executionProviders: ["wasm"] });
+}
+
+/** The random-weight evaluator as a RunRole for `patch_encoder` (same I/O as the pack's). */
+async function randomPatchEncoder(manifest: Manifest): Promise<RunRole> {
+  const spec = manifest.evaluators?.patch_encoder_random;
+  if (!spec) throw new Error(`pack ${manifest.id} has no evaluators.patch_encoder_random`);
+  const session = await ortSession(`${dir(manifest.id)}/${spec.file}`);
+  return async (_role, feeds) => {
+    const inputs = Object.fromEntries(
+      Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, t.dims)]),
+    );
+    const out = await session.run(inputs);
+    return Object.fromEntries(
+      Object.entries(out).map(([k, t]) => [
+        k,
+        { dtype: "float32" as const, dims: [...t.dims], data: t.data as Float32Array },
+      ]),
+    );
+  };
+}
+
+/** A pack whose `patch_encoder` role is answered by another encoder (the random-encoder ablation). */
+const withPatchEncoder = (pack: Pack, encoder: RunRole): Pack => ({
+  ...pack,
+  run: (role, feeds) => (role === "patch_encoder" ? encoder(role, feeds) : pack.run(role, feeds)),
+});
+
+function encoderOf(manifest: Manifest, run: RunRole): ImageEncoder {
+  const spec = packEncoderSpec(manifest);
+  return {
+    spec,
+    background: manifest.image.background,
+    run: async (input) => {
+      const out = (await run("patch_encoder", { [spec.input]: input }))[spec.output];
+      return { data: out.data as Float32Array, dims: out.dims };
+    },
+  };
+}
+
+async function sceneRenderer(manifest: Manifest): Promise<SceneRenderer | undefined> {
+  const kit = manifest.scenes;
+  if (!kit) return undefined;
+  const assets = await loadSceneAssets(kit, async (f) => decodePng(readFileSync(`${dir(manifest.id)}/${f}`), f));
+  return new SceneRenderer(kit, assets);
+}
+
+const log = (msg: string) => console.error(`[paper] ${msg}`);
+
+export async function runPaper(o: PaperOptions) {
+  const started = performance.now();
+  const { budget: b } = o;
+  const pack = openPack(o.pack);
+  const { manifest } = pack;
+  const randomRun = await randomPatchEncoder(manifest);
+  const scene = await sceneRenderer(manifest);
+  const train_subjects = (manifest.gallery?.train ?? []).slice(0, b.trainSubjects).map((e) => e.id);
+  const base: HeadlessConfig = {
+    ...DEFAULT_HEADLESS,
+    pack: o.pack,
+    subjects: train_subjects,
+    prompts: b.trainPrompts,
+    seeds: b.trainSeeds,
+    sampler: b.sampler,
+    train: { steps: b.trainSteps, lr: b.lr, monitorEvery: 0, checkpointEvery: b.trainSteps, seed: 0 },
+  };
+  log(
+    `budget ${b.name}: dataset ${train_subjects.length} subjects × ${b.trainPrompts.length} prompts × ${b.trainSeeds.length} seeds`,
+  );
+  const tData = performance.now();
+  const ds = await dataset(pack, base);
+  const dsRandom = await dataset(withPatchEncoder(pack, randomRun), base);
+  const datasetMs = performance.now() - tData;
+
+  const trainOne = async (data: typeof ds, loss: Partial<TrainConfig["loss"]>) => {
+    const cfg = {
+      ...base,
+      train: { ...base.train, loss: { ...(base.train.loss ?? {}), ...loss } as TrainConfig["loss"] },
+    };
+    const t0 = performance.now();
+    const r = await train(pack, data, cfg);
+    if (r.stopped) throw new Error(`${loss.method}: ${r.stopped}`);
+    log(
+      `trained ${JSON.stringify(loss)}: ${b.trainSteps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s, last loss ${r.reports.at(-1)?.loss.toExponential(3)}`,
+    );
+    return r.adapter;
+  };
+  const methods: (ReportMethod & { tensors: Pack["base"] })[] = [
+    { id: "base", label: "base", source: { kind: "base" }, tensors: pack.base },
+    {
+      id: "dpo",
+      label: "DPO (image-level)",
+      source: { method: "dpo", pairing: "reference" },
+      tensors: await trainOne(ds, { method: "dpo" }),
+    },
+    {
+      id: "patchdpo",
+      label: "PatchDPO",
+      source: { method: "patchdpo" },
+      tensors: await trainOne(ds, { method: "patchdpo" }),
+    },
+    {
+      id: "patchdpo_no_ref",
+      label: "PatchDPO − reference term",
+      source: { method: "patchdpo", useReference: false },
+      tensors: await trainOne(ds, { method: "patchdpo", useReference: false }),
+    },
+    {
+      id: "patchdpo_random_encoder",
+      label: "PatchDPO, random-encoder weights",
+      source: { method: "patchdpo", qualityMaps: "evaluators.patch_encoder_random" },
+      tensors: await trainOne(dsRandom, { method: "patchdpo" }),
+    },
+  ];
+  const trainMs = performance.now() - tData - datasetMs;
+
+  const suite: MetricSuite = {
+    patch: { patch_quality: encoderOf(manifest, pack.run), patch_quality_random: encoderOf(manifest, randomRun) },
+    global: {},
+    scene,
+  };
+  const evaluator = new ImageEvaluator(suite);
+  const heldout = manifest.gallery?.heldout ?? [];
+  const subjects = heldout.slice(0, b.subjects).map((e) => e.id);
+  const evalPrompts = (s: string) =>
+    (scene?.kit.eval_prompts ?? [])
+      .filter((p) => p.subject === s)
+      .slice(0, b.promptsPerSubject)
+      .map((p) => p.prompt);
+  const cells = gridCells(subjects, (s) => (scene ? evalPrompts(s) : b.trainPrompts), b.seeds);
+  const records: ImageRecord[] = [];
+  const tEval = performance.now();
+  for (const subject of subjects) {
+    const entry = heldout.find((e) => e.id === subject);
+    if (!entry) continue;
+    const tensor = imageToTensor(
+      decodePng(readFileSync(`${dir(o.pack)}/${entry.file}`), entry.file),
+      manifest.image,
+      entry.file,
+    );
+    const reference = tensorToImage(tensor, 0, manifest.image.size, manifest.image.range);
+    const imageTokens = await encodeReference(pack.run, manifest, tensor);
+    for (const cell of cells.filter((c) => c.subject === subject)) {
+      const r = await evaluateCell({
+        run: pack.run,
+        manifest,
+        imageTokens,
+        reference,
+        adapters: methods.map((m) => ({ id: m.id, tensors: m.tensors })),
+        cell,
+        sampler: b.sampler,
+        evaluator,
+      });
+      records.push(...r.records);
+    }
+    log(`evaluated ${subject} (${records.length / methods.length}/${cells.length} cells)`);
+  }
+  const evalMs = performance.now() - tEval;
+  const report = buildReport({
+    createdAt: new Date().toISOString(),
+    packId: o.pack,
+    settings: {
+      budget: b,
+      heldout_subjects: subjects,
+      prompts: "scenes.eval_prompts, first promptsPerSubject per subject",
+      training: { ...base.train, dataset: { subjects: train_subjects, prompts: b.trainPrompts, seeds: b.trainSeeds } },
+      evaluators: {
+        patch_quality: "roles.patch_encoder",
+        patch_quality_random: "evaluators.patch_encoder_random",
+        scene: !!scene,
+      },
+      engine: "cpu",
+      command: `npm run bench -- paper --pack ${o.pack}${b.name === "full" ? " --full" : ""}`,
+    },
+    methods: methods.map(({ tensors: _t, ...m }) => m),
+    metrics: metricsOf(records, evaluator.keys(true)),
+    baseline: "base",
+    records,
+  });
+  mkdirSync(dirname(o.out), { recursive: true });
+  writeFileSync(o.out, JSON.stringify(report, null, 1));
+  console.error(
+    `\nPaper table, pack ${o.pack}, budget ${b.name} (${subjects.length} held-out subjects × ${cells.length / subjects.length} cells, ${b.trainSteps} training steps per method):\n`,
+  );
+  console.error(markdownTable(report));
+  console.error(`\nreport: ${o.out}`);
+  return {
+    report,
+    timing: { dataset_ms: datasetMs, train_ms: trainMs, eval_ms: evalMs, total_ms: performance.now() - started },
+  };
+}
+
+export const paper: Scenario = {
+  description: "EmojiBench reproduction: base / DPO / PatchDPO (+ ablations) on held-out subjects with intervals",
+  async run() {
+    const o = paperOptions(process.argv.slice(2));
+    const { report, timing } = await runPaper(o);
+    const table = Object.fromEntries(
+      Object.entries(report.table).map(([m, row]) => [
+        m,
+        Object.fromEntries(Object.entries(row).map(([k, s]) => [k, { mean: s.mean, ci95: s.ci95 }])),
+      ]),
+    );
+    return {
+      metrics: {
+        table,
+        budget: o.budget.name === "full" ? "full" : "reduced",
+        budget_detail: o.budget,
+        pack: o.pack,
+        images: report.records.length,
+        report: o.out,
+        ...timing,
+      },
+      env: { backend: "cpu", adapter: "none", cores: availableParallelism() },
+    };
+  },
+};
