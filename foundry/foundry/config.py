@@ -44,7 +44,7 @@ class DenoiserConfig:
     steps: int = 2000
     batch: int = 64
     lr: float = 6e-4
-    restarts: tuple = ((1500, 3e-4), (2500, 3e-4))  # further cosine cycles (steps, lr) after the first
+    restarts: tuple = ((1500, 3e-4), (2500, 3e-4), (1000, 2e-4))  # further cosine cycles (steps, lr) after the first
     focus_from: int = 3500  # step from which the loss is subject- and SNR-weighted (train.denoiser_loss_weights)
     subject_weight: float = 5.0
     min_snr_gamma: float = 5.0
