@@ -4,8 +4,11 @@
  * paused, the page reloaded, and the run resumes from its stored checkpoint to the end; a
  * Diffusion-DPO run trains; a run with a huge learning rate stops with the non-finite message and
  * keeps its last good checkpoint; the adapter exports as safetensors and generates in the
- * inference worker.
+ * inference worker; a run whose GPU device is destroyed mid-run resumes from its last checkpoint
+ * on a new device. The UI test goes the researcher's way: a dataset from the Dataset tab, PatchDPO
+ * with live curves and previews, reload and resume, Diffusion-DPO, export, import and generate.
  */
+import { writeFileSync } from "node:fs";
 import { expect, type Page, test } from "@playwright/test";
 import type {} from "../src/app/services/devtools"; // window.patchdpo's type
 import type { PreferenceDataset } from "../src/core/dataset/types";
@@ -49,10 +52,13 @@ const config = (patch: Partial<TrainConfig>): TrainConfig => ({
   ...patch,
 });
 
-/** Starts run `id` in the page; resolves with the record when the run pauses or ends; `pauseAt` pauses after that step. */
-function train(page: Page, id: string, c: TrainConfig, pauseAt = 0): Promise<RunRecord> {
+/**
+ * Starts run `id` in the page; resolves with the record when the run pauses or ends. `pauseAt`
+ * pauses after that step; `loseAt` destroys the run's GPU device after that step (test hook).
+ */
+function train(page: Page, id: string, c: TrainConfig, pauseAt = 0, loseAt = 0): Promise<RunRecord> {
   return page.evaluate(
-    async ({ id, ds, c, pauseAt }) => {
+    async ({ id, ds, c, pauseAt, loseAt }) => {
       const studio = window.patchdpo;
       if (!studio) throw new Error("window.patchdpo is missing");
       const f32 = (a: number[]) => Float32Array.from(a);
@@ -78,11 +84,12 @@ function train(page: Page, id: string, c: TrainConfig, pauseAt = 0): Promise<Run
           c,
           studio.callback((e) => {
             if (e.kind === "step" && e.report.step === pauseAt) void studio.training.call((a) => a.pause(id));
+            if (e.kind === "step" && e.report.step === loseAt) void studio.training.call((a) => a.testLoseDevice(id));
           }),
         ),
       );
     },
-    { id, ds: dataset(), c, pauseAt },
+    { id, ds: dataset(), c, pauseAt, loseAt },
   );
 }
 
@@ -155,26 +162,103 @@ test("train PatchDPO with pause, reload and resume; DPO; NaN stop; export and ge
   expect(parsed.metadata).toMatchObject({ pack: "tiny", run: "e2e-patchdpo", step: "20" });
 });
 
-test("Train tab: build a 4-image dataset, train PatchDPO with a live loss chart", async ({ page }) => {
+test("a lost GPU device resumes the run from its last checkpoint on a new device", async ({ page }) => {
   await page.goto("/?pack=tiny");
   await expectLoaded(page, "tiny", 120_000);
+  const backend = await page.evaluate(() =>
+    window.patchdpo?.training.call((api) => api.checkEngine("e2e-check", () => {})),
+  );
+  expect(backend?.adapter.name).toBeTruthy(); // the run trains on WebGPU, so there is a device to lose
+  const run = await train(page, "e2e-lost", config({ steps: 16 }), 0, 10);
+  expect(run.status).toBe("done");
+  expect(run.message).toMatch(/The GPU device was lost .*resumed on a new device from the checkpoint at step 8\./);
+  // Steps 9 and 10 ran twice (before the loss and after the resume); the history keeps one of each.
+  expect(run.history.map((r) => r.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+  expect(run.checkpoint?.step).toBe(16);
+});
+
+/** ONNX on WASM: ORT's WebGPU EP on SwiftShader is far slower on the shared 2-core machines. */
+const WASM_SETTINGS = JSON.stringify({
+  state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
+  version: 1,
+});
+
+test("Train tab: dataset from the Dataset tab, PatchDPO with live curves and previews, reload and resume, DPO, export, import and generate", async ({
+  page,
+  context,
+}, info) => {
+  await context.addInitScript((s) => localStorage.setItem("patchdpo-settings", s), WASM_SETTINGS);
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny", 120_000);
+
+  await page.getByRole("tab", { name: "Dataset" }).click();
+  await expect(page.getByText("References (4)")).toBeVisible({ timeout: 60_000 });
+  await page
+    .getByRole("button", { name: /^Remove reference/ })
+    .first()
+    .click();
+  await page
+    .getByRole("button", { name: /^Remove reference/ })
+    .first()
+    .click();
+  await page.getByLabel("Seeds").fill("1");
+  await page.getByLabel("Sampler steps").fill("4");
+  await page.getByRole("button", { name: "Build dataset" }).click();
+  await expect(page.getByTestId("dataset-view")).toHaveAttribute("data-samples", "2", { timeout: 180_000 });
+
   await page.getByRole("tab", { name: "Train" }).click();
-  await page.getByRole("button", { name: "Build dataset from the training subjects" }).click();
-  await expect(page.getByTestId("dataset-summary")).toContainText("4 generated images of 4 references", {
-    timeout: 300_000,
-  });
-  await page.getByLabel("Steps").fill("40");
+  await expect(page.getByTestId("dataset-summary")).toContainText("2 generated images of 2 references");
+  await page.getByLabel("Steps", { exact: true }).fill("12");
+  await page.getByLabel("Checkpoint every").fill("4");
+  await page.getByLabel("Preview every").fill("4");
   await page.getByRole("button", { name: "Start" }).click();
-  const chart = page.locator("figure.loss-chart");
-  await expect(chart).toHaveAttribute("data-points", /^([3-9]|\d\d)$/, { timeout: 120_000 });
+  const chart = (metric: string) => page.locator(`figure.metric-chart[data-metric="${metric}"]`);
+  await expect(chart("loss")).toHaveAttribute("data-points", /^([3-9]|1\d)$/, { timeout: 120_000 });
+  await expect(chart("gradient norm")).not.toHaveAttribute("data-points", "0");
+  await expect(chart("weighted error")).not.toHaveAttribute("data-points", "0");
+  await expect(page.getByTestId("train-previews")).toBeVisible({ timeout: 120_000 });
   await page.screenshot({ path: "docs/train.png", fullPage: true });
-  await expect(page.getByTestId("train-status")).toHaveAttribute("data-status", "done", { timeout: 300_000 });
-  await expect(chart).toHaveAttribute("data-points", "40");
-  await expect(page.getByTestId("saved-runs").locator("tr[data-status=done]")).toContainText("patchdpo");
-  // The run list comes back from IndexedDB after a reload (the Train tab stays selected).
+  await page.getByRole("button", { name: "Pause" }).click();
+  const status = page.getByTestId("train-status");
+  await expect(status).toHaveAttribute("data-status", /paused|done/, { timeout: 120_000 });
+
+  // The run comes back from IndexedDB after a reload and resumes from its checkpoint to the end.
   await page.reload();
+  await expectLoaded(page, "tiny", 120_000);
   await page.getByRole("tab", { name: "Train" }).click();
-  await expect(page.getByTestId("saved-runs").locator("tr[data-status=done]")).toContainText("40 / 40", {
-    timeout: 120_000,
-  });
+  const row = page.getByTestId("saved-runs").locator("tbody tr").first();
+  if ((await row.getAttribute("data-status")) === "paused") {
+    await row.getByRole("button", { name: "Resume" }).click();
+    await expect(status).toHaveAttribute("data-status", "running");
+  }
+  await expect(status).toHaveAttribute("data-status", "done", { timeout: 300_000 });
+  await expect(chart("loss")).toHaveAttribute("data-points", "12");
+  await expect(row).toContainText("12 / 12");
+  const runId = await row.getAttribute("data-run-id");
+
+  await page.getByLabel("Method").selectOption("dpo");
+  await page.getByLabel("Steps", { exact: true }).fill("6");
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(status).toHaveAttribute("data-status", "done", { timeout: 300_000 });
+  await expect(chart("reward margin")).not.toHaveAttribute("data-points", "0");
+  await expect(page.getByTestId("saved-runs").locator("tr[data-status=done]")).toHaveCount(2);
+
+  const download = page.waitForEvent("download");
+  await page.locator(`tr[data-run-id="${runId}"]`).getByRole("button", { name: "Export adapter" }).click();
+  const adapterPath = info.outputPath("adapter.safetensors");
+  await (await download).saveAs(adapterPath);
+
+  await page.getByRole("tab", { name: "Generate" }).click();
+  await expect(page.getByTestId("reference-image")).toBeVisible({ timeout: 60_000 });
+  const notAdapter = info.outputPath("notes.safetensors");
+  writeFileSync(notAdapter, "hello");
+  await page.getByLabel("Import adapter").setInputFiles(notAdapter);
+  await expect(page.getByTestId("adapter-error")).toContainText("notes.safetensors");
+  await page.getByLabel("Import adapter").setInputFiles(adapterPath);
+  await expect(page.getByLabel("Adapter", { exact: true })).toHaveValue(/^import:/);
+  await page.getByLabel("Steps", { exact: true }).fill("4");
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  const card = page.getByTestId("run-card").first();
+  await expect(card).toHaveAttribute("data-status", "done", { timeout: 120_000 });
+  await expect(card).toContainText("(imported)");
 });

@@ -21,7 +21,14 @@ export interface RunRecord {
 export type TrainingEvent =
   | { kind: "backend"; backend: "webgpu" | "cpu"; note?: string }
   | { kind: "step"; report: StepReport }
+  /** The adapter after `step` steps, every `previewEvery` steps (for sample previews). */
+  | { kind: "adapter"; step: number; tensors: Map<string, Float32Array> }
   | { kind: "checkpoint"; step: number; status: RunRecord["status"]; message?: string };
+
+export interface TrainOptions {
+  /** Emit an "adapter" event every this many steps; 0 or absent: never. */
+  previewEvery?: number;
+}
 
 export interface EngineCheck {
   adapter: AdapterSummary;
@@ -57,13 +64,24 @@ export interface TrainingApi {
     dataset: PreferenceDataset,
     config: TrainConfig,
     onEvent: (e: TrainingEvent) => void,
+    options?: TrainOptions,
   ): Promise<RunRecord>;
+  /** Continues a stored run (paused, interrupted or left running by a closed page) from its last checkpoint. */
+  resume(runId: string, onEvent: (e: TrainingEvent) => void, options?: TrainOptions): Promise<RunRecord>;
+  /**
+   * Test hook: destroys the GPU device of the running run `runId` to simulate a lost device (the
+   * run must resume on a new device). False when the run is not training on WebGPU.
+   */
+  testLoseDevice(runId: string): Promise<boolean>;
   /** Stops a running run after its current step, with a checkpoint; false when it is not running. */
   pause(runId: string): Promise<boolean>;
   /** The pack's own adapter tensors (from its cached denoiser weights), e.g. to generate a dataset with. */
   baseAdapter(packId: string): Promise<Map<string, Float32Array>>;
   run(runId: string): Promise<RunRecord | undefined>;
-  /** Every stored run, oldest first, without datasets and checkpoints. */
+  /**
+   * Every stored run, oldest first, without datasets and checkpoints; a run stored as "running"
+   * that this worker is not training (its page was closed or reloaded) is listed as "interrupted".
+   */
   runs(): Promise<Omit<RunRecord, "dataset" | "checkpoint">[]>;
   /** The run's adapter (last good checkpoint) as safetensors with the manifest's tensor names. */
   exportAdapter(runId: string): Promise<ArrayBuffer>;

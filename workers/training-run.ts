@@ -19,6 +19,8 @@ import {
   type TrainConfig,
   TrainingLoop,
 } from "../src/core/training/loop";
+import type { GpuContext } from "../src/gpu/context";
+import { GpuDeviceLostError } from "../src/gpu/errors";
 import { createTrainer } from "../src/gpu/trainer";
 import type { RunRecord, TrainingEvent } from "./training-api";
 
@@ -76,57 +78,83 @@ export async function openRun(
   return record;
 }
 
+/** A lost GPU device re-creates the engine and resumes from the last checkpoint this many times per call. */
+export const MAX_DEVICE_LOSSES = 3;
+
+export interface RunHooks {
+  /** Every this many steps, the current adapter tensors (for sample previews); 0 = never. */
+  previewEvery?: number;
+  /** Each engine the run starts on (a new one after a lost device), e.g. for the test-only device-loss hook. */
+  onEngine?(ctx: GpuContext | null): void;
+}
+
 export async function trainRun(
   record: RunRecord,
   signal: AbortSignal,
   onEvent: (e: TrainingEvent) => void,
+  hooks: RunHooks = {},
 ): Promise<RunRecord> {
   const { manifest, weights } = await packWeights(record.packId);
-  const choice = await createTrainer(
-    (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu,
-    denoiserArch(manifest),
-    weights,
-  );
-  onEvent({ kind: "backend", backend: choice.backend, note: choice.fallbackReason });
-  const { latent: l } = manifest;
-  const loop = new TrainingLoop(
-    choice.trainer,
-    record.dataset,
-    record.config,
-    { channels: l.channels, height: l.height, width: l.width },
-    alphasCumprod(manifest.scheduler),
-  );
-  if (record.checkpoint) loop.restore(record.checkpoint);
-  let good: Checkpoint = record.checkpoint ?? (await loop.checkpoint());
+  let good: Checkpoint | undefined = record.checkpoint;
+  record.message = undefined;
   const keep = async (status: RunRecord["status"], message?: string) => {
     Object.assign(record, { checkpoint: good, status, message });
     await saveRun(record);
-    onEvent({ kind: "checkpoint", step: good.step, status, message });
+    onEvent({ kind: "checkpoint", step: good?.step ?? 0, status, message });
   };
-  try {
-    await keep("running");
-    while (!loop.done && !signal.aborted) {
-      const report: StepReport = await loop.next();
-      record.history.push(report);
-      onEvent({ kind: "step", report });
-      if (loop.step % record.config.checkpointEvery === 0) {
-        good = await loop.checkpoint();
-        await keep("running");
+  for (let losses = 0; ; losses++) {
+    const choice = await createTrainer(
+      (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu,
+      denoiserArch(manifest),
+      weights,
+    );
+    onEvent({ kind: "backend", backend: choice.backend, note: choice.fallbackReason });
+    hooks.onEngine?.(choice.ctx);
+    const { latent: l } = manifest;
+    const loop = new TrainingLoop(
+      choice.trainer,
+      record.dataset,
+      record.config,
+      { channels: l.channels, height: l.height, width: l.width },
+      alphasCumprod(manifest.scheduler),
+    );
+    try {
+      if (good) loop.restore(good);
+      else good = await loop.checkpoint();
+      // Steps after the checkpoint are trained again on resume; their reports are replaced.
+      record.history = record.history.filter((r) => r.step <= loop.step);
+      await keep("running", record.message);
+      while (!loop.done && !signal.aborted) {
+        const report: StepReport = await loop.next();
+        record.history.push(report);
+        onEvent({ kind: "step", report });
+        if (loop.step % record.config.checkpointEvery === 0) {
+          good = await loop.checkpoint();
+          await keep("running", record.message);
+        }
+        if (hooks.previewEvery && loop.step % hooks.previewEvery === 0)
+          onEvent({ kind: "adapter", step: loop.step, tensors: await choice.trainer.readAdapter() });
       }
+      good = await loop.checkpoint();
+      await keep(loop.done ? "done" : "paused", record.message);
+      return record;
+    } catch (e) {
+      const lost = e instanceof GpuDeviceLostError ? e : choice.ctx?.lost;
+      if (e instanceof NonFiniteError) {
+        record.history = record.history.filter((r) => r.step <= (good?.step ?? 0));
+        await keep("failed", `${e.message}. Stopped and restored the last good checkpoint (step ${good?.step}).`);
+        return record;
+      }
+      const why = lost ? `The GPU device was lost (${lost.message})` : (e as Error).message;
+      if (!lost || losses >= MAX_DEVICE_LOSSES || signal.aborted) {
+        // The last checkpoint stays; train() or resume() again continues from it.
+        await keep("interrupted", why);
+        return record;
+      }
+      record.message = `${why}; resumed on a new device from the checkpoint at step ${good?.step ?? 0}.`;
+    } finally {
+      choice.trainer.destroy();
+      choice.ctx?.destroy();
     }
-    good = await loop.checkpoint();
-    await keep(loop.done ? "done" : "paused");
-  } catch (e) {
-    if (e instanceof NonFiniteError) {
-      record.history = record.history.filter((r) => r.step <= good.step);
-      await keep("failed", `${e.message}. Stopped and restored the last good checkpoint (step ${good.step}).`);
-    } else {
-      // A lost device or any other failure: the last checkpoint stays; train() again resumes from it.
-      await keep("interrupted", (e as Error).message);
-    }
-  } finally {
-    choice.trainer.destroy();
-    choice.ctx?.destroy();
   }
-  return record;
 }

@@ -8,13 +8,29 @@ import { adapterNames, denoiserArch } from "../src/core/engine/arch";
 import { PackCache } from "../src/core/pack/cache";
 import { idbStore } from "../src/core/pack/store";
 import { exportAdapter } from "../src/core/training/adapter-file";
+import type { GpuContext } from "../src/gpu/context";
 import { acquireDevice } from "../src/gpu/device";
 import { TaskSignals } from "./task-signals";
 import { importAdapterFile, importedAdapters, importedTensors } from "./training-adapters";
-import type { TrainingApi } from "./training-api";
+import type { RunRecord, TrainingApi, TrainingEvent, TrainOptions } from "./training-api";
 import { listRuns, openRun, packWeights, readRun, trainRun } from "./training-run";
 
 const tasks = new TaskSignals();
+/** The GPU context of each run this worker is training (for testLoseDevice). */
+const engines = new Map<string, GpuContext | null>();
+
+async function start(record: RunRecord, onEvent: (e: TrainingEvent) => void, options: TrainOptions = {}) {
+  try {
+    return await tasks.run(record.id, (signal) =>
+      trainRun(record, signal, onEvent, {
+        previewEvery: options.previewEvery,
+        onEngine: (ctx) => engines.set(record.id, ctx),
+      }),
+    );
+  } finally {
+    engines.delete(record.id);
+  }
+}
 
 const api: TrainingApi = {
   checkEngine(taskId, onProgress) {
@@ -31,15 +47,34 @@ const api: TrainingApi = {
   async cancel(taskId) {
     return tasks.cancel(taskId);
   },
-  async train(runId, packId, dataset, config, onEvent) {
-    const record = await openRun(runId, packId, dataset, config);
-    return tasks.run(runId, (signal) => trainRun(record, signal, onEvent));
+  async train(runId, packId, dataset, config, onEvent, options) {
+    return start(await openRun(runId, packId, dataset, config), onEvent, options);
+  },
+  async resume(runId, onEvent, options) {
+    const record = await readRun(runId);
+    if (!record) throw new Error(`no stored run "${runId}"`);
+    return start(record, onEvent, options);
+  },
+  async testLoseDevice(runId) {
+    const ctx = engines.get(runId);
+    ctx?.device.destroy();
+    return !!ctx;
   },
   async pause(runId) {
     return tasks.cancel(runId);
   },
   run: readRun,
-  runs: listRuns,
+  async runs() {
+    return (await listRuns()).map((r) =>
+      r.status === "running" && !engines.has(r.id)
+        ? {
+            ...r,
+            status: "interrupted" as const,
+            message: `the page was closed or reloaded during training; resume continues from the last checkpoint`,
+          }
+        : r,
+    );
+  },
   async baseAdapter(packId) {
     const { manifest, weights } = await packWeights(packId);
     return new Map(adapterNames(denoiserArch(manifest)).map((n) => [n, weights.get(n) as Float32Array]));

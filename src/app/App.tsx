@@ -1,4 +1,5 @@
 import { useEffect } from "react";
+import { DatasetTab } from "./components/dataset/DatasetTab";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { GenerateTab } from "./components/generate/GenerateTab";
 import { Header } from "./components/Header";
@@ -31,7 +32,7 @@ function TabPanel({ tab }: { tab: TabId }) {
     case "inspect":
       return <InspectTab />;
     case "dataset":
-      return <Placeholder what="Building a preference dataset" />;
+      return <DatasetTab />;
     case "compare":
       return <Placeholder what="Comparing base, DPO and PatchDPO side by side" />;
   }

@@ -1,5 +1,6 @@
 /** The app's worker instances. Vite bundles each worker from the `new URL(...)` literal. */
 import * as Comlink from "comlink";
+import type { DatasetApi } from "../../../workers/dataset-api";
 import type { InferenceApi } from "../../../workers/inference-api";
 import type { TrainingApi } from "../../../workers/training-api";
 import { useTasks } from "../stores/tasks";
@@ -17,8 +18,14 @@ export const training = new WorkerHost<TrainingApi>(
   () => new Worker(new URL("../../../workers/training.worker.ts", import.meta.url), { type: "module" }),
 );
 
+export const dataset = new WorkerHost<DatasetApi>(
+  "dataset",
+  () => new Worker(new URL("../../../workers/dataset.worker.ts", import.meta.url), { type: "module" }),
+);
+
 /** Wraps a callback so the worker can call it across the boundary. */
 export const callback = <F extends (...args: never[]) => unknown>(fn: F) => Comlink.proxy(fn);
 
 inference.onCrash(reportCrash);
 training.onCrash(reportCrash);
+dataset.onCrash(reportCrash);

@@ -1,164 +1,217 @@
 /**
- * Train tab: builds a small preference dataset from the loaded pack's training subjects (core
- * buildDataset over the inference worker's sessions), then trains an adapter in the training
- * worker with a chosen loss, with pause / resume (runs resume from their IndexedDB checkpoint)
- * and a live loss chart.
+ * Train tab: a stored dataset (or a quick one from the training subjects), the loss and its
+ * options, start / pause / resume, live uPlot curves, sample previews on fixed held-out seeds
+ * every K steps, and the saved runs (resumable after a reload; adapters exportable).
  */
 import { useEffect, useState } from "react";
-import type { RunRecord, TrainingApi } from "../../../../workers/training-api";
-import { buildDataset } from "../../../core/dataset/build";
-import { meanQuality, type PreferenceDataset } from "../../../core/dataset/types";
-import { imageToTensor, type RunRole } from "../../../core/generate";
-import { DEFAULT_TRAIN_CONFIG, type StepReport } from "../../../core/training/loop";
+import type { Manifest } from "../../../core/pack";
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../../../core/training/loop";
 import { METHODS, type Method } from "../../../core/training/losses";
-import { callback, inference, training } from "../../services/workers";
+import { defaultForm, useDataset } from "../../stores/dataset";
 import { usePacks } from "../../stores/packs";
-import { LossChart } from "./LossChart";
+import { useTraining } from "../../stores/training";
+import { Previews } from "./Previews";
+import { RunList } from "./RunList";
+import { TrainCharts } from "./TrainCharts";
+import "./train.css";
 
-const SAMPLER = { steps: 10, sampler: "ddim" as const, guidanceImage: 3, guidancePrompt: 2, ipScale: 1 };
+function Num(props: { label: string; value: number; step?: number; onChange: (v: number) => void }) {
+  return (
+    <label>
+      {props.label}{" "}
+      <input
+        type="number"
+        aria-label={props.label}
+        step={props.step ?? "any"}
+        value={props.value}
+        onChange={(e) => e.target.value !== "" && props.onChange(Number(e.target.value))}
+      />
+    </label>
+  );
+}
 
 export function TrainPanel() {
   const pack = Object.values(usePacks((s) => s.loaded))[0];
-  const [dataset, setDataset] = useState<PreferenceDataset>();
-  const [building, setBuilding] = useState("");
-  const [method, setMethod] = useState<Method>("patchdpo");
-  const [lr, setLr] = useState(1e-3);
-  const [steps, setSteps] = useState(20);
-  const [runId, setRunId] = useState<string>();
-  const [history, setHistory] = useState<StepReport[]>([]);
-  const [status, setStatus] = useState<RunRecord["status"] | "idle">("idle");
-  const [message, setMessage] = useState<string>();
-  const [saved, setSaved] = useState<Awaited<ReturnType<TrainingApi["runs"]>>>([]);
-  const refreshRuns = () => training.call((api) => api.runs()).then(setSaved);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: list the stored runs once on mount
-  useEffect(() => void refreshRuns(), []);
+  const manifest = pack?.manifest;
+  const { datasets, datasetId, active, previewEvery } = useTraining();
+  const [config, setConfig] = useState<TrainConfig>({ ...DEFAULT_TRAIN_CONFIG, lr: 1e-3, steps: 20 });
+  const building = useDataset((s) => s.building);
+  useEffect(() => {
+    if (manifest) void useTraining.getState().refresh(manifest.id);
+  }, [manifest]);
+  if (!manifest) return <p>Load a pack on the Models tab to build a dataset and train.</p>;
 
-  if (!pack) return <p>Load a pack on the Models tab to build a dataset and train.</p>;
-  const { manifest } = pack;
+  const t = useTraining.getState();
+  const loss = config.loss;
+  const setLoss = (patch: Partial<TrainConfig["loss"]>) => setConfig({ ...config, loss: { ...loss, ...patch } });
+  const weights = loss.weights;
+  const setWeights = (patch: Partial<typeof weights>) => setLoss({ weights: { ...weights, ...patch } });
+  const running = active?.status === "running" || active?.status === "starting";
+  const chosen = datasets.find((d) => d.id === datasetId);
 
-  const build = async () => {
-    const run: RunRole = (role, feeds) => inference.call((api) => api.run(manifest.id, role, feeds));
-    const subjects = manifest.gallery?.train ?? [];
-    const references = [];
-    for (const s of subjects) {
-      const image = await inference.call((api) => api.galleryReference(manifest.id, s.id));
-      references.push({ id: s.id, tensor: imageToTensor(image, manifest.image, s.id) });
-    }
-    const adapter = await training.call((api) => api.baseAdapter(manifest.id));
-    const ds = await buildDataset({
-      run,
-      manifest,
-      adapter,
-      references,
-      prompts: [{}],
-      seeds: [1],
-      sampler: SAMPLER,
-      onSample: (done, total) => setBuilding(`${done} / ${total} images`),
-    });
-    setBuilding("");
-    setDataset(ds);
-  };
-
-  const train = async (id: string) => {
-    if (!dataset) return;
-    setRunId(id);
-    setStatus("running");
-    const config = { ...DEFAULT_TRAIN_CONFIG, lr, steps, loss: { ...DEFAULT_TRAIN_CONFIG.loss, method } };
-    const record = await training.call((api) =>
-      api.train(
-        id,
-        manifest.id,
-        dataset,
-        config,
-        callback((e) => {
-          if (e.kind === "step") setHistory((h) => [...h, e.report]);
-        }),
-      ),
-    );
-    setHistory(record.history);
-    setStatus(record.status);
-    setMessage(record.message);
-    await refreshRuns();
-  };
-
-  const running = status === "running";
   return (
     <section className="train-panel">
-      <h3>Dataset</h3>
-      <button type="button" disabled={!!building} onClick={() => void build()}>
-        Build dataset from the training subjects
-      </button>
-      {building && <span> generating {building}</span>}
-      {dataset && (
-        <p data-testid="dataset-summary">
-          {dataset.samples.length} generated images of {dataset.references.length} references, mean patch quality{" "}
-          {(dataset.samples.reduce((s, x) => s + meanQuality(x), 0) / dataset.samples.length).toFixed(3)}
-        </p>
-      )}
-      <h3>Training</h3>
-      <label>
-        Method{" "}
-        <select value={method} onChange={(e) => setMethod(e.target.value as Method)}>
-          {METHODS.map((m) => (
-            <option key={m}>{m}</option>
-          ))}
-        </select>
-      </label>{" "}
-      <label>
-        Learning rate <input type="number" step="any" value={lr} onChange={(e) => setLr(Number(e.target.value))} />
-      </label>{" "}
-      <label>
-        Steps <input type="number" value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
-      </label>
+      <fieldset>
+        <legend>Dataset</legend>
+        <label>
+          Train on{" "}
+          <select
+            aria-label="Training dataset"
+            value={datasetId ?? ""}
+            onChange={(e) => t.chooseDataset(e.target.value)}
+          >
+            {datasets.length === 0 && <option value="">no stored dataset</option>}
+            {datasets.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({d.samples} images, {d.references} refs)
+              </option>
+            ))}
+          </select>
+        </label>{" "}
+        <button type="button" disabled={!!building} onClick={() => void quickDataset(manifest)}>
+          Build dataset from the training subjects
+        </button>
+        {building && (
+          <span>
+            {" "}
+            generating {building.done} / {building.total || "…"} images
+          </span>
+        )}
+        {chosen && (
+          <p data-testid="dataset-summary">
+            {chosen.samples} generated images of {chosen.references} references, mean patch quality{" "}
+            {chosen.meanGen.toFixed(3)}
+          </p>
+        )}
+      </fieldset>
+      <fieldset>
+        <legend>Loss and optimizer</legend>
+        <label>
+          Method{" "}
+          <select
+            aria-label="Method"
+            value={loss.method}
+            onChange={(e) => setLoss({ method: e.target.value as Method })}
+          >
+            {METHODS.map((m) => (
+              <option key={m}>{m}</option>
+            ))}
+          </select>
+        </label>
+        <Num label="Learning rate" value={config.lr} onChange={(lr) => setConfig({ ...config, lr })} />
+        <Num label="Steps" value={config.steps} step={1} onChange={(steps) => setConfig({ ...config, steps })} />
+        <Num label="β" value={loss.beta} onChange={(beta) => setLoss({ beta })} />
+        <Num
+          label="Weight decay"
+          value={config.weightDecay}
+          onChange={(weightDecay) => setConfig({ ...config, weightDecay })}
+        />
+        <label>
+          <input
+            type="checkbox"
+            checked={loss.useReference}
+            onChange={(e) => setLoss({ useReference: e.target.checked })}
+          />{" "}
+          reference-image term
+        </label>
+        <label>
+          DPO pairs{" "}
+          <select
+            aria-label="DPO pairing"
+            value={loss.pairing}
+            onChange={(e) => setLoss({ pairing: e.target.value as typeof loss.pairing })}
+          >
+            <option value="reference">reference ≻ generated</option>
+            <option value="quality">better ≻ worse generated</option>
+          </select>
+        </label>
+        <label>
+          Quality → weight{" "}
+          <select
+            aria-label="Weight normalization"
+            value={weights.normalize}
+            onChange={(e) => setWeights({ normalize: e.target.value as typeof weights.normalize })}
+          >
+            <option value="clamp">clamp to [0, 1]</option>
+            <option value="minmax">min–max per image</option>
+          </select>
+        </label>
+        <label>
+          Threshold τ{" "}
+          <input
+            aria-label="Threshold"
+            placeholder="none"
+            size={5}
+            value={weights.threshold ?? ""}
+            onChange={(e) => setWeights({ threshold: e.target.value === "" ? null : Number(e.target.value) })}
+          />
+        </label>
+        <Num label="Temperature" value={weights.temperature} onChange={(temperature) => setWeights({ temperature })} />
+        <Num
+          label="Checkpoint every"
+          value={config.checkpointEvery}
+          step={1}
+          onChange={(checkpointEvery) => setConfig({ ...config, checkpointEvery: Math.max(1, checkpointEvery) })}
+        />
+        <Num
+          label="Preview every"
+          value={previewEvery}
+          step={1}
+          onChange={(k) => t.setPreviewEvery(Math.max(0, Math.round(k)))}
+        />
+      </fieldset>
       <p className="muted">
-        AdamW, weight decay 0.01. The official code uses lr 3e-5; small packs may want a larger rate to move in a few
+        AdamW; the official code uses lr 3e-5 and weight decay 0.01. Small packs may want a larger rate to move in a few
         steps.
       </p>
-      <button type="button" disabled={!dataset || running} onClick={() => void train(`run-${Date.now()}`)}>
-        Start
-      </button>{" "}
-      <button
-        type="button"
-        disabled={!running || !runId}
-        onClick={() => void training.call((api) => api.pause(runId ?? ""))}
-      >
-        Pause
-      </button>{" "}
-      <button type="button" disabled={running || status !== "paused" || !runId} onClick={() => void train(runId ?? "")}>
-        Resume
-      </button>
-      <p data-testid="train-status" data-status={status}>
-        Status: {status}
-        {message && <strong> — {message}</strong>}
+      <div className="row">
+        <button
+          type="button"
+          className="primary"
+          disabled={!chosen || running}
+          onClick={() => void t.start(manifest, config)}
+        >
+          Start
+        </button>
+        <button type="button" disabled={!running} onClick={() => t.pause()}>
+          Pause
+        </button>
+        <button
+          type="button"
+          disabled={running || !active || (active.status !== "paused" && active.status !== "interrupted")}
+          onClick={() => active && void t.resume(manifest, active.runId)}
+        >
+          Resume
+        </button>
+      </div>
+      <p data-testid="train-status" data-status={active?.status ?? "idle"}>
+        {active ? (
+          <>
+            Run <strong>{active.runId}</strong> ({active.config.loss.method}): {active.status}, step{" "}
+            {active.history.at(-1)?.step ?? 0} of {active.config.steps}
+            {active.backend && <span className="muted"> · engine {active.backend}</span>}
+            {active.message && (
+              <strong className="train-message" data-testid="train-message">
+                {" "}
+                — {active.message}
+              </strong>
+            )}
+          </>
+        ) : (
+          "Status: idle"
+        )}
       </p>
-      <LossChart label="loss" values={history.map((r) => ({ step: r.step, value: r.loss }))} />
-      <h3>Saved runs</h3>
-      <table data-testid="saved-runs">
-        <thead>
-          <tr>
-            <th>run</th>
-            <th>method</th>
-            <th>lr</th>
-            <th>steps</th>
-            <th>status</th>
-            <th>last loss</th>
-          </tr>
-        </thead>
-        <tbody>
-          {saved.map((r) => (
-            <tr key={r.id} data-status={r.status}>
-              <td>{r.id}</td>
-              <td>{r.config.loss.method}</td>
-              <td>{r.config.lr}</td>
-              <td>
-                {r.history.length} / {r.config.steps}
-              </td>
-              <td>{r.status}</td>
-              <td>{r.history.at(-1)?.loss.toPrecision(5) ?? "—"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {active && <TrainCharts history={active.history} config={active.config} />}
+      <Previews manifest={manifest} />
+      <RunList manifest={manifest} />
     </section>
   );
+}
+
+/** The quick path: every training subject, seed 1, 10 sampler steps, stored like any dataset. */
+async function quickDataset(manifest: Manifest) {
+  const form = { ...(await defaultForm(manifest)), name: "training subjects, seed 1", seeds: "1" };
+  const id = await useDataset.getState().build(manifest, [1], { ...form, sampler: { ...form.sampler, steps: 10 } });
+  await useTraining.getState().refresh(manifest.id);
+  if (id) useTraining.getState().chooseDataset(id);
 }

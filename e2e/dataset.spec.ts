@@ -1,0 +1,102 @@
+/**
+ * The Dataset tab in Chromium with the tiny pack: build a 2-image dataset from two training
+ * subjects (real ONNX sessions, quality maps in both directions), see the grid and statistics,
+ * keep it across a reload (IndexedDB), export it as a zip with the documented layout, import it
+ * back, and refuse bad zips (not a zip, another pack, a missing file) with specific messages
+ * while keeping what is stored.
+ */
+import { expect, test } from "@playwright/test";
+import { unzipSync, zipSync } from "fflate";
+import { expectLoaded } from "./helpers";
+
+test.setTimeout(300_000);
+
+/** ONNX on WASM: ORT's WebGPU EP on SwiftShader is far slower on the shared 2-core machines. */
+const WASM_SETTINGS = JSON.stringify({
+  state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
+  version: 1,
+});
+
+test("Dataset tab: build, view, reload, export, import, bad zips", async ({ page, context }, info) => {
+  await context.addInitScript((s) => localStorage.setItem("patchdpo-settings", s), WASM_SETTINGS);
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny", 120_000);
+  await page.getByRole("tab", { name: "Dataset" }).click();
+  // Two of the four training subjects, one seed, few sampler steps: 2 images.
+  await expect(page.getByText("References (4)")).toBeVisible({ timeout: 60_000 });
+  await page
+    .getByRole("button", { name: /^Remove reference/ })
+    .first()
+    .click();
+  await page
+    .getByRole("button", { name: /^Remove reference/ })
+    .first()
+    .click();
+  await page.getByLabel("Seeds").fill("1");
+  await page.getByLabel("Sampler steps").fill("4");
+  await page.getByLabel("Dataset name").fill("e2e tiny");
+  await expect(page.getByText("= 2 images")).toBeVisible();
+  await page.getByRole("button", { name: "Build dataset" }).click();
+
+  const view = page.getByTestId("dataset-view");
+  await expect(view).toHaveAttribute("data-samples", "2", { timeout: 180_000 });
+  await expect(page.getByTestId("dataset-sample")).toHaveCount(2);
+  const mean = Number(await page.getByTestId("dataset-mean").textContent());
+  expect(mean).toBeGreaterThan(-1);
+  expect(mean).toBeLessThanOrEqual(1);
+  await expect(page.getByTestId("histogram")).toHaveCount(2);
+  await page.screenshot({ path: "docs/dataset.png", fullPage: true });
+
+  await page.reload();
+  await page.getByRole("tab", { name: "Dataset" }).click();
+  const rows = page.getByTestId("dataset-list").locator("tbody tr");
+  await expect(rows).toHaveCount(1, { timeout: 60_000 });
+  await expect(rows.first()).toContainText("e2e tiny");
+
+  const download = page.waitForEvent("download");
+  await rows.first().getByRole("button", { name: "Export zip" }).click();
+  const zipPath = info.outputPath("dataset.zip");
+  await (await download).saveAs(zipPath);
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const files = unzipSync(readFileSync(zipPath));
+  expect(Object.keys(files).sort()).toEqual(
+    [
+      "dataset.json",
+      ...[0, 1].flatMap((i) => [
+        `references/${i}/image.png`,
+        `references/${i}/latent.f32`,
+        `references/${i}/tokens.f32`,
+        `samples/${i}/image.png`,
+        `samples/${i}/latent.f32`,
+        `samples/${i}/m_gen.f32`,
+        `samples/${i}/m_ref.f32`,
+      ]),
+    ].sort(),
+  );
+  expect(files["samples/0/m_gen.f32"].length).toBe(64 * 4);
+  expect(files["references/0/latent.f32"].length).toBe(4 * 16 * 16 * 4);
+
+  const importZip = async (name: string, bytes: Uint8Array) => {
+    const path = info.outputPath(name);
+    writeFileSync(path, bytes);
+    await page.getByTestId("dataset-import").setInputFiles(path);
+  };
+  await importZip("copy.zip", readFileSync(zipPath));
+  await expect(rows).toHaveCount(2, { timeout: 30_000 });
+
+  const header = JSON.parse(new TextDecoder().decode(files["dataset.json"]));
+  const otherPack = {
+    ...files,
+    "dataset.json": new TextEncoder().encode(JSON.stringify({ ...header, packId: "emoji64" })),
+  };
+  const { "samples/1/m_ref.f32": _missing, ...incomplete } = files;
+  for (const [name, bytes, message] of [
+    ["notes.zip", new TextEncoder().encode("not a zip"), /notes\.zip: not a zip file/],
+    ["other.zip", zipSync(otherPack), /built with pack "emoji64"/],
+    ["short.zip", zipSync(incomplete), /missing file samples\/1\/m_ref\.f32/],
+  ] as const) {
+    await importZip(name, bytes);
+    await expect(page.getByTestId("dataset-error")).toContainText(message);
+    await expect(rows).toHaveCount(2);
+  }
+});

@@ -1,0 +1,139 @@
+/**
+ * One stored dataset: statistics (mean quality overall and per reference, per-patch histograms of
+ * both maps) and the grid of generated images per reference with a heatmap overlay: `m_gen` over
+ * each generated image, or `m_ref` over the reference for each sample.
+ */
+import { useMemo, useState } from "react";
+import type { StoredDataset } from "../../../core/dataset/format";
+import { datasetStats } from "../../../core/dataset/stats";
+import { Histogram } from "../inspect/Histogram";
+import { HeatmapImage } from "./PngImage";
+
+export function DatasetView({ stored }: { stored: StoredDataset }) {
+  const { dataset: ds } = stored;
+  const stats = useMemo(() => datasetStats(ds), [ds]);
+  const [map, setMap] = useState<"gen" | "ref" | "none">("gen");
+  const [opacity, setOpacity] = useState(0.55);
+  const promptText = (p: Record<string, string>) =>
+    Object.values(p)
+      .filter((v) => v !== "any")
+      .join(" ") || "any";
+
+  return (
+    <section className="panel" aria-label="Dataset" data-testid="dataset-view" data-samples={ds.samples.length}>
+      <h3>
+        {stored.name}: {ds.samples.length} images of {ds.references.length} references
+      </h3>
+      <p className="muted">
+        Seeds {stored.settings.seeds.join(", ")}; {stored.settings.sampler.sampler} {stored.settings.sampler.steps}{" "}
+        steps; adapter {stored.settings.adapter}; m_ref {stored.settings.refWeight}.
+      </p>
+      <div className="dataset-stats">
+        <table data-testid="dataset-stats">
+          <thead>
+            <tr>
+              <th>reference</th>
+              <th>images</th>
+              <th>mean m_gen</th>
+              <th>worst</th>
+              <th>best</th>
+              <th>mean m_ref</th>
+            </tr>
+          </thead>
+          <tbody>
+            {stats.references.map((r, i) => (
+              <tr key={`${r.id}-${String(i)}`}>
+                <td>{r.id}</td>
+                <td>{r.samples}</td>
+                <td>{r.gen.toFixed(3)}</td>
+                <td>{r.worst.toFixed(3)}</td>
+                <td>{r.best.toFixed(3)}</td>
+                <td>{r.ref.toFixed(3)}</td>
+              </tr>
+            ))}
+            <tr className="total">
+              <td>all</td>
+              <td>{ds.samples.length}</td>
+              <td data-testid="dataset-mean">{stats.gen.toFixed(3)}</td>
+              <td />
+              <td />
+              <td>{stats.ref.toFixed(3)}</td>
+            </tr>
+          </tbody>
+        </table>
+        <Histogram values={concat(ds.samples.map((s) => s.mGen))} threshold={2} label="m_gen per patch" />
+        <Histogram values={concat(ds.samples.map((s) => s.mRef))} threshold={2} label="m_ref per patch" />
+      </div>
+      <div className="dataset-controls">
+        <span className="muted">Colours span the dataset's own min–max (viridis: dark = worst patch). </span>
+        <label>
+          Heatmap{" "}
+          <select aria-label="Heatmap" value={map} onChange={(e) => setMap(e.target.value as typeof map)}>
+            <option value="gen">m_gen over the generated image</option>
+            <option value="ref">m_ref over the reference</option>
+            <option value="none">none</option>
+          </select>
+        </label>{" "}
+        <label>
+          Opacity{" "}
+          <input
+            type="range"
+            aria-label="Heatmap opacity"
+            min={0}
+            max={1}
+            step={0.05}
+            value={opacity}
+            onChange={(e) => setOpacity(Number(e.target.value))}
+          />
+        </label>
+      </div>
+      <div className="dataset-grid" data-testid="dataset-grid">
+        {ds.references.map((r, i) => (
+          <div key={`${r.id}-${String(i)}`} className="dataset-row">
+            <figure>
+              <HeatmapImage png={stored.referenceImages[i]} label={`reference ${r.id}`} grid={ds.grid} opacity={0} />
+              <figcaption>
+                <strong>{r.id}</strong>
+                <br />
+                mean {stats.references[i].gen.toFixed(3)}
+              </figcaption>
+            </figure>
+            {ds.samples.map((s, j) =>
+              s.ref !== i ? null : (
+                <figure key={String(j)} data-testid="dataset-sample">
+                  <HeatmapImage
+                    png={map === "ref" ? stored.referenceImages[i] : stored.sampleImages[j]}
+                    label={`${r.id} seed ${s.seed}`}
+                    values={map === "gen" ? s.mGen : map === "ref" ? s.mRef : undefined}
+                    grid={ds.grid}
+                    opacity={opacity}
+                    range={
+                      map === "ref"
+                        ? [stats.refHistogram.min, stats.refHistogram.max]
+                        : [stats.genHistogram.min, stats.genHistogram.max]
+                    }
+                  />
+                  <figcaption>
+                    seed {s.seed}, {promptText(s.prompt)}
+                    <br />
+                    m_gen {stats.samples[j].gen.toFixed(3)} · m_ref {stats.samples[j].ref.toFixed(3)}
+                  </figcaption>
+                </figure>
+              ),
+            )}
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function concat(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}

@@ -1,0 +1,220 @@
+/**
+ * The Dataset tab's state: the build form, the stored datasets of the open pack (kept by the
+ * dataset worker in IndexedDB), the one being viewed, and the build / import / export / delete
+ * actions, each a task in the task area (builds can be cancelled).
+ */
+import { create } from "zustand";
+import type { BuildRequest, DatasetSummary } from "../../../workers/dataset-api";
+import type { DatasetSettings, StoredDataset } from "../../core/dataset/format";
+import type { PromptChoice, RgbaImage } from "../../core/generate";
+import { isAbortError, type Manifest } from "../../core/pack";
+import { callback, dataset, inference, training } from "../services/workers";
+import { useAdapters } from "./adapters";
+import { useTasks } from "./tasks";
+
+export interface FormReference {
+  id: string;
+  label: string;
+  source: "gallery" | "upload";
+  image: RgbaImage;
+}
+
+export interface DatasetForm {
+  name: string;
+  references: FormReference[];
+  prompts: PromptChoice[];
+  seeds: string;
+  sampler: DatasetSettings["sampler"];
+  adapter: string;
+  refWeight: DatasetSettings["refWeight"];
+}
+
+export interface BuildState {
+  taskId: string;
+  done: number;
+  total: number;
+  /** PNGs generated so far, for the live preview. */
+  images: { png: Uint8Array; meanGen: number }[];
+}
+
+interface DatasetState {
+  packId?: string;
+  form?: DatasetForm;
+  list: DatasetSummary[];
+  viewed?: StoredDataset;
+  building?: BuildState;
+  error?: string;
+  /** Loads the pack's training subjects into a fresh form and lists its datasets. */
+  init(manifest: Manifest): Promise<void>;
+  setForm(patch: Partial<DatasetForm>): void;
+  upload(manifest: Manifest, files: File[]): Promise<void>;
+  refresh(): Promise<void>;
+  /** Builds and stores a dataset from `form` (default: the tab's form); resolves with its id, or undefined. */
+  build(manifest: Manifest, seeds: number[], form?: DatasetForm): Promise<string | undefined>;
+  cancel(): void;
+  view(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  exportZip(manifest: Manifest, id: string): Promise<void>;
+  importZip(manifest: Manifest, file: File): Promise<void>;
+}
+
+function download(bytes: Uint8Array, name: string) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/zip" }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+/** The pack's training subjects, one "any" prompt, seeds 1-2 and the pack's sampler defaults. */
+export async function defaultForm(manifest: Manifest): Promise<DatasetForm> {
+  const d = manifest.scheduler.defaults;
+  const num = (v: unknown, fallback: number) => (Number.isFinite(Number(v)) ? Number(v) : fallback);
+  const references = await Promise.all(
+    (manifest.gallery?.train ?? []).map(async (e) => ({
+      id: e.id,
+      label: e.name,
+      source: "gallery" as const,
+      image: await inference.call((api) => api.galleryReference(manifest.id, e.id)),
+    })),
+  );
+  return {
+    name: `${manifest.id} dataset`,
+    references,
+    prompts: [Object.fromEntries(manifest.prompt.slots.map((s) => [s.name, "any"]))],
+    seeds: "1-2",
+    sampler: {
+      steps: num(d.steps, 25),
+      sampler: d.sampler === "euler" ? "euler" : "ddim",
+      guidanceImage: num(d.guidance_image, 3),
+      guidancePrompt: num(d.guidance_prompt, 2),
+      ipScale: num(d.ip_scale, 1),
+    },
+    adapter: "base",
+    refWeight: "coverage",
+  };
+}
+
+export const useDataset = create<DatasetState>()((set, get) => ({
+  list: [],
+
+  async init(manifest) {
+    set({ packId: manifest.id, viewed: undefined, error: undefined, form: await defaultForm(manifest) });
+    await get().refresh();
+  },
+
+  setForm: (patch) => set((s) => (s.form ? { form: { ...s.form, ...patch } } : {})),
+
+  async upload(manifest, files) {
+    set({ error: undefined });
+    for (const file of files) {
+      try {
+        const image = await inference.call((api) => api.uploadedReference(manifest.id, file, file.name));
+        const ref: FormReference = { id: file.name, label: file.name, source: "upload", image };
+        set((s) => (s.form ? { form: { ...s.form, references: [...s.form.references, ref] } } : {}));
+      } catch (e) {
+        set({ error: (e as Error).message });
+      }
+    }
+  },
+
+  async refresh() {
+    const { packId } = get();
+    if (packId) set({ list: await dataset.call((api) => api.list(packId)) });
+  },
+
+  async build(manifest, seeds, form = get().form) {
+    if (!form || get().building) return;
+    const tasks = useTasks.getState();
+    const taskId = tasks.start(`Building dataset "${form.name}"`, () => get().cancel());
+    set({ building: { taskId, done: 0, total: 0, images: [] }, error: undefined });
+    try {
+      const choice = await useAdapters.getState().tensors(form.adapter);
+      const tensors =
+        choice.kind === "base" ? await training.call((api) => api.baseAdapter(manifest.id)) : choice.tensors;
+      const request: BuildRequest = {
+        name: form.name,
+        manifest,
+        references: form.references,
+        prompts: form.prompts,
+        seeds,
+        sampler: form.sampler,
+        adapter: { label: choice.kind === "base" ? "base" : choice.label, tensors },
+        refWeight: form.refWeight,
+      };
+      const summary = await dataset.call((api) =>
+        api.build(
+          taskId,
+          request,
+          callback((role, feeds) => inference.call((api) => api.run(manifest.id, role, feeds))),
+          callback((p) => {
+            set((s) => ({
+              building: s.building && {
+                ...s.building,
+                done: p.done,
+                total: p.total,
+                images: p.image ? [...s.building.images, { png: p.image, meanGen: p.meanGen ?? 0 }] : s.building.images,
+              },
+            }));
+            useTasks.getState().update(taskId, p.done / p.total, `${p.done} of ${p.total} images`);
+          }),
+        ),
+      );
+      useTasks
+        .getState()
+        .finish(taskId, "done", `${summary.samples} images, mean quality ${summary.meanGen.toFixed(3)}`);
+      await get().refresh();
+      await get().view(summary.id);
+      return summary.id;
+    } catch (e) {
+      const cancelled = isAbortError(e);
+      const message = cancelled ? "Cancelled; nothing was stored" : (e as Error).message;
+      useTasks.getState().finish(taskId, cancelled ? "cancelled" : "error", message);
+      if (!cancelled) set({ error: message });
+    } finally {
+      set({ building: undefined });
+    }
+  },
+
+  cancel() {
+    const taskId = get().building?.taskId;
+    if (taskId) void dataset.call((api) => api.cancel(taskId));
+  },
+
+  async view(id) {
+    set({ viewed: await dataset.call((api) => api.get(id)) });
+  },
+
+  async remove(id) {
+    await dataset.call((api) => api.remove(id));
+    if (get().viewed?.id === id) set({ viewed: undefined });
+    await get().refresh();
+  },
+
+  async exportZip(manifest, id) {
+    const name = get().list.find((d) => d.id === id)?.name ?? id;
+    try {
+      const zip = await dataset.call((api) => api.exportZip(id, manifest));
+      download(zip, `${name.replace(/[^A-Za-z0-9._-]+/g, "_")}.zip`);
+    } catch (e) {
+      set({ error: (e as Error).message });
+    }
+  },
+
+  async importZip(manifest, file) {
+    set({ error: undefined });
+    const tasks = useTasks.getState();
+    const taskId = tasks.start(`Importing ${file.name}`);
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const summary = await dataset.call((api) => api.importZip(bytes, file.name, manifest));
+      useTasks.getState().finish(taskId, "done", `${summary.samples} images of ${summary.references} references`);
+      await get().refresh();
+      await get().view(summary.id);
+    } catch (e) {
+      const message = (e as Error).message;
+      useTasks.getState().finish(taskId, "error", message);
+      set({ error: message });
+    }
+  },
+}));

@@ -1,0 +1,214 @@
+/**
+ * The Train tab's state: stored datasets to train on, the run being trained or viewed (its live
+ * history and events), sample previews on fixed held-out seeds every K steps (generated with the
+ * run's current adapter in the inference worker while training goes on), and the saved runs.
+ */
+import { create } from "zustand";
+import type { DatasetSummary } from "../../../workers/dataset-api";
+import type { RunRecord, TrainingApi, TrainingEvent } from "../../../workers/training-api";
+import type { RgbaImage } from "../../core/generate";
+import type { Manifest } from "../../core/pack";
+import type { StepReport, TrainConfig } from "../../core/training/loop";
+import { callback, dataset, inference, training } from "../services/workers";
+import { useAdapters } from "./adapters";
+import { useTasks } from "./tasks";
+
+export type RunSummary = Awaited<ReturnType<TrainingApi["runs"]>>[number];
+
+export interface Preview {
+  step: number;
+  images: RgbaImage[];
+}
+
+/** Held-out seeds of the previews: fixed, so previews of different steps are comparable. */
+export const PREVIEW_SEEDS = [0, 1];
+const PREVIEW_STEPS = 10;
+
+interface Active {
+  runId: string;
+  status: RunRecord["status"] | "starting";
+  history: StepReport[];
+  message?: string;
+  backend?: string;
+  config: TrainConfig;
+}
+
+interface TrainingState {
+  datasets: DatasetSummary[];
+  datasetId?: string;
+  runs: RunSummary[];
+  active?: Active;
+  previews: Preview[];
+  previewEvery: number;
+  refresh(packId: string): Promise<void>;
+  chooseDataset(id: string): void;
+  setPreviewEvery(k: number): void;
+  /** Trains a new run on the chosen stored dataset. */
+  start(manifest: Manifest, config: TrainConfig): Promise<void>;
+  /** Continues a stored run from its last checkpoint. */
+  resume(manifest: Manifest, runId: string): Promise<void>;
+  pause(): void;
+  /** Shows a saved run's curves. */
+  view(runId: string): Promise<void>;
+  exportAdapter(runId: string): Promise<void>;
+}
+
+export const useTraining = create<TrainingState>()((set, get) => {
+  let previewing = false;
+
+  /** Generates the preview images with `tensors`; skipped while the previous preview still runs. */
+  async function preview(manifest: Manifest, runId: string, step: number, tensors: Map<string, Float32Array>) {
+    const subject = manifest.gallery?.heldout[0] ?? manifest.gallery?.train[0];
+    if (previewing || !subject) return;
+    previewing = true;
+    try {
+      const d = manifest.scheduler.defaults;
+      const out = await inference.call((api) =>
+        api.generate(
+          `preview-${runId}-${step}`,
+          {
+            packId: manifest.id,
+            reference: { kind: "gallery", id: subject.id },
+            adapter: { kind: "tensors", label: `${runId} step ${step}`, tensors },
+            settings: {
+              prompt: {},
+              seed: PREVIEW_SEEDS[0],
+              batch: PREVIEW_SEEDS.length,
+              steps: PREVIEW_STEPS,
+              sampler: "ddim",
+              guidanceImage: Number(d.guidance_image ?? 3),
+              guidancePrompt: Number(d.guidance_prompt ?? 2),
+              ipScale: Number(d.ip_scale ?? 1),
+            },
+          },
+          callback(() => {}),
+        ),
+      );
+      if (get().active?.runId === runId) set((s) => ({ previews: [...s.previews, { step, images: out.images }] }));
+    } catch (e) {
+      useTasks.getState().notice("warning", `Preview at step ${step} failed: ${(e as Error).message}`);
+    } finally {
+      previewing = false;
+    }
+  }
+
+  /** Runs `call` (train or resume) as a task, following its events. */
+  async function follow(
+    manifest: Manifest,
+    runId: string,
+    config: TrainConfig,
+    call: (onEvent: (e: TrainingEvent) => void, previewEvery: number) => Promise<RunRecord>,
+  ) {
+    const tasks = useTasks.getState();
+    const taskId = tasks.start(`Training ${runId} (${config.loss.method})`, () => get().pause());
+    set((s) => ({
+      active: { runId, status: "starting", history: s.active?.runId === runId ? s.active.history : [], config },
+      previews: s.active?.runId === runId ? s.previews : [],
+    }));
+    const patch = (p: Partial<Active>) =>
+      set((s) => (s.active?.runId === runId ? { active: { ...s.active, ...p } } : {}));
+    const onEvent = (e: TrainingEvent) => {
+      if (e.kind === "step") {
+        set((s) =>
+          s.active?.runId === runId ? { active: { ...s.active, history: [...s.active.history, e.report] } } : {},
+        );
+        useTasks.getState().update(taskId, e.report.step / config.steps, `step ${e.report.step} of ${config.steps}`);
+      } else if (e.kind === "checkpoint") {
+        // Steps after a running checkpoint only exist when the run resumed from it (lost device): they are trained again.
+        set((s) =>
+          s.active?.runId === runId
+            ? {
+                active: {
+                  ...s.active,
+                  status: e.status,
+                  message: e.message,
+                  history: e.status === "running" ? s.active.history.filter((r) => r.step <= e.step) : s.active.history,
+                },
+              }
+            : {},
+        );
+      } else if (e.kind === "backend") patch({ backend: e.note ? `${e.backend} (${e.note})` : e.backend });
+      else if (e.kind === "adapter") void preview(manifest, runId, e.step, e.tensors);
+    };
+    try {
+      const record = await call(callback(onEvent), get().previewEvery);
+      patch({ status: record.status, message: record.message, history: record.history });
+      const level = record.status === "failed" || record.status === "interrupted" ? "error" : "done";
+      useTasks
+        .getState()
+        .finish(taskId, level, record.message ?? `${record.status} at step ${record.checkpoint?.step}`);
+    } catch (e) {
+      patch({ status: "interrupted", message: (e as Error).message });
+      useTasks.getState().finish(taskId, "error", (e as Error).message);
+    }
+    await get().refresh(manifest.id);
+    await useAdapters.getState().refresh(manifest.id);
+  }
+
+  return {
+    datasets: [],
+    runs: [],
+    previews: [],
+    previewEvery: 10,
+
+    async refresh(packId) {
+      const [datasets, runs] = await Promise.all([
+        dataset.call((api) => api.list(packId)),
+        training.call((api) => api.runs()),
+      ]);
+      set((s) => ({
+        datasets,
+        runs: runs.filter((r) => r.packId === packId),
+        datasetId: datasets.some((d) => d.id === s.datasetId) ? s.datasetId : datasets.at(-1)?.id,
+      }));
+    },
+
+    chooseDataset: (datasetId) => set({ datasetId }),
+    setPreviewEvery: (previewEvery) => set({ previewEvery }),
+
+    async start(manifest, config) {
+      const id = get().datasetId;
+      const stored = id ? await dataset.call((api) => api.get(id)) : undefined;
+      if (!stored) {
+        useTasks.getState().notice("error", "Choose a stored dataset to train on (build one on the Dataset tab).");
+        return;
+      }
+      const runId = `run-${Date.now()}`;
+      await follow(manifest, runId, config, (onEvent, previewEvery) =>
+        training.call((api) => api.train(runId, manifest.id, stored.dataset, config, onEvent, { previewEvery })),
+      );
+    },
+
+    async resume(manifest, runId) {
+      const run = get().runs.find((r) => r.id === runId) ?? (await training.call((api) => api.run(runId)));
+      if (!run) return;
+      set({ active: { runId, status: "starting", history: run.history, config: run.config }, previews: [] });
+      await follow(manifest, runId, run.config, (onEvent, previewEvery) =>
+        training.call((api) => api.resume(runId, onEvent, { previewEvery })),
+      );
+    },
+
+    pause() {
+      const runId = get().active?.runId;
+      if (runId) void training.call((api) => api.pause(runId));
+    },
+
+    async view(runId) {
+      const run = get().runs.find((r) => r.id === runId);
+      if (run && get().active?.status !== "running")
+        set({
+          active: { runId, status: run.status, history: run.history, message: run.message, config: run.config },
+          previews: [],
+        });
+    },
+
+    async exportAdapter(runId) {
+      const bytes = await training.call((api) => api.exportAdapter(runId));
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+      a.download = `${runId}.safetensors`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    },
+  };
+});

@@ -1,0 +1,59 @@
+/** The dataset worker's comlink API: build (with progress and cancel), store, list, export and import datasets. */
+import type { DatasetSettings, StoredDataset } from "../src/core/dataset/format";
+import type { RgbaImage, RunRole } from "../src/core/generate";
+import type { Manifest } from "../src/core/pack/manifest";
+
+export interface BuildRequest {
+  name: string;
+  manifest: Manifest;
+  /** Each reference as the image encoder sees it (fitted to the pack's size). */
+  references: (DatasetSettings["references"][number] & { image: RgbaImage })[];
+  prompts: DatasetSettings["prompts"];
+  seeds: number[];
+  sampler: DatasetSettings["sampler"];
+  adapter: { label: string; tensors: Map<string, Float32Array> };
+  refWeight: DatasetSettings["refWeight"];
+}
+
+export interface BuildProgress {
+  done: number;
+  total: number;
+  /** The image just generated (PNG) and its mean `m_gen`, for a live preview. */
+  image?: Uint8Array;
+  meanGen?: number;
+}
+
+/** A stored dataset without its arrays and images. */
+export interface DatasetSummary {
+  id: string;
+  name: string;
+  packId: string;
+  createdAt: string;
+  references: number;
+  samples: number;
+  /** Mean `m_gen` over all samples. */
+  meanGen: number;
+  settings: DatasetSettings;
+}
+
+export interface DatasetApi {
+  /**
+   * Generates `seeds × prompts` images per reference with the request's adapter through `run`
+   * (the inference worker's sessions), computes both quality maps of each, and stores the dataset.
+   * Nothing is stored when cancelled or failed.
+   */
+  build(
+    taskId: string,
+    request: BuildRequest,
+    run: RunRole,
+    onProgress: (p: BuildProgress) => void,
+  ): Promise<DatasetSummary>;
+  cancel(taskId: string): Promise<boolean>;
+  list(packId: string): Promise<DatasetSummary[]>;
+  get(id: string): Promise<StoredDataset | undefined>;
+  remove(id: string): Promise<void>;
+  /** The dataset as a zip (docs/dataset-format.md). */
+  exportZip(id: string, manifest: Manifest): Promise<Uint8Array>;
+  /** Validates a zip for `manifest`'s pack and stores it under a new id; errors name the problem. */
+  importZip(bytes: Uint8Array, fileName: string, manifest: Manifest): Promise<DatasetSummary>;
+}
