@@ -4,6 +4,7 @@ import type { GenerateSettings, RgbaImage } from "../src/core/generate";
 import type { LoadProgress, Manifest, PackRecord, PackSource, RoleName } from "../src/core/pack";
 import type { UserEncoderSpec } from "../src/core/quality/encoder";
 import type { GpuProbe } from "../src/gpu/device";
+import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from "./compare-api";
 import type { QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";
 
 export type ExecutionProviderChoice = "auto" | "webgpu" | "wasm";
@@ -109,6 +110,10 @@ export interface InferenceApi {
     model: Uint8Array,
     provider: ExecutionProviderChoice,
   ): Promise<UserEncoderInfo>;
+  /** Which comparison metrics a loaded pack supports (random-weight encoder, scene kit), and why not. */
+  compareCapabilities(packId: string): Promise<CompareCapabilities>;
+  /** One Compare-tab cell: every adapter from the same noise, each image scored; cancellable between images. */
+  compareCell(taskId: string, request: CompareCellRequest): Promise<CompareCellResult>;
   cachedPacks(): Promise<PackRecord[]>;
   deleteCachedPack(id: string): Promise<void>;
 }

@@ -10,7 +10,8 @@ import type { RoleName } from "../src/core/pack/manifest";
 import { stagePack } from "../src/core/pack/stage";
 import { idbStore } from "../src/core/pack/store";
 import { probeWebGpu } from "../src/gpu/device";
-import { Generator, gallerySource, readBaseAdapter } from "./generation";
+import { CompareService } from "./compare";
+import { type GenerationPack, Generator, gallerySource, readBaseAdapter } from "./generation";
 import type { ComputeEnv, ExecutionProvider, InferenceApi, LoadedPack } from "./inference-api";
 import {
   configureOrt,
@@ -31,10 +32,25 @@ const tasks = new TaskSignals();
 const loaded = new Map<string, RoleSessions>();
 let envPromise: Promise<ComputeEnv> | undefined;
 const quality = new QualityService((packId) => loaded.get(packId)?.patch_encoder);
-const generator = new Generator((packId) => (role, feeds, onRunMs) => {
-  const session = loaded.get(packId)?.[role];
-  if (!session) throw new Error(`pack "${packId}" has no loaded ${role} session`);
-  return runSession(session, feeds, onRunMs);
+const runner =
+  (packId: string) => (role: RoleName, feeds: Parameters<typeof runSession>[1], onRunMs?: (ms: number) => void) => {
+    const session = loaded.get(packId)?.[role];
+    if (!session) throw new Error(`pack "${packId}" has no loaded ${role} session`);
+    return runSession(session, feeds, onRunMs);
+  };
+const generator = new Generator(runner);
+const packs = new Map<string, { pack: GenerationPack; provider: ExecutionProvider }>();
+const compare = new CompareService({
+  pack(packId) {
+    const p = packs.get(packId)?.pack;
+    if (!p) throw new Error(`pack "${packId}" is not loaded`);
+    return p;
+  },
+  run: runner,
+  session: (packId, role) => loaded.get(packId)?.[role],
+  userEncoder: (id) => quality.userEncoder(id),
+  reference: (packId, subjectId) => generator.galleryReference(packId, subjectId),
+  provider: (packId) => packs.get(packId)?.provider ?? "wasm",
 });
 
 function environment(): Promise<ComputeEnv> {
@@ -78,11 +94,14 @@ const api: InferenceApi = {
       }
       const previous = loaded.get(manifest.id);
       loaded.set(manifest.id, sessions);
-      generator.register({
+      const pack: GenerationPack = {
         manifest,
         baseAdapter: readBaseAdapter(manifest, staged.bytes),
         galleryFile: gallerySource(source, staged.record.source, self.fetch.bind(self)),
-      });
+      };
+      generator.register(pack);
+      compare.forget(manifest.id);
+      packs.set(manifest.id, { pack, provider });
       if (previous) await releaseSessions(previous);
       const result: LoadedPack = {
         id: manifest.id,
@@ -111,6 +130,8 @@ const api: InferenceApi = {
     const sessions = loaded.get(id);
     loaded.delete(id);
     generator.forget(id);
+    compare.forget(id);
+    packs.delete(id);
     if (sessions) await releaseSessions(sessions);
   },
 
@@ -131,6 +152,11 @@ const api: InferenceApi = {
 
   async loadUserEncoder(spec, model, choice) {
     return quality.loadUserEncoder(spec, model, choice === "auto" ? (await environment()).autoProvider : choice);
+  },
+
+  compareCapabilities: (packId) => compare.capabilities(packId),
+  compareCell(taskId, request) {
+    return tasks.run(taskId, (signal) => compare.cell(request, signal));
   },
 
   cachedPacks: () => cache.records(),

@@ -74,6 +74,11 @@ export class QualityService {
     return { id, spec, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
   }
 
+  /** A loaded user encoder's session and spec (the Compare tab's global-similarity evaluators). */
+  userEncoder(id: string): Encoder {
+    return this.encoder({ kind: "user", id });
+  }
+
   async computeQuality(request: QualityRequest): Promise<QualityResponse> {
     const encoder = this.encoder(request.encoder);
     const t0 = performance.now();

@@ -1,5 +1,6 @@
 import { useEffect } from "react";
 import { DatasetTab } from "./components/dataset/DatasetTab";
+import { CompareTab } from "./components/compare/CompareTab";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { GenerateTab } from "./components/generate/GenerateTab";
 import { Header } from "./components/Header";
@@ -34,7 +35,7 @@ function TabPanel({ tab }: { tab: TabId }) {
     case "dataset":
       return <DatasetTab />;
     case "compare":
-      return <Placeholder what="Comparing base, DPO and PatchDPO side by side" />;
+      return <CompareTab />;
   }
 }
 

@@ -35,6 +35,8 @@ interface InspectState {
   /** Patch index pinned by a click on the heatmap side (-1: none). */
   pinned: number;
   setImage(slot: Slot, image: SelectedImage): void;
+  /** Opens a pair from another tab (Compare's grid cells). */
+  open(reference: SelectedImage, generated: SelectedImage): void;
   setError(message: string | undefined): void;
   setUserEncoder(info: UserEncoderInfo | undefined): void;
   setView(patch: Partial<ViewSettings>): void;
@@ -62,6 +64,7 @@ export const useInspect = create<InspectState>()((set) => ({
   view: { colormap: "viridis", opacity: 0.6, threshold: 1.01, autoRange: true, reverse: false },
 
   setImage: (slot, image) => set({ [slot]: image, error: undefined, pinned: -1 }),
+  open: (reference, generated) => set({ reference, generated, result: undefined, error: undefined, pinned: -1 }),
   setError: (error) => set({ error }),
   setUserEncoder: (userEncoder) => set({ userEncoder, result: undefined }),
   setView: (patch) => set((s) => ({ view: { ...s.view, ...patch }, pinned: "reverse" in patch ? -1 : s.pinned })),

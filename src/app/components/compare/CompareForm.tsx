@@ -1,0 +1,286 @@
+/** The Compare tab's settings: adapters, held-out subjects, prompts, seeds, sampler steps, evaluators. */
+import { useEffect, useState } from "react";
+import type { LoadedPack } from "../../../../workers/inference-api";
+import { describePrompt } from "../../../core/generate";
+import { GLOBAL_METRICS, type GlobalMetric } from "../../../core/metrics/image";
+import { parseUserEncoderSpec } from "../../../core/quality/encoder";
+import { inference } from "../../services/workers";
+import { useAdapters } from "../../stores/adapters";
+import { heldoutSubjects, METRIC_LABELS, promptsFor, useCompare } from "../../stores/compare";
+import { useSettings } from "../../stores/settings";
+
+function AdapterPicker({ packId }: { packId: string }) {
+  const list = useAdapters((s) => s.list).filter((a) => a.packId === packId);
+  const chosen = useCompare((s) => s.form?.adapters ?? []);
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    useAdapters
+      .getState()
+      .refresh(packId)
+      .catch((e: Error) => setError(e.message));
+  }, [packId]);
+  const toggle = (id: string, on: boolean) =>
+    useCompare.getState().setForm({ adapters: on ? [...chosen, id] : chosen.filter((a) => a !== id) });
+  return (
+    <fieldset aria-label="Adapters">
+      <legend>Adapters (the first is the baseline for Δ)</legend>
+      {list.map((a) => (
+        <label key={a.id}>
+          <input type="checkbox" checked={chosen.includes(a.id)} onChange={(e) => toggle(a.id, e.target.checked)} />{" "}
+          {a.source === "base" ? "base (the pack's own)" : a.label}
+        </label>
+      ))}
+      <button type="button" onClick={() => void useAdapters.getState().refresh(packId)}>
+        Refresh list
+      </button>
+      <label className="button">
+        Import adapter…
+        <input
+          type="file"
+          aria-label="Import adapter"
+          accept=".safetensors"
+          hidden
+          onChange={async (e) => {
+            const file = e.target.files?.[0];
+            e.target.value = "";
+            if (!file) return;
+            try {
+              const c = await useAdapters.getState().importFile(packId, file);
+              toggle(c.id, true);
+            } catch (err) {
+              setError((err as Error).message);
+            }
+          }}
+        />
+      </label>
+      {error && (
+        <div className="error-box" role="alert">
+          {error}
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** A user ONNX encoder for a global-similarity metric (same description format as Inspect's). */
+function EvaluatorSlot({ metric }: { metric: GlobalMetric }) {
+  const info = useCompare((s) => s.global[metric]);
+  const [error, setError] = useState<string>();
+  const [spec, setSpec] = useState<File>();
+  const [model, setModel] = useState<File>();
+  const load = async () => {
+    setError(undefined);
+    try {
+      if (!spec || !model) throw new Error("choose the encoder description (JSON) and its ONNX file");
+      let json: unknown;
+      try {
+        json = JSON.parse(await spec.text());
+      } catch (e) {
+        throw new Error(`${spec.name}: not valid JSON (${(e as Error).message})`);
+      }
+      const parsed = parseUserEncoderSpec(json, spec.name);
+      if (parsed.file !== model.name)
+        throw new Error(`${spec.name}: file is "${parsed.file}" but the chosen file is "${model.name}"`);
+      const bytes = new Uint8Array(await model.arrayBuffer());
+      const loaded = await inference.call((api) =>
+        api.loadUserEncoder(parsed, bytes, useSettings.getState().executionProvider),
+      );
+      useCompare.getState().setGlobal(metric, loaded);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <div className="evaluator-slot">
+      <strong>{METRIC_LABELS[metric]}</strong>{" "}
+      {info ? (
+        <>
+          <span className="muted">{info.spec.file}</span>{" "}
+          <button type="button" onClick={() => useCompare.getState().setGlobal(metric, undefined)}>
+            Remove
+          </button>
+        </>
+      ) : (
+        <>
+          <label>
+            JSON{" "}
+            <input
+              type="file"
+              accept=".json"
+              aria-label={`${metric} description`}
+              onChange={(e) => setSpec(e.target.files?.[0])}
+            />
+          </label>
+          <label>
+            ONNX{" "}
+            <input
+              type="file"
+              accept=".onnx"
+              aria-label={`${metric} ONNX`}
+              onChange={(e) => setModel(e.target.files?.[0])}
+            />
+          </label>
+          <button type="button" onClick={() => void load()}>
+            Load
+          </button>
+        </>
+      )}
+      {error && (
+        <div className="error-box" role="alert">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function parseSeeds(text: string): number[] {
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n >= 0);
+}
+
+export function CompareForm({ pack }: { pack: LoadedPack }) {
+  const form = useCompare((s) => s.form);
+  const caps = useCompare((s) => s.capabilities);
+  const status = useCompare((s) => s.status);
+  const [seedText, setSeedText] = useState(form?.seeds.join(", ") ?? "");
+  if (!form) return null;
+  const m = pack.manifest;
+  const set = useCompare.getState().setForm;
+  const subjects = heldoutSubjects(m);
+  const cells = form.subjects.reduce((n, s) => n + promptsFor(form, m, s).length, 0) * form.seeds.length;
+  return (
+    <section className="panel compare-form" aria-label="Comparison settings">
+      <AdapterPicker packId={pack.id} />
+      <fieldset aria-label="Held-out subjects">
+        <legend>
+          Held-out subjects ({form.subjects.length} of {subjects.length}){" "}
+          <button type="button" onClick={() => set({ subjects: subjects.map((s) => s.id) })}>
+            all
+          </button>{" "}
+          <button type="button" onClick={() => set({ subjects: [] })}>
+            none
+          </button>
+        </legend>
+        <div className="subject-list">
+          {subjects.map((s) => (
+            <label key={s.id} title={s.id}>
+              <input
+                type="checkbox"
+                checked={form.subjects.includes(s.id)}
+                onChange={(e) =>
+                  set({
+                    subjects: e.target.checked ? [...form.subjects, s.id] : form.subjects.filter((x) => x !== s.id),
+                  })
+                }
+              />{" "}
+              {s.name}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <fieldset aria-label="Prompts">
+        <legend>Prompts</legend>
+        <label>
+          <input
+            type="radio"
+            checked={form.promptMode === "eval"}
+            disabled={!m.scenes}
+            onChange={() => set({ promptMode: "eval" })}
+          />{" "}
+          the scene kit's eval prompts, first{" "}
+          <input
+            type="number"
+            min={1}
+            max={8}
+            aria-label="Prompts per subject"
+            value={form.promptsPerSubject}
+            onChange={(e) => set({ promptsPerSubject: Math.max(1, Number(e.target.value)) })}
+          />{" "}
+          per subject
+        </label>
+        <label>
+          <input type="radio" checked={form.promptMode === "custom"} onChange={() => set({ promptMode: "custom" })} />{" "}
+          one prompt for all:
+        </label>
+        {m.prompt.slots.map((slot) => (
+          <label key={slot.name}>
+            {slot.name}{" "}
+            <select
+              value={form.customPrompt[slot.name] ?? "any"}
+              disabled={form.promptMode !== "custom"}
+              onChange={(e) => set({ customPrompt: { ...form.customPrompt, [slot.name]: e.target.value } })}
+            >
+              <option value="any">any</option>
+              {slot.values.map((v) => (
+                <option key={v.id}>{v.text}</option>
+              ))}
+            </select>
+          </label>
+        ))}
+        {form.promptMode === "custom" && <span className="muted">{describePrompt(m.prompt, form.customPrompt)}</span>}
+      </fieldset>
+      <fieldset aria-label="Seeds and sampler">
+        <legend>Seeds and sampler</legend>
+        <label>
+          Seeds{" "}
+          <input
+            aria-label="Seeds"
+            value={seedText}
+            onChange={(e) => {
+              setSeedText(e.target.value);
+              set({ seeds: parseSeeds(e.target.value) });
+            }}
+          />
+        </label>
+        <label>
+          Steps{" "}
+          <input
+            type="number"
+            min={1}
+            max={200}
+            aria-label="Sampler steps"
+            value={form.sampler.steps}
+            onChange={(e) => set({ sampler: { ...form.sampler, steps: Math.max(1, Number(e.target.value)) } })}
+          />
+        </label>
+        <span className="muted">
+          {cells} cells × {form.adapters.length} adapters = {cells * form.adapters.length} images; each cell's adapters
+          share one initial noise.
+        </span>
+      </fieldset>
+      <fieldset aria-label="Evaluators">
+        <legend>Metrics</legend>
+        <span className="muted">
+          Always: {METRIC_LABELS.patch_quality}.{" "}
+          {caps?.randomEncoder ? `Also ${METRIC_LABELS.patch_quality_random}. ` : ""}
+          {caps?.scenes
+            ? "Ground truth from the scene kit: subject-region and scene PSNR, background / position / size accuracy. "
+            : ""}
+          {caps?.notes.join("; ")}
+        </span>
+        {GLOBAL_METRICS.map((g) => (
+          <EvaluatorSlot key={g} metric={g} />
+        ))}
+      </fieldset>
+      <div className="row">
+        <button
+          type="button"
+          className="primary"
+          disabled={status === "running"}
+          onClick={() => void useCompare.getState().run(pack)}
+        >
+          Compare
+        </button>
+        {status === "running" && (
+          <button type="button" onClick={() => useCompare.getState().cancel()}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </section>
+  );
+}

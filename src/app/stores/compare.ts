@@ -1,0 +1,245 @@
+/**
+ * The Compare tab: which adapters, subjects, prompts and seeds; the grid the inference worker
+ * generates for them (every adapter from the same noise per cell), its per-image metrics and the
+ * summary table; view settings for the grid (heatmaps, sort, filter).
+ */
+import { create } from "zustand";
+import type { CompareCapabilities, CompareCellResult } from "../../../workers/compare-api";
+import type { AdapterInput, LoadedPack } from "../../../workers/inference-api";
+import type { UserEncoderInfo } from "../../../workers/quality-api";
+import type { PromptChoice } from "../../core/generate";
+import { type CompareSampler, type GridCell, gridCells } from "../../core/metrics/grid";
+import type { GlobalMetric } from "../../core/metrics/image";
+import { buildReport, type CompareReport, metricsOf } from "../../core/metrics/report";
+import type { Manifest } from "../../core/pack";
+import { inference } from "../services/workers";
+import { type AdapterChoice, useAdapters } from "./adapters";
+import { useTasks } from "./tasks";
+
+/** Known metric keys in display order. */
+export const METRIC_ORDER = [
+  "patch_quality",
+  "patch_quality_random",
+  "dino",
+  "clip_i",
+  "subject_region_psnr_db",
+  "scene_psnr_db",
+  "background_acc",
+  "position_acc",
+  "size_acc",
+] as const;
+
+export const METRIC_LABELS: Record<string, string> = {
+  patch_quality: "patch quality (pack encoder)",
+  patch_quality_random: "patch quality (random encoder)",
+  dino: "DINO-style similarity",
+  clip_i: "CLIP-I-style similarity",
+  subject_region_psnr_db: "subject-region PSNR (dB)",
+  scene_psnr_db: "scene PSNR (dB)",
+  background_acc: "background accuracy",
+  position_acc: "position accuracy",
+  size_acc: "size accuracy",
+};
+
+export interface CompareForm {
+  packId: string;
+  adapters: string[];
+  subjects: string[];
+  /** "eval": the scene kit's eval prompts per subject; "custom": one prompt for every subject. */
+  promptMode: "eval" | "custom";
+  promptsPerSubject: number;
+  customPrompt: PromptChoice;
+  seeds: number[];
+  sampler: CompareSampler;
+}
+
+export interface GridView {
+  heatmaps: boolean;
+  /** Metric the grid sorts and filters by. */
+  metric: string;
+  /** Adapter whose value sorts the rows; rows sort by it, descending unless `ascending`. */
+  sortBy: string;
+  ascending: boolean;
+  /** Hide rows whose sort value is below this (NaN: no filter). */
+  minValue: number;
+}
+
+export interface CompareCellView extends CompareCellResult {
+  cell: GridCell;
+}
+
+type Status = "idle" | "running" | "done" | "cancelled" | "error";
+
+interface CompareState {
+  form?: CompareForm;
+  capabilities?: CompareCapabilities;
+  global: Partial<Record<GlobalMetric, UserEncoderInfo>>;
+  status: Status;
+  progress: { done: number; total: number };
+  error?: string;
+  cells: CompareCellView[];
+  report?: CompareReport;
+  view: GridView;
+  taskId?: string;
+  initForm(pack: LoadedPack): void;
+  setForm(patch: Partial<CompareForm>): void;
+  setGlobal(metric: GlobalMetric, info: UserEncoderInfo | undefined): void;
+  setView(patch: Partial<GridView>): void;
+  run(pack: LoadedPack): Promise<void>;
+  cancel(): void;
+}
+
+/** Held-out subjects the grid may use: the scene kit's (ground truth) or the gallery's. */
+export function heldoutSubjects(m: Manifest): { id: string; name: string }[] {
+  return m.gallery?.heldout ?? [];
+}
+
+export function defaultForm(pack: LoadedPack): CompareForm {
+  const m = pack.manifest;
+  const d = m.scheduler.defaults;
+  return {
+    packId: pack.id,
+    adapters: ["base"],
+    subjects: heldoutSubjects(m)
+      .slice(0, 2)
+      .map((s) => s.id),
+    promptMode: m.scenes ? "eval" : "custom",
+    promptsPerSubject: 2,
+    customPrompt: Object.fromEntries(m.prompt.slots.map((s) => [s.name, s.values[0]?.text ?? "any"])),
+    seeds: [101, 102],
+    sampler: {
+      steps: Number(d.steps ?? 25),
+      sampler: d.sampler === "euler" ? "euler" : "ddim",
+      guidanceImage: Number(d.guidance_image ?? 3),
+      guidancePrompt: Number(d.guidance_prompt ?? 2),
+      ipScale: Number(d.ip_scale ?? 1),
+    },
+  };
+}
+
+export function promptsFor(form: CompareForm, m: Manifest, subject: string): PromptChoice[] {
+  if (form.promptMode === "custom" || !m.scenes) return [form.customPrompt];
+  return m.scenes.eval_prompts
+    .filter((p) => p.subject === subject)
+    .slice(0, form.promptsPerSubject)
+    .map((p) => p.prompt);
+}
+
+const labelOf = (list: AdapterChoice[], id: string) => list.find((a) => a.id === id)?.label ?? id;
+
+export const useCompare = create<CompareState>()((set, get) => ({
+  global: {},
+  status: "idle",
+  progress: { done: 0, total: 0 },
+  cells: [],
+  view: { heatmaps: false, metric: "patch_quality", sortBy: "base", ascending: false, minValue: Number.NaN },
+
+  initForm(pack) {
+    if (get().form?.packId === pack.id) return;
+    set({ form: defaultForm(pack), cells: [], report: undefined, status: "idle", capabilities: undefined });
+    inference
+      .call((api) => api.compareCapabilities(pack.id))
+      .then((capabilities) => set({ capabilities }))
+      .catch((e: Error) => set({ error: e.message }));
+  },
+  setForm: (patch) => set((s) => (s.form ? { form: { ...s.form, ...patch } } : {})),
+  setGlobal: (metric, info) => set((s) => ({ global: { ...s.global, [metric]: info } })),
+  setView: (patch) => set((s) => ({ view: { ...s.view, ...patch } })),
+
+  async run(pack) {
+    const form = get().form;
+    if (!form || get().status === "running") return;
+    if (form.adapters.length < 2) {
+      set({ error: "Choose at least two adapters to compare." });
+      return;
+    }
+    if (!form.subjects.length || !form.seeds.length) {
+      set({ error: "Choose at least one held-out subject and one seed." });
+      return;
+    }
+    const m = pack.manifest;
+    const cells = gridCells(form.subjects, (s) => promptsFor(form, m, s), form.seeds);
+    const tasks = useTasks.getState();
+    const taskId = tasks.start(`Comparing ${form.adapters.length} adapters on ${cells.length} cells`, () =>
+      get().cancel(),
+    );
+    set({
+      status: "running",
+      error: undefined,
+      cells: [],
+      report: undefined,
+      progress: { done: 0, total: cells.length },
+      taskId,
+      view: { ...get().view, sortBy: form.adapters[0] },
+    });
+    const { list } = useAdapters.getState();
+    const global = Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v?.id]));
+    try {
+      // Fetch each adapter's tensors once; every cell reuses them.
+      const adapters: { id: string; adapter: AdapterInput }[] = [];
+      for (const id of form.adapters) adapters.push({ id, adapter: await useAdapters.getState().tensors(id) });
+      const views: CompareCellView[] = [];
+      for (const [i, cell] of cells.entries()) {
+        if (get().taskId !== taskId) throw new DOMException("Cancelled", "AbortError");
+        const result = await inference.call((api) =>
+          api.compareCell(`${taskId}:${i}`, { packId: pack.id, cell, adapters, sampler: form.sampler, global }),
+        );
+        views.push({ ...result, cell });
+        set({ cells: [...views], progress: { done: i + 1, total: cells.length } });
+        useTasks
+          .getState()
+          .update(
+            taskId,
+            (i + 1) / cells.length,
+            `cell ${i + 1} of ${cells.length}: ${cell.subject}, seed ${cell.seed}`,
+          );
+      }
+      const records = views.flatMap((v) => v.records);
+      const report = buildReport({
+        createdAt: new Date().toISOString(),
+        packId: pack.id,
+        settings: {
+          subjects: form.subjects,
+          prompts: Object.fromEntries(form.subjects.map((s) => [s, promptsFor(form, m, s)])),
+          promptMode: form.promptMode,
+          seeds: form.seeds,
+          sampler: form.sampler,
+          noise: "one initial latent per cell (latentNoise(seed)), shared by every adapter",
+          evaluators: {
+            patch_quality: "roles.patch_encoder",
+            patch_quality_random: get().capabilities?.randomEncoder ? "evaluators.patch_encoder_random" : null,
+            ...Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v ? v.spec : null])),
+            scene: get().capabilities?.scenes ?? false,
+          },
+          provider: pack.provider,
+        },
+        methods: form.adapters.map((id) => {
+          const a = list.find((x) => x.id === id);
+          return { id, label: labelOf(list, id), source: { kind: a?.source ?? id, method: a?.method } };
+        }),
+        metrics: metricsOf(records, METRIC_ORDER),
+        baseline: form.adapters[0],
+        records,
+      });
+      set({ status: "done", report, taskId: undefined });
+      useTasks.getState().finish(taskId, "done", `${records.length} images compared`);
+    } catch (e) {
+      const cancelled = (e as Error).name === "AbortError" || /cancel/i.test((e as Error).message);
+      set({
+        status: cancelled ? "cancelled" : "error",
+        error: cancelled ? undefined : (e as Error).message,
+        taskId: undefined,
+      });
+      useTasks
+        .getState()
+        .finish(taskId, cancelled ? "cancelled" : "error", cancelled ? "Cancelled" : (e as Error).message);
+    }
+  },
+
+  cancel() {
+    const { taskId, progress } = get();
+    if (!taskId) return;
+    set({ taskId: undefined });
+    void inference.call((api) => api.cancel(`${taskId}:${progress.done}`));
+  },
+}));

@@ -1,0 +1,187 @@
+/**
+ * Comparison cells in the inference worker: core/metrics/grid.ts over the loaded pack's sessions,
+ * with the metric encoders the worker holds — the pack's patch encoder, the random-weight
+ * evaluator (`manifest.evaluators.patch_encoder_random`, fetched beside the pack and checked
+ * against its SHA-256), user encoders loaded for Inspect (global similarity) — and the scene kit's
+ * ground truth when the pack has one.
+ */
+import type * as ort from "onnxruntime-web";
+import { encodeReference, imageToTensor, type RgbaImage, type RunRole } from "../src/core/generate";
+import type { ImageEncoder } from "../src/core/metrics/encoders";
+import { evaluateCell } from "../src/core/metrics/grid";
+import { ImageEvaluator, type MetricSuite } from "../src/core/metrics/image";
+import { sha256Hex } from "../src/core/pack/hash";
+import type { EvaluatorSpec } from "../src/core/pack/manifest";
+import { type EncoderSpec, packEncoderSpec } from "../src/core/quality/encoder";
+import { hwcToRgba, loadSceneAssets, SceneRenderer } from "../src/core/scene/render";
+import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from "./compare-api";
+import type { GenerationPack } from "./generation";
+import { decodeImageBlob } from "./image-decode";
+import type { ExecutionProvider } from "./inference-api";
+import { createSession, runSession } from "./ort-sessions";
+
+/** Encoder sessions the worker already holds: a pack role or a user encoder by id. */
+export interface CompareHost {
+  pack(packId: string): GenerationPack;
+  run(packId: string): RunRole;
+  session(packId: string, role: "patch_encoder"): ort.InferenceSession | undefined;
+  userEncoder(id: string): { session: ort.InferenceSession; spec: EncoderSpec; background: [number, number, number] };
+  /** A gallery subject, fitted the way the image encoder sees it. */
+  reference(packId: string, subjectId: string): Promise<RgbaImage>;
+  provider(packId: string): ExecutionProvider;
+}
+
+interface PackExtras {
+  random?: ort.InferenceSession;
+  scene?: SceneRenderer;
+  notes: string[];
+}
+
+function sessionEncoder(
+  session: ort.InferenceSession,
+  spec: EncoderSpec,
+  background: [number, number, number],
+): ImageEncoder {
+  return {
+    spec,
+    background,
+    run: async (input) => {
+      const out = (await runSession(session, { [spec.input]: input }))[spec.output];
+      if (out?.dtype !== "float32") throw new Error(`encoder output "${spec.output}" is missing or not float32`);
+      return { data: out.data as Float32Array, dims: out.dims };
+    },
+  };
+}
+
+function evaluatorSpec(e: EvaluatorSpec, size: number, range: [number, number]): EncoderSpec {
+  return {
+    input: e.inputs[0].name,
+    output: e.outputs[0].name,
+    image_size: size,
+    range,
+    grid: e.grid,
+    dim: e.dim,
+    skip_tokens: e.skip_tokens,
+    output_layout: e.output_layout,
+  };
+}
+
+export class CompareService {
+  private readonly extras = new Map<string, Promise<PackExtras>>();
+
+  constructor(private readonly host: CompareHost) {}
+
+  /** Drops what was loaded for a pack (it was unloaded or reloaded). */
+  forget(packId: string): void {
+    const e = this.extras.get(packId);
+    this.extras.delete(packId);
+    void e?.then((x) => x.random?.release()).catch(() => {});
+  }
+
+  capabilities(packId: string): Promise<CompareCapabilities> {
+    return this.load(packId).then((x) => ({ randomEncoder: !!x.random, scenes: !!x.scene, notes: x.notes }));
+  }
+
+  private load(packId: string): Promise<PackExtras> {
+    let found = this.extras.get(packId);
+    if (!found) {
+      found = this.loadExtras(packId);
+      this.extras.set(packId, found);
+    }
+    return found;
+  }
+
+  private async loadExtras(packId: string): Promise<PackExtras> {
+    const { manifest, galleryFile } = this.host.pack(packId);
+    const out: PackExtras = { notes: [] };
+    const spec = manifest.evaluators?.patch_encoder_random;
+    if (!spec) out.notes.push("the pack has no evaluators.patch_encoder_random: no independent-encoder metric");
+    else {
+      try {
+        const bytes = new Uint8Array(await (await galleryFile(spec.file)).arrayBuffer());
+        const hash = await sha256Hex(bytes);
+        if (bytes.length !== spec.bytes || hash !== spec.sha256) {
+          throw new Error(
+            `${spec.file}: ${bytes.length} bytes, SHA-256 ${hash}; the manifest says ${spec.bytes}, ${spec.sha256}`,
+          );
+        }
+        out.random = await createSession(bytes, this.host.provider(packId));
+      } catch (e) {
+        out.notes.push(`random-weight encoder unavailable: ${(e as Error).message}`);
+      }
+    }
+    const kit = manifest.scenes;
+    if (!kit) out.notes.push("the pack has no scene kit: no ground-truth metrics");
+    else {
+      try {
+        out.scene = new SceneRenderer(
+          kit,
+          await loadSceneAssets(kit, async (f) => decodeImageBlob(await galleryFile(f), f)),
+        );
+      } catch (e) {
+        out.notes.push(`scene kit unavailable: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  async cell(req: CompareCellRequest, signal: AbortSignal): Promise<CompareCellResult> {
+    const pack = this.host.pack(req.packId);
+    const { manifest } = pack;
+    const extras = await this.load(req.packId);
+    const patchSession = this.host.session(req.packId, "patch_encoder");
+    if (!patchSession) throw new Error(`pack "${req.packId}" has no loaded patch_encoder session`);
+    const packSpec = packEncoderSpec(manifest);
+    const bg = manifest.image.background;
+    const suite: MetricSuite = {
+      patch: { patch_quality: sessionEncoder(patchSession, packSpec, bg) },
+      global: {},
+      scene: extras.scene,
+    };
+    const randomSpec = manifest.evaluators?.patch_encoder_random;
+    if (extras.random && randomSpec) {
+      suite.patch.patch_quality_random = sessionEncoder(
+        extras.random,
+        evaluatorSpec(randomSpec, manifest.image.size, manifest.image.range),
+        bg,
+      );
+    }
+    for (const [key, id] of Object.entries(req.global)) {
+      if (!id) continue;
+      const u = this.host.userEncoder(id);
+      suite.global[key as keyof MetricSuite["global"]] = sessionEncoder(u.session, u.spec, u.background);
+    }
+    const { cell } = req;
+    const reference = await this.host.reference(req.packId, cell.subject);
+    const run = this.host.run(req.packId);
+    const imageTokens = await encodeReference(run, manifest, imageToTensor(reference, manifest.image, cell.subject));
+    const evaluator = new ImageEvaluator(suite);
+    const adapters = req.adapters.map(({ id, adapter }) => ({
+      id,
+      tensors: adapter.kind === "base" ? pack.baseAdapter : adapter.tensors,
+    }));
+    const r = await evaluateCell({
+      run,
+      manifest,
+      imageTokens,
+      reference,
+      adapters,
+      cell,
+      sampler: req.sampler,
+      evaluator,
+      signal,
+    });
+    const truth =
+      extras.scene && evaluator.scenes(cell.subject, cell.prompt)
+        ? hwcToRgba(extras.scene.render(cell.subject, cell.prompt), extras.scene.size)
+        : undefined;
+    return {
+      reference,
+      truth,
+      images: r.images,
+      maps: r.evaluations.map((e) => e.maps),
+      grid: { height: packSpec.grid[0], width: packSpec.grid[1] },
+      records: r.records,
+    };
+  }
+}
