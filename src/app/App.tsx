@@ -1,12 +1,11 @@
 import { useEffect } from "react";
-import { DatasetTab } from "./components/dataset/DatasetTab";
 import { CompareTab } from "./components/compare/CompareTab";
+import { DatasetTab } from "./components/dataset/DatasetTab";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { GenerateTab } from "./components/generate/GenerateTab";
 import { Header } from "./components/Header";
 import { InspectTab } from "./components/inspect/InspectTab";
 import { ModelsTab } from "./components/ModelsTab";
-import { Placeholder } from "./components/Placeholder";
 import { TaskArea } from "./components/TaskArea";
 import { TrainTab } from "./components/TrainTab";
 import { useCompute } from "./stores/compute";
