@@ -139,12 +139,14 @@ export async function trainRun(
       await keep(loop.done ? "done" : "paused", record.message);
       return record;
     } catch (e) {
-      const lost = e instanceof GpuDeviceLostError ? e : choice.ctx?.lost;
       if (e instanceof NonFiniteError) {
         record.history = record.history.filter((r) => r.step <= (good?.step ?? 0));
         await keep("failed", `${e.message}. Stopped and restored the last good checkpoint (step ${good?.step}).`);
         return record;
       }
+      // device.lost may resolve a little after the failing call rejects: explain() waits for it.
+      const explained = choice.ctx ? await choice.ctx.explain(e) : e;
+      const lost = explained instanceof GpuDeviceLostError ? explained : undefined;
       const why = lost ? `The GPU device was lost (${lost.message})` : (e as Error).message;
       if (!lost || losses >= MAX_DEVICE_LOSSES || signal.aborted) {
         // The last checkpoint stays; train() or resume() again continues from it.
