@@ -17,15 +17,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import * as ort from "onnxruntime-web";
-import {
-  DEFAULT_HEADLESS,
-  dataset,
-  type HeadlessConfig,
-  openPack,
-  type Pack,
-  train,
-} from "../../scripts/train/headless";
+import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, type Pack, train } from "../../scripts/train/headless";
 import { decodePng } from "../../scripts/train/png";
+import { buildDataset } from "../../src/core/dataset/build";
+import type { PreferenceDataset } from "../../src/core/dataset/types";
 import {
   encodeReference,
   imageToTensor,
@@ -34,12 +29,14 @@ import {
   tensorToImage,
 } from "../../src/core/generate";
 import type { ImageRecord } from "../../src/core/metrics/aggregate";
-import type { ImageEncoder } from "../../src/core/metrics/encoders";
+import { encodeImage, type ImageEncoder } from "../../src/core/metrics/encoders";
 import { type CompareSampler, evaluateCell, gridCells } from "../../src/core/metrics/grid";
 import { ImageEvaluator, type MetricSuite } from "../../src/core/metrics/image";
 import { buildReport, markdownTable, metricsOf, type ReportMethod } from "../../src/core/metrics/report";
 import type { Manifest } from "../../src/core/pack/manifest";
+import { patchQualityCpu } from "../../src/core/quality/cpu";
 import { packEncoderSpec } from "../../src/core/quality/encoder";
+import { patchQualityMaps } from "../../src/core/quality/maps";
 import { loadSceneAssets, SceneRenderer } from "../../src/core/scene/render";
 import type { TrainConfig } from "../../src/core/training/loop";
 import type { Scenario } from "../harness";
@@ -61,14 +58,16 @@ export interface PaperBudget {
 const TRAIN_PROMPTS: PromptChoice[] = [{ background: "green" }, { position: "left", size: "large" }];
 
 export const BUDGETS: Record<"reduced" | "full", PaperBudget> = {
+  // Measured on the 2 shared build cores under load (foundry training beside it): ~8 s per emoji64
+  // training step, ~5 s per generated and scored image; this budget takes about 15 minutes there.
   reduced: {
     name: "reduced",
-    subjects: 16,
-    promptsPerSubject: 2,
+    subjects: 8,
+    promptsPerSubject: 1,
     seeds: [101, 102],
-    trainSteps: 30,
+    trainSteps: 12,
     lr: 1e-3,
-    trainSubjects: 16,
+    trainSubjects: 8,
     trainPrompts: TRAIN_PROMPTS.slice(0, 1),
     trainSeeds: [1],
     sampler: { steps: 10, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
@@ -145,11 +144,48 @@ async function randomPatchEncoder(manifest: Manifest): Promise<RunRole> {
   };
 }
 
-/** A pack whose `patch_encoder` role is answered by another encoder (the random-encoder ablation). */
-const withPatchEncoder = (pack: Pack, encoder: RunRole): Pack => ({
-  ...pack,
-  run: (role, feeds) => (role === "patch_encoder" ? encoder(role, feeds) : pack.run(role, feeds)),
-});
+/**
+ * The same dataset (same generated images) with its quality maps from another patch encoder: the
+ * random-encoder ablation trains on the random encoder's weights, not on different images.
+ */
+async function remapDataset(pack: Pack, ds: PreferenceDataset, images: Float32Array[], encoder: RunRole) {
+  const { manifest } = pack;
+  const enc = encoderOf(manifest, encoder);
+  const { size, range } = manifest.image;
+  const refs = await Promise.all(
+    (
+      await references(
+        pack,
+        ds.references.map((r) => r.id),
+      )
+    ).map((t, i) => encodeImage(enc, tensorToImage(t, 0, size, range), ds.references[i].id)),
+  );
+  const samples = [];
+  for (const [i, sample] of ds.samples.entries()) {
+    const gen = await encodeImage(enc, tensorToImage(images[i], 0, size, range), `sample ${i}`);
+    const ref = refs[sample.ref];
+    const shape = {
+      batch: 1,
+      genPatches: gen.patches.length / enc.spec.dim,
+      refPatches: ref.patches.length / enc.spec.dim,
+      dim: enc.spec.dim,
+    };
+    const maps = patchQualityMaps(patchQualityCpu(gen.patches, ref.patches, shape), 0, ds.grid, ds.grid);
+    samples.push({ ...sample, mGen: maps.gen, mRef: maps.ref });
+  }
+  return { ...ds, samples };
+}
+
+/** Gallery subjects as `[3, S, S]` model inputs. */
+async function references(pack: Pack, ids: string[]): Promise<Float32Array[]> {
+  const { manifest } = pack;
+  const all = [...(manifest.gallery?.train ?? []), ...(manifest.gallery?.heldout ?? [])];
+  return ids.map((id) => {
+    const e = all.find((x) => x.id === id);
+    if (!e) throw new Error(`pack ${manifest.id} has no gallery subject ${id}`);
+    return imageToTensor(decodePng(readFileSync(`${dir(manifest.id)}/${e.file}`), e.file), manifest.image, e.file);
+  });
+}
 
 function encoderOf(manifest: Manifest, run: RunRole): ImageEncoder {
   const spec = packEncoderSpec(manifest);
@@ -193,8 +229,18 @@ export async function runPaper(o: PaperOptions) {
     `budget ${b.name}: dataset ${train_subjects.length} subjects × ${b.trainPrompts.length} prompts × ${b.trainSeeds.length} seeds`,
   );
   const tData = performance.now();
-  const ds = await dataset(pack, base);
-  const dsRandom = await dataset(withPatchEncoder(pack, randomRun), base);
+  const images: Float32Array[] = [];
+  const ds = await buildDataset({
+    run: pack.run,
+    manifest,
+    adapter: pack.base,
+    references: (await references(pack, train_subjects)).map((tensor, i) => ({ id: train_subjects[i], tensor })),
+    prompts: b.trainPrompts,
+    seeds: b.trainSeeds,
+    sampler: b.sampler,
+    onSample: (_d, _t, _s, image) => images.push(image),
+  });
+  const dsRandom = await remapDataset(pack, ds, images, randomRun);
   const datasetMs = performance.now() - tData;
 
   const trainOne = async (data: typeof ds, loss: Partial<TrainConfig["loss"]>) => {
@@ -256,13 +302,7 @@ export async function runPaper(o: PaperOptions) {
   const records: ImageRecord[] = [];
   const tEval = performance.now();
   for (const subject of subjects) {
-    const entry = heldout.find((e) => e.id === subject);
-    if (!entry) continue;
-    const tensor = imageToTensor(
-      decodePng(readFileSync(`${dir(o.pack)}/${entry.file}`), entry.file),
-      manifest.image,
-      entry.file,
-    );
+    const [tensor] = await references(pack, [subject]);
     const reference = tensorToImage(tensor, 0, manifest.image.size, manifest.image.range);
     const imageTokens = await encodeReference(pack.run, manifest, tensor);
     for (const cell of cells.filter((c) => c.subject === subject)) {

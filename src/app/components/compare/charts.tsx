@@ -8,7 +8,7 @@ import type { CompareReport } from "../../../core/metrics/report";
 const COLORS = ["#868e96", "#f08c00", "#3b5bdb", "#2f9e44", "#ae3ec9", "#e03131", "#1098ad"];
 export const colorOf = (i: number) => COLORS[i % COLORS.length];
 
-const W = 420;
+const W = 360;
 const H = 200;
 const PAD = { left: 52, right: 10, top: 22, bottom: 34 };
 
@@ -41,7 +41,8 @@ export function IntervalChart({ report, metric, title }: { report: CompareReport
   const rows = report.methods.map((m, i) => ({ m, i, s: report.table[m.id]?.[metric] })).filter((r) => r.s);
   const values = rows.flatMap((r) => [r.s?.mean ?? 0, ...(r.s?.ci95 ?? [])]).filter(Number.isFinite);
   let lo = Math.min(0, ...values);
-  let hi = Math.max(...values, lo + 1e-6);
+  // Accuracies live in [0, 1]: keep that scale even when every bar is 0.
+  let hi = Math.max(...values, metric.endsWith("_acc") ? 1 : lo + 1e-6);
   const pad = (hi - lo) * 0.05;
   lo = lo < 0 ? lo - pad : lo;
   hi += pad;
