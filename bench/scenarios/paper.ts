@@ -58,16 +58,16 @@ export interface PaperBudget {
 const TRAIN_PROMPTS: PromptChoice[] = [{ background: "green" }, { position: "left", size: "large" }];
 
 export const BUDGETS: Record<"reduced" | "full", PaperBudget> = {
-  // Measured on the 2 shared build cores under load (foundry training beside it): ~8 s per emoji64
-  // training step, ~5 s per generated and scored image; this budget takes about 15 minutes there.
+  // On the 2 shared build cores: about 7 minutes with the machine otherwise quiet; the heaviest
+  // load seen (foundry training and two browser test runs beside it) made every step ~3× slower.
   reduced: {
     name: "reduced",
-    subjects: 8,
-    promptsPerSubject: 1,
+    subjects: 16,
+    promptsPerSubject: 2,
     seeds: [101, 102],
-    trainSteps: 12,
+    trainSteps: 24,
     lr: 1e-3,
-    trainSubjects: 8,
+    trainSubjects: 16,
     trainPrompts: TRAIN_PROMPTS.slice(0, 1),
     trainSeeds: [1],
     sampler: { steps: 10, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
