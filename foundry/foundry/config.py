@@ -65,6 +65,7 @@ class PatchEncoderConfig:
     steps: int = 1200
     batch: int = 32
     lr: float = 1e-3
+    restarts: tuple = ((1200, 5e-4),)  # further cosine cycles (steps, lr) after the first
     temperature: float = 0.1
 
 
@@ -96,7 +97,7 @@ GPU = replace(
     name="gpu",
     ae=replace(CPU.ae, hidden=128, mid=96, low=48, steps=30000, batch=64),
     denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, restarts=(), focus_from=10000, batch=256),
-    patch=replace(CPU.patch, steps=20000, batch=128),
+    patch=replace(CPU.patch, steps=20000, restarts=(), batch=128),
 )
 # Random-weight pack with the built-in pack's interface but far fewer parameters, for fast tests.
 TINY = replace(

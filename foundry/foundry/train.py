@@ -164,9 +164,10 @@ def grow_checkpoint(ck: dict, modules: dict) -> dict:
                     ck[part][k][n] = m.state_dict()[n].clone()
         grown += len(missing)
     groups = ck["opt"]["param_groups"]
+    for g in groups:  # checkpoints from before param_groups
+        g.setdefault("lr_scale", 1.0)
     if grown and len(groups) == 1:
         first = groups[0]
-        first["lr_scale"] = 1.0
         n = len(first["params"])
         groups.append({**first, "params": list(range(n, n + grown)), "lr_scale": param_groups(modules)[1]["lr_scale"]})
         print(f"grew {grown} parameter tensors from their initial values", flush=True)
@@ -267,7 +268,7 @@ def train_patch(cfg: FoundryConfig):
         loss, acc = infonce(pe, a, b, target, c.temperature)
         return loss, {"top1": round(acc, 3)}
 
-    _run(cfg, "patch", {"patch_encoder": pe}, [(c.steps, c.lr)], step_fn)
+    _run(cfg, "patch", {"patch_encoder": pe}, [(c.steps, c.lr), *c.restarts], step_fn)
 
 
 def infonce(pe, a, b, target, temperature):
