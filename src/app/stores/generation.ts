@@ -166,6 +166,7 @@ export const useGeneration = create<GenerationState>()((set, get) => {
         packId: form.packId,
         reference: form.reference,
         adapter: form.adapter,
+        adapterLabel: useAdapters.getState().list.find((a) => a.id === form.adapter)?.label,
       };
       await start(settings, form.referenceImage);
     },

@@ -127,6 +127,7 @@ export const useTraining = create<TrainingState>()((set, get) => {
               }
             : {},
         );
+        if (!get().runs.some((r) => r.id === runId)) void get().refresh(manifest.id);
       } else if (e.kind === "backend") patch({ backend: e.note ? `${e.backend} (${e.note})` : e.backend });
       else if (e.kind === "adapter") void preview(manifest, runId, e.step, e.tensors);
     };

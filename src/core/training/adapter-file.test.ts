@@ -5,7 +5,7 @@ import { serializeSafetensors, type Tensor } from "../safetensors";
 import { exportAdapter, importAdapter } from "./adapter-file";
 
 const manifest = JSON.parse(readFileSync("public/models/tiny/manifest.json", "utf8")) as Manifest;
-const spec = (manifest.roles.denoiser.adapter as { tensors: { name: string; shape: number[] }[] }).tensors;
+const { tensors: spec } = manifest.roles.denoiser?.adapter as { tensors: { name: string; shape: number[] }[] };
 const adapter = new Map(
   spec.map((t, k) => [
     t.name,

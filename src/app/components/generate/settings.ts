@@ -11,6 +11,8 @@ export interface RunSettings extends GenerateSettings {
   reference: ReferenceChoice;
   /** An AdapterChoice id (stores/adapters.ts): "base", "run:<id>" or "import:<id>". */
   adapter: string;
+  /** The adapter's label as listed when the run started. */
+  adapterLabel?: string;
 }
 
 function num(v: number | string | undefined, fallback: number): number {
@@ -53,7 +55,7 @@ export function describeRun(manifest: Manifest, s: RunSettings): [string, string
     ["sampler", `${s.sampler}, ${s.steps} steps`],
     ["guidance", `image ${s.guidanceImage}, prompt ${s.guidancePrompt}`],
     ["ip scale", String(s.ipScale)],
-    ["adapter", s.adapter],
+    ["adapter", s.adapterLabel ?? s.adapter],
     ["pack", s.packId],
   ];
 }
