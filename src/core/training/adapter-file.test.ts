@@ -5,7 +5,8 @@ import { serializeSafetensors, type Tensor } from "../safetensors";
 import { exportAdapter, importAdapter } from "./adapter-file";
 
 const manifest = JSON.parse(readFileSync("public/models/tiny/manifest.json", "utf8")) as Manifest;
-const { tensors: spec } = manifest.roles.denoiser?.adapter as { tensors: { name: string; shape: number[] }[] };
+const spec =
+  (manifest.roles.denoiser?.adapter as { tensors: { name: string; shape: number[] }[] } | undefined)?.tensors ?? [];
 const adapter = new Map(
   spec.map((t, k) => [
     t.name,
