@@ -18,6 +18,7 @@ const data = (name: string) => adapter.get(name) ?? new Float32Array();
 
 describe("adapter files", () => {
   it("round-trip under the manifest's names and shapes with the metadata", () => {
+    expect(spec.length).toBeGreaterThan(0);
     const { tensors, metadata } = importAdapter(manifest, exportAdapter(manifest, adapter, { run: "r1" }));
     expect([...tensors.keys()]).toEqual(spec.map((t) => t.name));
     for (const [name, data] of adapter) expect(tensors.get(name)).toEqual(data);
