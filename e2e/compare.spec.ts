@@ -10,20 +10,13 @@ import { strFromU8, unzipSync } from "fflate";
 import type {} from "../src/app/services/devtools"; // window.patchdpo's type
 import type { CompareReport } from "../src/core/metrics/report";
 import { DEFAULT_TRAIN_CONFIG } from "../src/core/training/loop";
-import { expectLoaded } from "./helpers";
+import { openTinyOnWasm } from "./helpers";
 
 test.setTimeout(600_000);
 
 /** ONNX on WASM: ORT's WebGPU EP on SwiftShader is far slower on the shared 2-core machines (training stays on WGSL). */
-const WASM_SETTINGS = JSON.stringify({
-  state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
-  version: 1,
-});
-
 test("compare base and a trained tiny adapter: grid, charts, Inspect, report zip", async ({ page, context }) => {
-  await context.addInitScript((s) => localStorage.setItem("patchdpo-settings", s), WASM_SETTINGS);
-  await page.goto("/?pack=tiny");
-  await expectLoaded(page, "tiny", 120_000);
+  await openTinyOnWasm(page, context);
 
   // A PatchDPO adapter: 8 steps on a 2-sample dataset of the tiny pack's shapes.
   const config = { ...DEFAULT_TRAIN_CONFIG, steps: 8, lr: 1e-2, checkpointEvery: 4, monitorEvery: 0 };

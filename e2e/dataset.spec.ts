@@ -7,33 +7,14 @@
  */
 import { expect, test } from "@playwright/test";
 import { unzipSync, zipSync } from "fflate";
-import { expectLoaded } from "./helpers";
+import { openTinyOnWasm, prepareTinyDataset } from "./helpers";
 
 test.setTimeout(300_000);
 
 /** ONNX on WASM: ORT's WebGPU EP on SwiftShader is far slower on the shared 2-core machines. */
-const WASM_SETTINGS = JSON.stringify({
-  state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
-  version: 1,
-});
-
 test("Dataset tab: build, view, reload, export, import, bad zips", async ({ page, context }, info) => {
-  await context.addInitScript((s) => localStorage.setItem("patchdpo-settings", s), WASM_SETTINGS);
-  await page.goto("/?pack=tiny");
-  await expectLoaded(page, "tiny", 120_000);
-  await page.getByRole("tab", { name: "Dataset" }).click();
-  // Two of the four training subjects, one seed, few sampler steps: 2 images.
-  await expect(page.getByText("References (4)")).toBeVisible({ timeout: 60_000 });
-  await page
-    .getByRole("button", { name: /^Remove reference/ })
-    .first()
-    .click();
-  await page
-    .getByRole("button", { name: /^Remove reference/ })
-    .first()
-    .click();
-  await page.getByLabel("Seeds").fill("1");
-  await page.getByLabel("Sampler steps").fill("4");
+  await openTinyOnWasm(page, context);
+  await prepareTinyDataset(page);
   await page.getByLabel("Dataset name").fill("e2e tiny");
   await expect(page.getByText("= 2 images")).toBeVisible();
   await page.getByRole("button", { name: "Build dataset" }).click();

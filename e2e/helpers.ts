@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { expect, type Page } from "@playwright/test";
+import { type BrowserContext, expect, type Page } from "@playwright/test";
 
 export const TINY_DIR = "public/models/tiny";
 
@@ -46,4 +46,36 @@ export function cacheKeys(page: Page): Promise<string[]> {
       };
     });
   });
+}
+
+const WASM_SETTINGS = JSON.stringify({
+  state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
+  version: 1,
+});
+
+/**
+ * Opens the studio on the tiny pack with ONNX on WASM: onnxruntime-web's WebGPU backend on
+ * SwiftShader is too slow under load for the dataset, training and compare flows (the WGSL
+ * training engine still runs on WebGPU).
+ */
+export async function openTinyOnWasm(page: Page, context: BrowserContext) {
+  await context.addInitScript((s) => localStorage.setItem("patchdpo-settings", s), WASM_SETTINGS);
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny", 120_000);
+}
+
+/** Dataset tab set to build 2 images: two of the tiny pack's four training subjects, seed 1, 4 sampler steps. */
+export async function prepareTinyDataset(page: Page) {
+  await page.getByRole("tab", { name: "Dataset" }).click();
+  await expect(page.getByText("References (4)")).toBeVisible({ timeout: 60_000 });
+  await page
+    .getByRole("button", { name: /^Remove reference/ })
+    .first()
+    .click();
+  await page
+    .getByRole("button", { name: /^Remove reference/ })
+    .first()
+    .click();
+  await page.getByLabel("Seeds").fill("1");
+  await page.getByLabel("Sampler steps").fill("4");
 }

@@ -15,7 +15,7 @@ import type { PreferenceDataset } from "../src/core/dataset/types";
 import { parseSafetensors } from "../src/core/safetensors";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/core/training/loop";
 import type { RunRecord } from "../workers/training-api";
-import { expectLoaded, tinyManifest } from "./helpers";
+import { expectLoaded, openTinyOnWasm, prepareTinyDataset, tinyManifest } from "./helpers";
 
 test.setTimeout(600_000);
 
@@ -189,31 +189,13 @@ test("a lost GPU device resumes the run from its last checkpoint on a new device
 });
 
 /** ONNX on WASM: ORT's WebGPU EP on SwiftShader is far slower on the shared 2-core machines. */
-const WASM_SETTINGS = JSON.stringify({
-  state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
-  version: 1,
-});
-
 test("Train tab: dataset from the Dataset tab, PatchDPO with live curves and previews, reload and resume, DPO, export, import and generate", async ({
   page,
   context,
 }, info) => {
-  await context.addInitScript((s) => localStorage.setItem("patchdpo-settings", s), WASM_SETTINGS);
-  await page.goto("/?pack=tiny");
-  await expectLoaded(page, "tiny", 120_000);
+  await openTinyOnWasm(page, context);
 
-  await page.getByRole("tab", { name: "Dataset" }).click();
-  await expect(page.getByText("References (4)")).toBeVisible({ timeout: 60_000 });
-  await page
-    .getByRole("button", { name: /^Remove reference/ })
-    .first()
-    .click();
-  await page
-    .getByRole("button", { name: /^Remove reference/ })
-    .first()
-    .click();
-  await page.getByLabel("Seeds").fill("1");
-  await page.getByLabel("Sampler steps").fill("4");
+  await prepareTinyDataset(page);
   await page.getByRole("button", { name: "Build dataset" }).click();
   await expect(page.getByTestId("dataset-view")).toHaveAttribute("data-samples", "2", { timeout: 180_000 });
 

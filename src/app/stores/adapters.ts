@@ -3,6 +3,7 @@
  * checkpoint, and imported safetensors files. Runs and imports live in the training worker's
  * IndexedDB; this store lists them and fetches their tensors on demand.
  */
+import { useEffect, useState } from "react";
 import { create } from "zustand";
 import type { AdapterInput } from "../../../workers/inference-api";
 import { training } from "../services/workers";
@@ -96,4 +97,17 @@ function methodOf(metadata: Record<string, string>): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The pack's adapters for a picker, refreshed when the pack changes; `error` says why a refresh or an import failed. */
+export function usePackAdapters(packId: string) {
+  const list = useAdapters((s) => s.list).filter((a) => a.packId === packId);
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    useAdapters
+      .getState()
+      .refresh(packId)
+      .catch((e: Error) => setError(e.message));
+  }, [packId]);
+  return { list, error, setError };
 }

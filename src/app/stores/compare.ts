@@ -11,23 +11,14 @@ import type { PromptChoice } from "../../core/generate";
 import { type CompareSampler, type GridCell, gridCells } from "../../core/metrics/grid";
 import type { GlobalMetric } from "../../core/metrics/image";
 import { buildReport, type CompareReport, metricsOf } from "../../core/metrics/report";
+import { SCENE_METRICS } from "../../core/metrics/scene";
 import type { Manifest } from "../../core/pack";
 import { inference } from "../services/workers";
 import { type AdapterChoice, useAdapters } from "./adapters";
 import { useTasks } from "./tasks";
 
 /** Known metric keys in display order. */
-export const METRIC_ORDER = [
-  "patch_quality",
-  "patch_quality_random",
-  "dino",
-  "clip_i",
-  "subject_region_psnr_db",
-  "scene_psnr_db",
-  "background_acc",
-  "position_acc",
-  "size_acc",
-] as const;
+export const METRIC_ORDER = ["patch_quality", "patch_quality_random", "dino", "clip_i", ...SCENE_METRICS] as const;
 
 export const METRIC_LABELS: Record<string, string> = {
   patch_quality: "patch quality (pack encoder)",

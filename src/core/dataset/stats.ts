@@ -36,7 +36,8 @@ export interface DatasetStats {
   refHistogram: QualitySummary;
 }
 
-function concat(arrays: Float32Array[]): Float32Array {
+/** The arrays end to end (e.g. every sample's per-patch map, for one histogram). */
+export function concat(arrays: Float32Array[]): Float32Array {
   const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
   let at = 0;
   for (const a of arrays) {

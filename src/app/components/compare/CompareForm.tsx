@@ -1,24 +1,17 @@
 /** The Compare tab's settings: adapters, held-out subjects, prompts, seeds, sampler steps, evaluators. */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { LoadedPack } from "../../../../workers/inference-api";
 import { describePrompt } from "../../../core/generate";
 import { GLOBAL_METRICS, type GlobalMetric } from "../../../core/metrics/image";
 import { parseUserEncoderSpec } from "../../../core/quality/encoder";
 import { inference } from "../../services/workers";
-import { useAdapters } from "../../stores/adapters";
+import { useAdapters, usePackAdapters } from "../../stores/adapters";
 import { heldoutSubjects, METRIC_LABELS, promptsFor, useCompare } from "../../stores/compare";
 import { useSettings } from "../../stores/settings";
 
 function AdapterPicker({ packId }: { packId: string }) {
-  const list = useAdapters((s) => s.list).filter((a) => a.packId === packId);
+  const { list, error, setError } = usePackAdapters(packId);
   const chosen = useCompare((s) => s.form?.adapters ?? []);
-  const [error, setError] = useState<string>();
-  useEffect(() => {
-    useAdapters
-      .getState()
-      .refresh(packId)
-      .catch((e: Error) => setError(e.message));
-  }, [packId]);
   const toggle = (id: string, on: boolean) =>
     useCompare.getState().setForm({ adapters: on ? [...chosen, id] : chosen.filter((a) => a !== id) });
   return (

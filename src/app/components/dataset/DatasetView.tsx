@@ -5,7 +5,7 @@
  */
 import { useMemo, useState } from "react";
 import type { StoredDataset } from "../../../core/dataset/format";
-import { datasetStats } from "../../../core/dataset/stats";
+import { concat, datasetStats } from "../../../core/dataset/stats";
 import { Histogram } from "../inspect/Histogram";
 import { HeatmapImage } from "./PngImage";
 
@@ -126,14 +126,4 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
       </div>
     </section>
   );
-}
-
-function concat(arrays: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
 }

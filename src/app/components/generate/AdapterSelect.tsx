@@ -1,17 +1,9 @@
 /** The Generate tab's adapter: the pack's own, a saved training run, or an imported safetensors file. */
-import { useEffect, useState } from "react";
-import { useAdapters } from "../../stores/adapters";
+import { useAdapters, usePackAdapters } from "../../stores/adapters";
 import { useGeneration } from "../../stores/generation";
 
 export function AdapterSelect({ packId, value }: { packId: string; value: string }) {
-  const list = useAdapters((s) => s.list).filter((a) => a.packId === packId);
-  const [error, setError] = useState<string>();
-  useEffect(() => {
-    useAdapters
-      .getState()
-      .refresh(packId)
-      .catch((e: Error) => setError(e.message));
-  }, [packId]);
+  const { list, error, setError } = usePackAdapters(packId);
   const importFile = async (file: File) => {
     setError(undefined);
     try {
