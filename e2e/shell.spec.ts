@@ -11,8 +11,9 @@ test("the studio loads with its tabs and reports the SwiftShader WebGPU adapter"
   }
   await expect(page.getByTestId("compute-backend")).toHaveText(/^WebGPU: google swiftshader$/);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await expectLoaded(page, "tiny");
   await page.getByRole("tab", { name: "Dataset" }).click();
-  await expect(page.getByText("coming in a later issue")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Build dataset" })).toBeVisible();
   expect(errors).toEqual([]);
 });
 
