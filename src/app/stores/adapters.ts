@@ -99,6 +99,9 @@ function methodOf(metadata: Record<string, string>): string | undefined {
   }
 }
 
+/** How pickers name an adapter. */
+export const adapterLabel = (a: AdapterChoice): string => (a.source === "base" ? "base (the pack's own)" : a.label);
+
 /** The pack's adapters for a picker, refreshed when the pack changes; `error` says why a refresh or an import failed. */
 export function usePackAdapters(packId: string) {
   const list = useAdapters((s) => s.list).filter((a) => a.packId === packId);

@@ -5,9 +5,10 @@ import { describePrompt } from "../../../core/generate";
 import { GLOBAL_METRICS, type GlobalMetric } from "../../../core/metrics/image";
 import { parseUserEncoderSpec } from "../../../core/quality/encoder";
 import { inference } from "../../services/workers";
-import { useAdapters, usePackAdapters } from "../../stores/adapters";
+import { adapterLabel, useAdapters, usePackAdapters } from "../../stores/adapters";
 import { heldoutSubjects, METRIC_LABELS, promptsFor, useCompare } from "../../stores/compare";
 import { useSettings } from "../../stores/settings";
+import { ImportAdapterButton } from "../ImportAdapterButton";
 
 function AdapterPicker({ packId }: { packId: string }) {
   const { list, error, setError } = usePackAdapters(packId);
@@ -20,32 +21,13 @@ function AdapterPicker({ packId }: { packId: string }) {
       {list.map((a) => (
         <label key={a.id}>
           <input type="checkbox" checked={chosen.includes(a.id)} onChange={(e) => toggle(a.id, e.target.checked)} />{" "}
-          {a.source === "base" ? "base (the pack's own)" : a.label}
+          {adapterLabel(a)}
         </label>
       ))}
       <button type="button" onClick={() => void useAdapters.getState().refresh(packId)}>
         Refresh list
       </button>
-      <label className="button">
-        Import adapter…
-        <input
-          type="file"
-          aria-label="Import adapter"
-          accept=".safetensors"
-          hidden
-          onChange={async (e) => {
-            const file = e.target.files?.[0];
-            e.target.value = "";
-            if (!file) return;
-            try {
-              const c = await useAdapters.getState().importFile(packId, file);
-              toggle(c.id, true);
-            } catch (err) {
-              setError((err as Error).message);
-            }
-          }}
-        />
-      </label>
+      <ImportAdapterButton packId={packId} onImported={(c) => toggle(c.id, true)} onError={setError} />
       {error && (
         <div className="error-box" role="alert">
           {error}

@@ -3,6 +3,7 @@
  * bar): mean per method with its 95% interval for one metric, and per-subject deltas against the
  * baseline. Both can be rendered to PNG for the report (svgToPng).
  */
+import type { ReactNode } from "react";
 import type { CompareReport } from "../../../core/metrics/report";
 
 const COLORS = ["#868e96", "#f08c00", "#3b5bdb", "#2f9e44", "#ae3ec9", "#e03131", "#1098ad"];
@@ -37,6 +38,27 @@ function Axis({ lo, hi, y }: { lo: number; hi: number; y: (v: number) => number 
 }
 
 /** Bars of the mean per method with the 95% interval as whiskers. */
+/** The white SVG canvas with its title that both charts draw in (also what the PNG export rasterizes). */
+function ChartFrame(props: { title: string; metric: string; what: string; testId: string; children: ReactNode }) {
+  return (
+    <svg
+      width={W}
+      height={H}
+      role="img"
+      aria-label={`${props.title}: ${props.what}`}
+      data-testid={props.testId}
+      data-metric={props.metric}
+      xmlns="http://www.w3.org/2000/svg"
+      style={{ background: "#fff", color: "#222" }}
+    >
+      <text x={W / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600} fill="currentColor">
+        {props.title}
+      </text>
+      {props.children}
+    </svg>
+  );
+}
+
 export function IntervalChart({ report, metric, title }: { report: CompareReport; metric: string; title: string }) {
   const rows = report.methods.map((m, i) => ({ m, i, s: report.table[m.id]?.[metric] })).filter((r) => r.s);
   const values = rows.flatMap((r) => [r.s?.mean ?? 0, ...(r.s?.ci95 ?? [])]).filter(Number.isFinite);
@@ -49,19 +71,7 @@ export function IntervalChart({ report, metric, title }: { report: CompareReport
   const y = (v: number) => PAD.top + ((hi - v) / (hi - lo)) * (H - PAD.top - PAD.bottom);
   const band = (W - PAD.left - PAD.right) / Math.max(rows.length, 1);
   return (
-    <svg
-      width={W}
-      height={H}
-      role="img"
-      aria-label={`${title}: mean and 95% interval per method`}
-      data-testid="interval-chart"
-      data-metric={metric}
-      xmlns="http://www.w3.org/2000/svg"
-      style={{ background: "#fff", color: "#222" }}
-    >
-      <text x={W / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600} fill="currentColor">
-        {title}
-      </text>
+    <ChartFrame title={title} metric={metric} what="mean and 95% interval per method" testId="interval-chart">
       <Axis lo={lo} hi={hi} y={y} />
       {rows.map(({ m, i, s }, k) => {
         if (!s) return null;
@@ -92,7 +102,7 @@ export function IntervalChart({ report, metric, title }: { report: CompareReport
           </g>
         );
       })}
-    </svg>
+    </ChartFrame>
   );
 }
 
@@ -107,19 +117,7 @@ export function DeltaChart({ report, metric, title }: { report: CompareReport; m
   const group = (W - PAD.left - PAD.right) / Math.max(subjects.length, 1);
   const bar = (group * 0.8) / Math.max(others.length, 1);
   return (
-    <svg
-      width={W}
-      height={H}
-      role="img"
-      aria-label={`${title}: per-subject change against the baseline`}
-      data-testid="delta-chart"
-      data-metric={metric}
-      xmlns="http://www.w3.org/2000/svg"
-      style={{ background: "#fff", color: "#222" }}
-    >
-      <text x={W / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600} fill="currentColor">
-        {title}
-      </text>
+    <ChartFrame title={title} metric={metric} what="per-subject change against the baseline" testId="delta-chart">
       <Axis lo={-ext} hi={ext} y={y} />
       <line x1={PAD.left} x2={W - PAD.right} y1={y(0)} y2={y(0)} stroke="currentColor" />
       {subjects.map((s, k) => (
@@ -151,7 +149,7 @@ export function DeltaChart({ report, metric, title }: { report: CompareReport; m
           </text>
         </g>
       ))}
-    </svg>
+    </ChartFrame>
   );
 }
 

@@ -2,33 +2,8 @@
 import type { GenerateSettings } from "../../../core/generate";
 import type { Manifest } from "../../../core/pack";
 import { useGeneration } from "../../stores/generation";
+import { NumberField } from "../NumberField";
 import { randomSeed } from "./settings";
-
-function NumberField(props: {
-  label: string;
-  value: number;
-  min: number;
-  max: number;
-  step: number;
-  onChange: (v: number) => void;
-}) {
-  return (
-    <label>
-      {props.label}{" "}
-      <input
-        type="number"
-        aria-label={props.label}
-        value={props.value}
-        min={props.min}
-        max={props.max}
-        step={props.step}
-        onChange={(e) => {
-          if (e.target.value !== "") props.onChange(Number(e.target.value));
-        }}
-      />
-    </label>
-  );
-}
 
 export function SettingsForm({ manifest, settings }: { manifest: Manifest; settings: GenerateSettings }) {
   const set = useGeneration.getState().setSettings;

@@ -10,25 +10,11 @@ import { METHODS, type Method } from "../../../core/training/losses";
 import { defaultForm, useDataset } from "../../stores/dataset";
 import { usePacks } from "../../stores/packs";
 import { useTraining } from "../../stores/training";
+import { NumberField } from "../NumberField";
 import { Previews } from "./Previews";
 import { RunList } from "./RunList";
 import { TrainCharts } from "./TrainCharts";
 import "./train.css";
-
-function Num(props: { label: string; value: number; step?: number; onChange: (v: number) => void }) {
-  return (
-    <label>
-      {props.label}{" "}
-      <input
-        type="number"
-        aria-label={props.label}
-        step={props.step ?? "any"}
-        value={props.value}
-        onChange={(e) => e.target.value !== "" && props.onChange(Number(e.target.value))}
-      />
-    </label>
-  );
-}
 
 export function TrainPanel() {
   const pack = Object.values(usePacks((s) => s.loaded))[0];
@@ -98,10 +84,15 @@ export function TrainPanel() {
             ))}
           </select>
         </label>
-        <Num label="Learning rate" value={config.lr} onChange={(lr) => setConfig({ ...config, lr })} />
-        <Num label="Steps" value={config.steps} step={1} onChange={(steps) => setConfig({ ...config, steps })} />
-        <Num label="β" value={loss.beta} onChange={(beta) => setLoss({ beta })} />
-        <Num
+        <NumberField label="Learning rate" value={config.lr} onChange={(lr) => setConfig({ ...config, lr })} />
+        <NumberField
+          label="Steps"
+          value={config.steps}
+          step={1}
+          onChange={(steps) => setConfig({ ...config, steps })}
+        />
+        <NumberField label="β" value={loss.beta} onChange={(beta) => setLoss({ beta })} />
+        <NumberField
           label="Weight decay"
           value={config.weightDecay}
           onChange={(weightDecay) => setConfig({ ...config, weightDecay })}
@@ -146,14 +137,18 @@ export function TrainPanel() {
             onChange={(e) => setWeights({ threshold: e.target.value === "" ? null : Number(e.target.value) })}
           />
         </label>
-        <Num label="Temperature" value={weights.temperature} onChange={(temperature) => setWeights({ temperature })} />
-        <Num
+        <NumberField
+          label="Temperature"
+          value={weights.temperature}
+          onChange={(temperature) => setWeights({ temperature })}
+        />
+        <NumberField
           label="Checkpoint every"
           value={config.checkpointEvery}
           step={1}
           onChange={(checkpointEvery) => setConfig({ ...config, checkpointEvery: Math.max(1, checkpointEvery) })}
         />
-        <Num
+        <NumberField
           label="Preview every"
           value={previewEvery}
           step={1}
