@@ -6,12 +6,12 @@
 import { useEffect, useRef } from "react";
 import type { RgbaImage } from "../../../core/generate";
 import type { ImageRecord } from "../../../core/metrics/aggregate";
-import { heatmapRgba } from "../../../core/quality/heatmap";
 import type { Grid } from "../../../core/quality/maps";
 import { type CompareCellView, METRIC_LABELS, useCompare } from "../../stores/compare";
 import { useInspect } from "../../stores/inspect";
 import { useSettings } from "../../stores/settings";
 import { toImageData } from "../generate/RgbaCanvas";
+import { paintHeatmap } from "../paintHeatmap";
 
 function Thumb({ image, map, grid, label }: { image: RgbaImage; map?: Float32Array; grid?: Grid; label: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -23,17 +23,7 @@ function Thumb({ image, map, grid, label }: { image: RgbaImage; map?: Float32Arr
     if (map && grid) {
       // Quality cosines in [0, 1] mapped onto the colormap, blended over the image.
       const heat = new OffscreenCanvas(grid.width, grid.height);
-      heat
-        .getContext("2d")
-        ?.putImageData(
-          new ImageData(
-            heatmapRgba(map, grid, { colormap: "viridis", range: [0, 1], threshold: 2 }),
-            grid.width,
-            grid.height,
-          ),
-          0,
-          0,
-        );
+      paintHeatmap(heat, map, grid, { colormap: "viridis", range: [0, 1], threshold: 2 });
       ctx.globalAlpha = 0.55;
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(heat, 0, 0, image.width, image.height);

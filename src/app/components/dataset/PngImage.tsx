@@ -1,7 +1,7 @@
 /** Stored PNG bytes on screen, optionally under a patch-quality heatmap. */
 import { useEffect, useRef, useState } from "react";
-import { heatmapRgba } from "../../../core/quality/heatmap";
 import type { Grid } from "../../../core/quality/maps";
+import { paintHeatmap } from "../paintHeatmap";
 
 /** An object URL for PNG bytes, revoked when the component goes. */
 function usePngUrl(png: Uint8Array): string | undefined {
@@ -32,8 +32,11 @@ export function HeatmapImage(props: {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!values || !ref.current) return;
-    const px = heatmapRgba(values, grid, { colormap: "viridis", range: [lo, hi], threshold: Number.POSITIVE_INFINITY });
-    ref.current.getContext("2d")?.putImageData(new ImageData(px, grid.width, grid.height), 0, 0);
+    paintHeatmap(ref.current, values, grid, {
+      colormap: "viridis",
+      range: [lo, hi],
+      threshold: Number.POSITIVE_INFINITY,
+    });
   }, [values, grid, lo, hi]);
   return (
     <span className="dataset-heat">

@@ -6,9 +6,10 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { RgbaImage } from "../../../core/generate/image";
-import { heatmapRgba, patchAt, valueRange } from "../../../core/quality/heatmap";
+import { patchAt, valueRange } from "../../../core/quality/heatmap";
 import type { Grid, PatchQualityMaps } from "../../../core/quality/maps";
 import type { ViewSettings } from "../../stores/inspect";
+import { paintHeatmap } from "../paintHeatmap";
 import { drawFitted } from "./images";
 
 export const PANEL = 256;
@@ -25,14 +26,9 @@ function FittedImage({ image, label }: { image: RgbaImage; label: string }) {
 function Heatmap({ values, grid, view }: { values: Float32Array; grid: Grid; view: ViewSettings }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
-    const canvas = ref.current;
-    const ctx = canvas?.getContext("2d");
-    if (!canvas || !ctx) return;
-    canvas.width = grid.width;
-    canvas.height = grid.height;
+    if (!ref.current) return;
     const range: [number, number] = view.autoRange ? valueRange(values) : [0, 1];
-    const px = heatmapRgba(values, grid, { colormap: view.colormap, range, threshold: view.threshold });
-    ctx.putImageData(new ImageData(px, grid.width, grid.height), 0, 0);
+    paintHeatmap(ref.current, values, grid, { colormap: view.colormap, range, threshold: view.threshold });
   }, [values, grid, view.colormap, view.threshold, view.autoRange]);
   return (
     <canvas
