@@ -1,28 +1,36 @@
 /**
  * Estimator check (issue 5), headless in Node with onnxruntime-web's WASM backend: patch quality
- * of generated vs reference images with the trained patch encoder and with a random-weight one,
- * scored by AUROC against ground-truth bad patches (see src/core/quality/estimator.ts).
+ * of generated vs reference images with the trained patch encoder, the random-weight one (an
+ * ablation) and the pack's independent evaluator (its patch features), each scored by AUROC against
+ * ground-truth bad patches (see src/core/quality/estimator.ts).
  *
  *   npx tsx bench/estimator.ts [--threshold 0.1]
  *
  * Reads tests/fixtures/estimator-emoji64.safetensors (generated, ground_truth, reference: uint8
- * [N,64,64,3]) and the pack's evaluators/patch_encoder_random.onnx, written by the foundry; the trained
- * encoder and its preprocessing come from public/models/emoji64/manifest.json.
+ * [N,64,64,3]; optionally subject_mask: uint8 [N,8,8], 1 where the 8×8 block is mostly subject in
+ * the ground truth), written by the foundry; the encoders, their files and preprocessing come from
+ * public/models/emoji64/manifest.json. With a subject mask it also reports `auroc_*_subject`, the
+ * same readings over subject blocks only.
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
 import { imageToTensor } from "../src/core/generate/image.ts";
 import type { Manifest } from "../src/core/pack/manifest.ts";
 import { patchQualityCpu } from "../src/core/quality/cpu.ts";
-import { type EncoderSpec, packEncoderSpec, patchFeatures } from "../src/core/quality/encoder.ts";
-import { BAD_PATCH_ERROR, estimatorAuroc, patchErrors, qualityPerBlock } from "../src/core/quality/estimator.ts";
+import { type EncoderSpec, evaluatorEncoderSpec, packEncoderSpec, patchFeatures } from "../src/core/quality/encoder.ts";
+import {
+  BAD_PATCH_ERROR,
+  type EstimatorScore,
+  estimatorAuroc,
+  patchErrors,
+  qualityPerBlock,
+} from "../src/core/quality/estimator.ts";
 import { parseSafetensors } from "../src/core/safetensors.ts";
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";
 
 export const ESTIMATOR_FIXTURE = "tests/fixtures/estimator-emoji64.safetensors";
-export const RANDOM_ENCODER = "public/models/emoji64/evaluators/patch_encoder_random.onnx";
 export const EMOJI64 = "public/models/emoji64";
 /** Ground-truth error is measured on 8×8-pixel blocks (issue 5). */
 export const BLOCK = 8;
@@ -34,6 +42,8 @@ export interface EstimatorData {
   generated: Uint8Array;
   truth: Uint8Array;
   reference: Uint8Array;
+  /** `[n, size/BLOCK, size/BLOCK]`: 1 where the block is mostly subject in the ground truth. */
+  subjectMask?: Uint8Array;
 }
 
 export function readEstimatorFixture(path = ESTIMATOR_FIXTURE): EstimatorData {
@@ -48,12 +58,18 @@ export function readEstimatorFixture(path = ESTIMATOR_FIXTURE): EstimatorData {
   };
   const generated = get("generated");
   const [n, size] = generated.shape;
+  const mask = tensors.get("subject_mask");
+  const side = size / BLOCK;
+  if (mask && (mask.dtype !== "U8" || mask.shape.join() !== [n, side, side].join())) {
+    throw new Error(`${path}: subject_mask must be uint8 [${n}, ${side}, ${side}]`);
+  }
   return {
     n,
     size,
     generated: generated.data as Uint8Array,
     truth: get("ground_truth").data as Uint8Array,
     reference: get("reference").data as Uint8Array,
+    ...(mask ? { subjectMask: mask.data as Uint8Array } : {}),
   };
 }
 
@@ -115,39 +131,65 @@ export async function blockQuality(
   }
 }
 
-export interface EstimatorReport {
-  auroc_trained_encoder: number;
-  auroc_random_encoder: number;
-  bad_patch_error_threshold: number;
-  bad_patch_fraction: number;
-  images: number;
-  patches: number;
+/** The encoders the check scores, by the name in their report keys (`auroc_<name>`). */
+const SCORED = ["trained_encoder", "random_encoder", "independent"] as const;
+type Scored = (typeof SCORED)[number];
+
+export type EstimatorReport = Record<`auroc_${Scored}`, number> &
+  /** Present when the fixture has a subject mask: the same AUROCs over subject blocks only. */
+  Partial<Record<`auroc_${Scored}_subject`, number>> & {
+    bad_patch_error_threshold: number;
+    bad_patch_fraction: number;
+    images: number;
+    patches: number;
+    subject_bad_patch_fraction?: number;
+    subject_patches?: number;
+  };
+
+/** Each scored encoder's ONNX file (in the pack folder) and spec, from the manifest. */
+function scoredEncoders(manifest: Manifest): Record<Scored, { file: string | undefined; spec: EncoderSpec }> {
+  return {
+    trained_encoder: { file: manifest.roles.patch_encoder?.file, spec: packEncoderSpec(manifest) },
+    random_encoder: {
+      file: manifest.evaluators?.patch_encoder_random?.file,
+      spec: evaluatorEncoderSpec(manifest, "patch_encoder_random"),
+    },
+    independent: { file: manifest.evaluators?.independent?.file, spec: evaluatorEncoderSpec(manifest, "independent") },
+  };
 }
 
 export async function estimatorCheck(threshold = BAD_PATCH_ERROR): Promise<EstimatorReport> {
-  for (const f of [ESTIMATOR_FIXTURE, RANDOM_ENCODER, `${EMOJI64}/manifest.json`]) {
+  for (const f of [ESTIMATOR_FIXTURE, `${EMOJI64}/manifest.json`]) {
     if (!existsSync(f)) throw new Error(`${f} is missing (the foundry writes it once emoji64 is trained)`);
   }
   const manifest: Manifest = JSON.parse(readFileSync(`${EMOJI64}/manifest.json`, "utf8"));
-  const spec = packEncoderSpec(manifest);
-  const trainedFile = manifest.roles.patch_encoder?.file as string;
+  const encoders = scoredEncoders(manifest);
   const data = readEstimatorFixture();
   const errors = patchErrors(data.generated, data.truth, data.n, data.size, BLOCK);
   const bg = manifest.image.background;
-  const trained = estimatorAuroc(
-    await blockQuality(readFileSync(`${EMOJI64}/${trainedFile}`), spec, data, bg),
-    errors,
-    threshold,
-  );
-  const random = estimatorAuroc(await blockQuality(readFileSync(RANDOM_ENCODER), spec, data, bg), errors, threshold);
+  const aurocs: Record<string, number> = {};
+  // Bad-block counts depend only on the errors and the mask: any encoder's score has them.
+  let all: EstimatorScore | undefined;
+  let subject: EstimatorScore | undefined;
+  for (const name of SCORED) {
+    const { file, spec } = encoders[name];
+    const path = `${EMOJI64}/${file}`;
+    if (!file || !existsSync(path)) throw new Error(`${path} is missing (the foundry writes it)`);
+    const quality = await blockQuality(readFileSync(path), spec, data, bg);
+    all = estimatorAuroc(quality, errors, threshold);
+    aurocs[`auroc_${name}`] = all.auroc;
+    if (!data.subjectMask) continue;
+    subject = estimatorAuroc(quality, errors, threshold, data.subjectMask);
+    aurocs[`auroc_${name}_subject`] = subject.auroc;
+  }
   return {
-    auroc_trained_encoder: trained.auroc,
-    auroc_random_encoder: random.auroc,
+    ...aurocs,
     bad_patch_error_threshold: threshold,
-    bad_patch_fraction: trained.badFraction,
+    bad_patch_fraction: all?.badFraction,
     images: data.n,
-    patches: trained.blocks,
-  };
+    patches: all?.blocks,
+    ...(subject ? { subject_bad_patch_fraction: subject.badFraction, subject_patches: subject.blocks } : {}),
+  } as EstimatorReport;
 }
 
 if (process.argv[1]?.endsWith("estimator.ts")) {

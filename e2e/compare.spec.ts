@@ -71,7 +71,8 @@ test("compare base and a trained tiny adapter: grid, charts, Inspect, report zip
   await expect(page.getByTestId("compare-cell")).toHaveCount(8);
   await expect(page.getByTestId("interval-chart").first()).toBeVisible();
   await expect(page.getByTestId("delta-chart")).toBeVisible();
-  await expect(summary).toContainText("patch quality (random encoder)");
+  await expect(summary).toContainText("patch quality (independent evaluator)");
+  await expect(summary).toContainText("patch quality (random encoder, ablation)");
   await expect(summary).toContainText("background accuracy");
 
   await page.getByLabel("heatmaps").check();
@@ -98,8 +99,20 @@ test("compare base and a trained tiny adapter: grid, charts, Inspect, report zip
   expect(report.records).toHaveLength(8);
   expect(report.settings).toMatchObject({ seeds: [101, 102], sampler: { steps: 4 } });
   expect(report.metrics).toEqual(
-    expect.arrayContaining(["patch_quality", "patch_quality_random", "subject_region_psnr_db"]),
+    expect.arrayContaining([
+      "patch_quality",
+      "patch_quality_independent",
+      "global_sim_independent",
+      "patch_quality_random",
+      "subject_region_psnr_db",
+    ]),
   );
+  expect(report.settings).toMatchObject({
+    evaluators: {
+      patch_quality_independent: "evaluators.independent",
+      global_sim_independent: "evaluators.independent",
+    },
+  });
   for (const m of report.methods) {
     const s = report.table[m.id].patch_quality;
     expect(Number.isFinite(s.mean)).toBe(true);

@@ -3,11 +3,20 @@
  * patch encoder: generated = reference with some 8×8 blocks replaced by noise, ground truth =
  * reference. Low patch quality must pick out the replaced blocks.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { blockQuality, ESTIMATOR_FIXTURE, type EstimatorData, estimatorCheck } from "../bench/estimator";
+import {
+  blockQuality,
+  ESTIMATOR_FIXTURE,
+  type EstimatorData,
+  estimatorCheck,
+  readEstimatorFixture,
+} from "../bench/estimator";
 import { packEncoderSpec } from "../src/core/quality/encoder";
 import { estimatorAuroc, patchErrors } from "../src/core/quality/estimator";
+import { serializeSafetensors, type Tensor } from "../src/core/safetensors";
 import { uint32Stream } from "../src/core/sampling/rng";
 import { readManifest } from "./ort-node";
 
@@ -58,12 +67,35 @@ describe("estimator check", () => {
     expect(score.auroc).toBeGreaterThan(0.9);
   });
 
+  it("reads the fixture's optional subject mask, checking its shape", () => {
+    const images = (n: number): Tensor => ({ dtype: "U8", shape: [n, 16, 16, 3], data: new Uint8Array(n * 768) });
+    const write = (mask?: Tensor) => {
+      const t = new Map([
+        ["generated", images(2)],
+        ["ground_truth", images(2)],
+        ["reference", images(2)],
+      ]);
+      if (mask) t.set("subject_mask", mask);
+      const path = join(mkdtempSync(join(tmpdir(), "estimator-")), "fixture.safetensors");
+      writeFileSync(path, new Uint8Array(serializeSafetensors(t)));
+      return path;
+    };
+    expect(readEstimatorFixture(write()).subjectMask).toBeUndefined();
+    const mask = Uint8Array.from({ length: 8 }, (_, k) => k % 2);
+    expect(readEstimatorFixture(write({ dtype: "U8", shape: [2, 2, 2], data: mask })).subjectMask).toEqual(mask);
+    expect(() => readEstimatorFixture(write({ dtype: "U8", shape: [2, 4], data: mask }))).toThrow(
+      /subject_mask must be uint8 \[2, 2, 2\]/,
+    );
+  });
+
   it.skipIf(!existsSync(ESTIMATOR_FIXTURE))(
-    "reports AUROCs for the trained and the random emoji64 encoder",
+    "reports AUROCs for the trained and the random encoder and the independent evaluator of emoji64",
     async () => {
       const r = await estimatorCheck();
       expect(r.auroc_trained_encoder).toBeGreaterThan(0.5);
       expect(r.auroc_random_encoder).toBeGreaterThanOrEqual(0);
+      expect(r.auroc_independent).toBeGreaterThanOrEqual(0);
+      expect("auroc_independent_subject" in r).toBe(!!readEstimatorFixture().subjectMask);
     },
   );
 });

@@ -41,7 +41,9 @@ describe("paper benchmark", () => {
     expect(json.records).toHaveLength(5 * 2 * 1 * 2);
     expect(json.metrics).toEqual([
       "patch_quality",
+      "patch_quality_independent",
       "patch_quality_random",
+      "global_sim_independent",
       "subject_region_psnr_db",
       "scene_psnr_db",
       "background_acc",
@@ -56,6 +58,15 @@ describe("paper benchmark", () => {
     }
     // The same noise per cell: the base's numbers do not depend on which adapters ran beside it.
     expect(report.table.patchdpo.patch_quality.delta?.perSubject).toHaveProperty(json.records[0].subject);
-    expect(json.settings).toMatchObject({ budget: { trainSteps: 2 }, engine: "cpu" });
+    expect(json.settings).toMatchObject({
+      budget: { trainSteps: 2 },
+      engine: "cpu",
+      evaluators: {
+        patch_quality: "roles.patch_encoder",
+        patch_quality_independent: "evaluators.independent",
+        global_sim_independent: "evaluators.independent",
+        patch_quality_random: "evaluators.patch_encoder_random",
+      },
+    });
   }, 300_000);
 });

@@ -23,7 +23,7 @@ export interface CompareCellResult {
   truth?: RgbaImage;
   /** Per adapter, in request order. */
   images: RgbaImage[];
-  /** Per adapter: patch-quality map per patch metric (`patch_quality`, `patch_quality_random`). */
+  /** Per adapter: patch-quality map per patch metric (`patch_quality`, `patch_quality_independent`…). */
   maps: Record<string, Float32Array>[];
   grid: Grid;
   records: ImageRecord[];
@@ -31,7 +31,8 @@ export interface CompareCellResult {
 
 /** What the worker can evaluate for a loaded pack, and why something is missing. */
 export interface CompareCapabilities {
-  randomEncoder: boolean;
+  /** Metric key → the pack evaluator giving it (`evaluators.<name>`), for those that loaded. */
+  evaluators: Record<string, string>;
   scenes: boolean;
   notes: string[];
 }

@@ -1,18 +1,24 @@
 /**
  * Comparison cells in the inference worker: core/metrics/grid.ts over the loaded pack's sessions,
- * with the metric encoders the worker holds — the pack's patch encoder, the random-weight
- * evaluator (`manifest.evaluators.patch_encoder_random`, fetched beside the pack and checked
- * against its SHA-256), user encoders loaded for Inspect (global similarity) — and the scene kit's
- * ground truth when the pack has one.
+ * with the metric encoders the worker holds — the pack's patch encoder, the pack's evaluators
+ * (`manifest.evaluators`: the independent evaluator and the random-weight ablation, each fetched
+ * beside the pack and checked against its SHA-256), user encoders loaded for Inspect (global
+ * similarity) — and the scene kit's ground truth when the pack has one.
  */
 import type * as ort from "onnxruntime-web";
 import { encodeReference, imageToTensor, type RgbaImage, type RunRole } from "../src/core/generate";
 import type { ImageEncoder } from "../src/core/metrics/encoders";
 import { evaluateCell } from "../src/core/metrics/grid";
-import { ImageEvaluator, type MetricSuite } from "../src/core/metrics/image";
+import {
+  evaluatorSources,
+  evaluatorSuite,
+  ImageEvaluator,
+  type MetricSuite,
+  missingEvaluatorNote,
+} from "../src/core/metrics/image";
 import { sha256Hex } from "../src/core/pack/hash";
-import type { EvaluatorSpec } from "../src/core/pack/manifest";
-import { type EncoderSpec, packEncoderSpec } from "../src/core/quality/encoder";
+import { EVALUATOR_NAMES, type EvaluatorName, type EvaluatorSpec } from "../src/core/pack/manifest";
+import { type EncoderSpec, evaluatorEncoderSpec, packEncoderSpec } from "../src/core/quality/encoder";
 import { hwcToRgba, loadSceneAssets, SceneRenderer } from "../src/core/scene/render";
 import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from "./compare-api";
 import type { GenerationPack } from "./generation";
@@ -32,7 +38,10 @@ export interface CompareHost {
 }
 
 interface PackExtras {
-  random?: ort.InferenceSession;
+  /** The pack's evaluators that loaded, as metric encoders. */
+  evaluators: Partial<Record<EvaluatorName, ImageEncoder>>;
+  /** Their sessions, released when the pack is forgotten. */
+  sessions: ort.InferenceSession[];
   scene?: SceneRenderer;
   notes: string[];
 }
@@ -42,28 +51,7 @@ function sessionEncoder(
   spec: EncoderSpec,
   background: [number, number, number],
 ): ImageEncoder {
-  return {
-    spec,
-    background,
-    run: async (input) => {
-      const out = (await runSession(session, { [spec.input]: input }))[spec.output];
-      if (out?.dtype !== "float32") throw new Error(`encoder output "${spec.output}" is missing or not float32`);
-      return { data: out.data as Float32Array, dims: out.dims };
-    },
-  };
-}
-
-function evaluatorSpec(e: EvaluatorSpec, size: number, range: [number, number]): EncoderSpec {
-  return {
-    input: e.inputs[0].name,
-    output: e.outputs[0].name,
-    image_size: size,
-    range,
-    grid: e.grid,
-    dim: e.dim,
-    skip_tokens: e.skip_tokens,
-    output_layout: e.output_layout,
-  };
+  return { spec, background, run: (input) => runSession(session, { [spec.input]: input }) };
 }
 
 export class CompareService {
@@ -75,11 +63,15 @@ export class CompareService {
   forget(packId: string): void {
     const e = this.extras.get(packId);
     this.extras.delete(packId);
-    void e?.then((x) => x.random?.release()).catch(() => {});
+    void e?.then((x) => Promise.all(x.sessions.map((s) => s.release()))).catch(() => {});
   }
 
   capabilities(packId: string): Promise<CompareCapabilities> {
-    return this.load(packId).then((x) => ({ randomEncoder: !!x.random, scenes: !!x.scene, notes: x.notes }));
+    return this.load(packId).then((x) => ({
+      evaluators: evaluatorSources(evaluatorSuite(x.evaluators)),
+      scenes: !!x.scene,
+      notes: x.notes,
+    }));
   }
 
   private load(packId: string): Promise<PackExtras> {
@@ -91,23 +83,34 @@ export class CompareService {
     return found;
   }
 
+  /** The evaluator's ONNX from the pack, checked against the manifest's size and SHA-256. */
+  private async evaluatorSession(packId: string, spec: EvaluatorSpec): Promise<ort.InferenceSession> {
+    const bytes = new Uint8Array(await (await this.host.pack(packId).galleryFile(spec.file)).arrayBuffer());
+    const hash = await sha256Hex(bytes);
+    if (bytes.length !== spec.bytes || hash !== spec.sha256) {
+      throw new Error(
+        `${spec.file}: ${bytes.length} bytes, SHA-256 ${hash}; the manifest says ${spec.bytes}, ${spec.sha256}`,
+      );
+    }
+    return createSession(bytes, this.host.provider(packId));
+  }
+
   private async loadExtras(packId: string): Promise<PackExtras> {
     const { manifest, galleryFile } = this.host.pack(packId);
-    const out: PackExtras = { notes: [] };
-    const spec = manifest.evaluators?.patch_encoder_random;
-    if (!spec) out.notes.push("the pack has no evaluators.patch_encoder_random: no independent-encoder metric");
-    else {
+    const out: PackExtras = { evaluators: {}, sessions: [], notes: [] };
+    for (const name of EVALUATOR_NAMES) {
+      const spec = manifest.evaluators?.[name];
+      if (!spec) {
+        out.notes.push(missingEvaluatorNote(name));
+        continue;
+      }
       try {
-        const bytes = new Uint8Array(await (await galleryFile(spec.file)).arrayBuffer());
-        const hash = await sha256Hex(bytes);
-        if (bytes.length !== spec.bytes || hash !== spec.sha256) {
-          throw new Error(
-            `${spec.file}: ${bytes.length} bytes, SHA-256 ${hash}; the manifest says ${spec.bytes}, ${spec.sha256}`,
-          );
-        }
-        out.random = await createSession(bytes, this.host.provider(packId));
+        const encoderSpec = evaluatorEncoderSpec(manifest, name);
+        const session = await this.evaluatorSession(packId, spec);
+        out.sessions.push(session);
+        out.evaluators[name] = sessionEncoder(session, encoderSpec, manifest.image.background);
       } catch (e) {
-        out.notes.push(`random-weight encoder unavailable: ${(e as Error).message}`);
+        out.notes.push(`evaluators.${name} unavailable: ${(e as Error).message}`);
       }
     }
     const kit = manifest.scenes;
@@ -133,19 +136,12 @@ export class CompareService {
     if (!patchSession) throw new Error(`pack "${req.packId}" has no loaded patch_encoder session`);
     const packSpec = packEncoderSpec(manifest);
     const bg = manifest.image.background;
+    const fromEvaluators = evaluatorSuite(extras.evaluators);
     const suite: MetricSuite = {
-      patch: { patch_quality: sessionEncoder(patchSession, packSpec, bg) },
-      global: {},
+      patch: { patch_quality: sessionEncoder(patchSession, packSpec, bg), ...fromEvaluators.patch },
+      global: { ...fromEvaluators.global },
       scene: extras.scene,
     };
-    const randomSpec = manifest.evaluators?.patch_encoder_random;
-    if (extras.random && randomSpec) {
-      suite.patch.patch_quality_random = sessionEncoder(
-        extras.random,
-        evaluatorSpec(randomSpec, manifest.image.size, manifest.image.range),
-        bg,
-      );
-    }
     for (const [key, id] of Object.entries(req.global)) {
       if (!id) continue;
       const u = this.host.userEncoder(id);

@@ -5,7 +5,9 @@
  * adapter evaluated on held-out subjects with the scene kit's eval prompts and fixed seeds, the same
  * initial noise per cell (core/metrics/grid.ts) → the table (mean [95% t-interval over seeds]) and
  * the ablations: PatchDPO without the reference-image term, and PatchDPO trained on quality maps of
- * the random-weight patch encoder instead of the trained one.
+ * the random-weight patch encoder instead of the trained one. Besides the pack encoder's patch
+ * quality, every image is scored by the pack's independent evaluator (`patch_quality_independent`,
+ * `global_sim_independent`) and, as an ablation, the random-weight encoder (`patch_quality_random`).
  *
  *   npm run bench -- paper [--pack tiny] [--full] [--subjects N] [--prompts N] [--seeds N]
  *                          [--steps N] [--lr X] [--out report.json]
@@ -31,11 +33,17 @@ import {
 import type { ImageRecord } from "../../src/core/metrics/aggregate";
 import { encodeImage, type ImageEncoder } from "../../src/core/metrics/encoders";
 import { type CompareSampler, evaluateCell, gridCells } from "../../src/core/metrics/grid";
-import { ImageEvaluator, type MetricSuite } from "../../src/core/metrics/image";
+import {
+  evaluatorSources,
+  evaluatorSuite,
+  ImageEvaluator,
+  type MetricSuite,
+  missingEvaluatorNote,
+} from "../../src/core/metrics/image";
 import { buildReport, markdownTable, metricsOf, type ReportMethod } from "../../src/core/metrics/report";
-import type { Manifest } from "../../src/core/pack/manifest";
+import type { EvaluatorName, Manifest } from "../../src/core/pack/manifest";
 import { patchQualityCpu } from "../../src/core/quality/cpu";
-import { packEncoderSpec } from "../../src/core/quality/encoder";
+import { evaluatorEncoderSpec, packEncoderSpec } from "../../src/core/quality/encoder";
 import { patchQualityMaps } from "../../src/core/quality/maps";
 import { loadSceneAssets, SceneRenderer } from "../../src/core/scene/render";
 import type { TrainConfig } from "../../src/core/training/loop";
@@ -132,22 +140,22 @@ function ortSession(path: string): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(readFileSync(path), { executionProviders: ["wasm"] });
 }
 
-/** The random-weight evaluator as a RunRole for `patch_encoder` (same I/O as the pack's). */
-async function randomPatchEncoder(manifest: Manifest): Promise<RunRole> {
-  const spec = manifest.evaluators?.patch_encoder_random;
-  if (!spec) throw new Error(`pack ${manifest.id} has no evaluators.patch_encoder_random`);
-  const session = await ortSession(`${dir(manifest.id)}/${spec.file}`);
-  return async (_role, feeds) => {
-    const inputs = Object.fromEntries(
-      Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, t.dims)]),
-    );
-    const out = await session.run(inputs);
-    return Object.fromEntries(
-      Object.entries(out).map(([k, t]) => [
-        k,
-        { dtype: "float32" as const, dims: [...t.dims], data: t.data as Float32Array },
-      ]),
-    );
+/** One of the pack's evaluators as a metric encoder on its own session; throws when the pack lacks it. */
+async function evaluatorEncoder(manifest: Manifest, name: EvaluatorName): Promise<ImageEncoder> {
+  const spec = evaluatorEncoderSpec(manifest, name);
+  const session = await ortSession(`${dir(manifest.id)}/${manifest.evaluators?.[name]?.file}`);
+  return {
+    spec,
+    background: manifest.image.background,
+    run: async (input) => {
+      const out = await session.run({ [spec.input]: new ort.Tensor(input.dtype, input.data, input.dims) });
+      return Object.fromEntries(
+        Object.entries(out).map(([k, t]) => [
+          k,
+          { dtype: "float32" as const, dims: [...t.dims], data: t.data as Float32Array },
+        ]),
+      );
+    },
   };
 }
 
@@ -155,9 +163,8 @@ async function randomPatchEncoder(manifest: Manifest): Promise<RunRole> {
  * The same dataset (same generated images) with its quality maps from another patch encoder: the
  * random-encoder ablation trains on the random encoder's weights, not on different images.
  */
-async function remapDataset(pack: Pack, ds: PreferenceDataset, images: Float32Array[], encoder: RunRole) {
+async function remapDataset(pack: Pack, ds: PreferenceDataset, images: Float32Array[], enc: ImageEncoder) {
   const { manifest } = pack;
-  const enc = encoderOf(manifest, encoder);
   const { size, range } = manifest.image;
   const refs = await Promise.all(
     (
@@ -194,15 +201,13 @@ async function references(pack: Pack, ids: string[]): Promise<Float32Array[]> {
   });
 }
 
-function encoderOf(manifest: Manifest, run: RunRole): ImageEncoder {
+/** The pack's patch encoder (the training signal) as a metric encoder. */
+function packPatchEncoder(manifest: Manifest, run: RunRole): ImageEncoder {
   const spec = packEncoderSpec(manifest);
   return {
     spec,
     background: manifest.image.background,
-    run: async (input) => {
-      const out = (await run("patch_encoder", { [spec.input]: input }))[spec.output];
-      return { data: out.data as Float32Array, dims: out.dims };
-    },
+    run: (input) => run("patch_encoder", { [spec.input]: input }),
   };
 }
 
@@ -220,7 +225,10 @@ export async function runPaper(o: PaperOptions) {
   const { budget: b } = o;
   const pack = openPack(o.pack);
   const { manifest } = pack;
-  const randomRun = await randomPatchEncoder(manifest);
+  const random = await evaluatorEncoder(manifest, "patch_encoder_random");
+  const independent = manifest.evaluators?.independent ? await evaluatorEncoder(manifest, "independent") : undefined;
+  const notes = independent ? [] : [missingEvaluatorNote("independent")];
+  for (const note of notes) log(note);
   const scene = await sceneRenderer(manifest);
   const train_subjects = (manifest.gallery?.train ?? []).slice(0, b.trainSubjects).map((e) => e.id);
   const base: HeadlessConfig = {
@@ -247,7 +255,7 @@ export async function runPaper(o: PaperOptions) {
     sampler: b.sampler,
     onSample: (_d, _t, _s, image) => images.push(image),
   });
-  const dsRandom = await remapDataset(pack, ds, images, randomRun);
+  const dsRandom = await remapDataset(pack, ds, images, random);
   const datasetMs = performance.now() - tData;
 
   const trainOne = async (data: typeof ds, loss: Partial<TrainConfig["loss"]>) => {
@@ -292,9 +300,10 @@ export async function runPaper(o: PaperOptions) {
   ];
   const trainMs = performance.now() - tData - datasetMs;
 
+  const fromEvaluators = evaluatorSuite({ independent, patch_encoder_random: random });
   const suite: MetricSuite = {
-    patch: { patch_quality: encoderOf(manifest, pack.run), patch_quality_random: encoderOf(manifest, randomRun) },
-    global: {},
+    patch: { patch_quality: packPatchEncoder(manifest, pack.run), ...fromEvaluators.patch },
+    global: { ...fromEvaluators.global },
     scene,
   };
   const evaluator = new ImageEvaluator(suite);
@@ -336,11 +345,8 @@ export async function runPaper(o: PaperOptions) {
       heldout_subjects: subjects,
       prompts: "scenes.eval_prompts, first promptsPerSubject per subject",
       training: { ...base.train, dataset: { subjects: train_subjects, prompts: b.trainPrompts, seeds: b.trainSeeds } },
-      evaluators: {
-        patch_quality: "roles.patch_encoder",
-        patch_quality_random: "evaluators.patch_encoder_random",
-        scene: !!scene,
-      },
+      evaluators: { patch_quality: "roles.patch_encoder", ...evaluatorSources(fromEvaluators), scene: !!scene },
+      ...(notes.length ? { notes } : {}),
       engine: "cpu",
       command: `npm run bench -- paper --pack ${o.pack}${b.name === "full" ? " --full" : ""}`,
     },

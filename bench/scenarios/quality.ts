@@ -5,8 +5,10 @@
  *   dev server so the kernel modules load unbundled;
  * - `hover_latency_ms`: on the built studio's Inspect tab, median time from a pointer move onto a
  *   new patch to the DOM commit of its match highlight (the "inspect-hover" performance measure);
- * - `auroc_trained_encoder`, `auroc_random_encoder`: the EmojiBench estimator check
- *   (bench/estimator.ts) in Node; null with `estimator_note` while the foundry fixture is missing.
+ * - `auroc_trained_encoder`, `auroc_random_encoder`, `auroc_independent` (the pack's independent
+ *   evaluator): the EmojiBench estimator check (bench/estimator.ts) in Node, with `auroc_*_subject`
+ *   over subject blocks when the fixture has a subject mask; null with `estimator_note` while the
+ *   foundry fixture is missing.
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
@@ -84,7 +86,12 @@ async function estimator() {
   try {
     return await estimatorCheck();
   } catch (e) {
-    return { auroc_trained_encoder: null, auroc_random_encoder: null, estimator_note: (e as Error).message };
+    return {
+      auroc_trained_encoder: null,
+      auroc_random_encoder: null,
+      auroc_independent: null,
+      estimator_note: (e as Error).message,
+    };
   }
 }
 

@@ -1,9 +1,13 @@
-"""Entry point: python3 -m foundry <command> [--config cpu|gpu|tiny] [--device cpu|cuda]."""
+"""Entry point: python3 -m foundry <command> [--config cpu|gpu|tiny] [--device cpu|cuda].
+
+`python3 -m foundry train-adapter --dataset ds.zip --config run.json --out adapter.safetensors`
+has options of its own (foundry/adapter/cli.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import torch
 
@@ -11,6 +15,10 @@ from .config import CONFIGS
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["train-adapter"]:
+        from .adapter.cli import main as train_adapter
+
+        sys.exit(train_adapter(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python3 -m foundry")
     ap.add_argument("command", choices=["subjects", "train", "export", "tiny", "fixtures", "eval"])
     ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | all")

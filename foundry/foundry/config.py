@@ -26,8 +26,17 @@ class AEConfig:
 
 @dataclass(frozen=True)
 class ImageEncoderConfig:
+    """Reference tokens on the autoencoder's latent (nets.ImageEncoder)."""
+
     dim: int = 128  # conditioning token width
-    grid: int = 8  # tokens = grid²
+    patch: int = 2  # latent cells per token side: tokens = (16 / patch)²
+    layers: int = 1  # self-attention layers over the reference tokens
+    heads: int = 4
+    latent_size: int = 16
+
+    @property
+    def grid(self) -> int:
+        return self.latent_size // self.patch
 
 
 @dataclass(frozen=True)
@@ -41,17 +50,20 @@ class DenoiserConfig:
     latent_channels: int = 4
     freq_dim: int = 128
     norm_eps: float = 1e-6
-    steps: int = 2000
+    # v2: a warm restart of the v1 pack's denoiser (7,000 steps; foundry/README.md) with the new
+    # latent image encoder, the weighted loss throughout.
+    steps: int = 4000
     batch: int = 64
-    lr: float = 6e-4
-    restarts: tuple = ((1500, 3e-4), (2500, 3e-4), (1000, 2e-4))  # further cosine cycles (steps, lr) after the first
-    focus_from: int = 3500  # step from which the loss is subject- and SNR-weighted (train.denoiser_loss_weights)
+    lr: float = 3e-4
+    restarts: tuple = ()  # further cosine cycles (steps, lr) after the first
+    focus_from: int = 0  # step from which the loss is subject- and SNR-weighted (train.denoiser_loss_weights)
     subject_weight: float = 5.0
     min_snr_gamma: float = 5.0
     ema: float = 0.998
     drop_prompt: float = 0.1
     drop_image: float = 0.1
     any_slot: float = 0.15  # chance each prompt slot is replaced by its "any" token
+    warm_start: bool = True  # with no checkpoint in work/, start from the committed pack's weights (warmstart.py)
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,19 @@ class PatchEncoderConfig:
     batch: int = 32
     lr: float = 1e-3
     restarts: tuple = ((1200, 5e-4),)  # further cosine cycles (steps, lr) after the first
+    temperature: float = 0.1
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """The independent evaluator (evaluator.py): the patch encoder's ViT, another objective and seed."""
+
+    vit: PatchEncoderConfig = field(default_factory=PatchEncoderConfig)
+    parts: int = 4  # part classes per subject: cells of a parts×parts grid over the sprite
+    seed: int = 7
+    steps: int = 1500
+    batch: int = 48
+    lr: float = 1e-3
     temperature: float = 0.1
 
 
@@ -85,6 +110,7 @@ class FoundryConfig:
     image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
     denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
     patch: PatchEncoderConfig = field(default_factory=PatchEncoderConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
 
     def as_dict(self) -> dict:
@@ -96,7 +122,7 @@ GPU = replace(
     CPU,
     name="gpu",
     ae=replace(CPU.ae, hidden=128, mid=96, low=48, steps=30000, batch=64),
-    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, restarts=(), focus_from=10000, batch=256),
+    denoiser=replace(CPU.denoiser, width=192, depth=6, heads=6, steps=60000, lr=6e-4, focus_from=10000, batch=256, warm_start=False),
     patch=replace(CPU.patch, steps=20000, restarts=(), batch=128),
 )
 # Random-weight pack with the built-in pack's interface but far fewer parameters, for fast tests.
@@ -105,7 +131,8 @@ TINY = replace(
     name="tiny",
     ae=replace(CPU.ae, hidden=16, mid=8, low=8),
     image_encoder=replace(CPU.image_encoder, dim=16),
-    denoiser=replace(CPU.denoiser, width=32, depth=2, heads=2, mlp_ratio=2, freq_dim=16),
+    denoiser=replace(CPU.denoiser, width=32, depth=2, heads=2, mlp_ratio=2, freq_dim=16, warm_start=False),
     patch=replace(CPU.patch, width=16, depth=1, heads=2, dim=8),
+    evaluator=replace(CPU.evaluator, vit=replace(CPU.patch, width=16, depth=1, heads=2, dim=8)),
 )
 CONFIGS = {c.name: c for c in (CPU, GPU, TINY)}

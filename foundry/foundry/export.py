@@ -27,6 +27,7 @@ from .batches import reference_batch
 from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
 from .scene import BACKGROUNDS, NULL_ID, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
 from .subjects import SpriteBank, split
+from .evaluator import build_evaluator
 from .train import build_ae, build_denoiser, build_image_encoder, build_patch_encoder, load
 
 OPSET = 17
@@ -110,9 +111,11 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         role("vae_encoder", ae.encoder, (x,), [_io("image", "float32", img)], [_io("latent", "float32", L)], ["image"])
         role("vae_decoder", ae.decoder, (torch.randn(2, *L[1:]),), [_io("latent", "float32", L)], [_io("image", "float32", img)], ["latent"])
         ntok, dim = den.image_tokens, den.image_dim
+        ie_weights = out / "image_encoder.safetensors"  # for the foundry's warm restarts (warmstart.py)
+        safetensors_io.save({k: v.detach().numpy() for k, v in ie.state_dict().items()}, ie_weights)
         role(
             "image_encoder", ie, (x,), [_io("image", "float32", img)], [_io("image_tokens", "float32", [B, ntok, dim])], ["image"],
-            tokens=ntok, dim=dim,
+            weights=_file_entry(ie_weights), tokens=ntok, dim=dim,
         )
         adapter = {n: p.detach().numpy() for n, p in den.named_parameters() if n in den.adapter_names()}
         adapter = {n: adapter[n] for n in den.adapter_names()}
@@ -155,10 +158,24 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         evaluators = {
             "patch_encoder_random": {
                 **_file_entry(path), "file": "evaluators/patch_encoder_random.onnx",
-                "description": "the patch encoder's architecture with its initial random weights: never trained, never used as a training signal",
+                "description": "ablation only: the patch encoder's architecture with its initial random weights, never trained "
+                "(its patch quality does not predict true local error)",
                 "inputs": [_io("image", "float32", img)], "outputs": [_io("features", "float32", [B, grid, grid, pc.dim])],
                 "grid": [grid, grid], "dim": pc.dim, "skip_tokens": 0, "output_layout": "BHWD",
             }
+        }
+        ev = nets["evaluator"]
+        ec = ev.encoder.c
+        path = out / "evaluators" / "independent.onnx"
+        ev_out = [_io("features", "float32", [B, grid, grid, ec.dim]), _io("embedding", "float32", [B, ec.dim])]
+        _export(ev, (x,), path, [_io("image", "float32", img)], ev_out, ["image"])
+        evaluators["independent"] = {
+            **_file_entry(path), "file": "evaluators/independent.onnx",
+            "description": "the independent evaluator: a ViT subject-part classifier (foundry/foundry/evaluator.py), another "
+            "objective and seed than the patch encoder, never a training signal; patch features for "
+            "patch_quality_independent and a global embedding for global_sim_independent",
+            "inputs": [_io("image", "float32", img)], "outputs": ev_out,
+            "grid": [grid, grid], "dim": ec.dim, "skip_tokens": 0, "output_layout": "BHWD", "embedding_output": "embedding",
         }
 
     train, held = split()
@@ -236,8 +253,9 @@ def _scene_kit(out: Path, held) -> dict:
 
 def trained_nets(cfg: FoundryConfig) -> tuple[dict, float]:
     """The trained networks (EMA weights for the denoiser and image encoder) and latent scale."""
-    ae_ck, den_ck, pe_ck = load(cfg, "ae"), load(cfg, "denoiser"), load(cfg, "patch")
-    nets = {"ae": build_ae(cfg), "image_encoder": build_image_encoder(cfg), "denoiser": build_denoiser(cfg), "patch_encoder": build_patch_encoder(cfg)}
+    ae_ck, den_ck, pe_ck, ev_ck = load(cfg, "ae"), load(cfg, "denoiser"), load(cfg, "patch"), load(cfg, "evaluator")
+    nets = build_nets(cfg)
+    nets["evaluator"].load_state_dict(ev_ck["model"]["evaluator"])
     nets["ae"].load_state_dict(ae_ck["model"]["ae"])
     nets["denoiser"].load_state_dict(den_ck["ema"]["denoiser"])
     nets["image_encoder"].load_state_dict(den_ck["ema"]["image_encoder"])
@@ -269,12 +287,19 @@ def randomize(module: torch.nn.Module, seed: int) -> None:
             p.copy_(torch.randn(p.shape, generator=g) * (0.5 / math.sqrt(fan_in) if p.dim() > 1 else 0.05))
 
 
+def build_nets(cfg: FoundryConfig) -> dict:
+    return {
+        "ae": build_ae(cfg), "image_encoder": build_image_encoder(cfg), "denoiser": build_denoiser(cfg),
+        "patch_encoder": build_patch_encoder(cfg), "evaluator": build_evaluator(cfg.evaluator),
+    }
+
+
 def tiny_nets(seed: int = 0) -> dict:
-    cfg = TINY
-    nets = {"ae": build_ae(cfg), "image_encoder": build_image_encoder(cfg), "denoiser": build_denoiser(cfg), "patch_encoder": build_patch_encoder(cfg)}
+    nets = build_nets(TINY)
     for i, m in enumerate(nets.values()):
         randomize(m, seed * 10 + i)
         m.eval()
+    nets["image_encoder"].attach_vae(nets["ae"].encoder, 1.0)
     return nets
 
 

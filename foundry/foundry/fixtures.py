@@ -23,7 +23,7 @@ from . import safetensors_io
 from .batches import reference_batch, to_model
 from .config import CPU, REPO, TINY, FoundryConfig
 from .export import example_inputs, tiny_nets, trained_nets
-from .scene import Prompt, render
+from .scene import Prompt, render, subject_alpha
 from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
 
@@ -107,10 +107,17 @@ def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subje
     bank = SpriteBank(held)
     items = [it for it in eval_prompts(len(bank)) if it[0] < subjects]
     samples = generate(nets, latent_scale, cfg, bank, items)
-    gt = np.stack([render(bank, s, p)[0] for s, p in items])
+    rendered = [render(bank, s, p) for s, p in items]
+    gt = np.stack([img for img, _ in rendered])
+    # 1 where the ground truth's 8×8 block is mostly subject: the estimator's subject-only reading
+    cover = np.stack([subject_alpha(bank, s, lay) for (s, _), (_, lay) in zip(items, rendered)])
+    mask = cover.reshape(len(items), 8, 8, 8, 8).mean(axis=(2, 4)) > 0.5
     refs = reference_batch(bank, [s for s, _ in items])
     u8 = lambda a: (np.clip(a, 0, 1) * 255).round().astype(np.uint8)  # noqa: E731
-    return {"generated": u8(samples), "ground_truth": u8(gt), "reference": u8(refs), "subject": np.array([s for s, _ in items], np.int64)}
+    return {
+        "generated": u8(samples), "ground_truth": u8(gt), "reference": u8(refs), "subject": np.array([s for s, _ in items], np.int64),
+        "subject_mask": mask.astype(np.uint8),
+    }
 
 
 def write_fixtures(include_trained: bool = True) -> None:

@@ -86,23 +86,46 @@ class AutoEncoder(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    """Reference image (64×64×3 in [-1,1]) → grid² conditioning tokens of width dim."""
+    """Reference image (64×64×3 in [-1,1]) → grid² conditioning tokens of width dim, built on the
+    autoencoder's latent: a frozen copy of the VAE encoder (its latent already carries about
+    30 dB of the reference's detail, so nothing has to learn to see it) gives z = scale·E(x); a
+    3×3 conv embeds each latent cell with its neighbours, each patch×patch block of cells becomes
+    a token with a learned position, and pre-LN self-attention layers let every token see the
+    whole subject. The VAE copy is set by `attach_vae` and never trained."""
 
-    def __init__(self, c: ImageEncoderConfig):
+    def __init__(self, c: ImageEncoderConfig, ae: AEConfig):
         super().__init__()
-        d = c.dim
-        self.conv1 = nn.Conv2d(3, d // 4, 3, stride=2, padding=1)  # 32²
-        self.conv2 = nn.Conv2d(d // 4, d // 2, 3, stride=2, padding=1)  # 16²
-        self.conv3 = nn.Conv2d(d // 2, d, 3, stride=2, padding=1)  # 8²
-        self.res = ResBlock(d)
-        self.pos = nn.Parameter(torch.zeros(1, c.grid * c.grid, d))
+        d, p = c.dim, c.patch
+        self.patch = p
+        self.vae = Encoder(ae).requires_grad_(False)
+        self.register_buffer("latent_scale", torch.ones(()))
+        self.embed = nn.Conv2d(ae.latent_channels, d // (p * p), 3, padding=1)
+        self.token = nn.Linear(d, d)
+        self.pos = nn.Parameter(torch.randn(1, c.grid * c.grid, d) * 0.02)
+        self.layers = nn.ModuleList(_ViTLayer(d, c.heads, 2) for _ in range(c.layers))
         self.norm = nn.LayerNorm(d)
         self.proj = nn.Linear(d, d)
+        # Zero tokens are what the denoiser sees when the image condition is dropped, so a
+        # denoiser warm-started with a new image encoder begins as its own unconditional model.
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def attach_vae(self, encoder: nn.Module, latent_scale: float) -> None:
+        self.vae.load_state_dict(encoder.state_dict())
+        self.latent_scale.fill_(latent_scale)
+
+    def latent(self, x):
+        return self.vae(x) * self.latent_scale
 
     def forward(self, x):
-        h = self.res(self.conv3(gelu(self.conv2(gelu(self.conv1(x))))))
-        tokens = h.flatten(2).transpose(1, 2) + self.pos
-        return self.proj(self.norm(tokens))
+        return self.from_latent(self.latent(x))
+
+    def from_latent(self, z):
+        """Tokens from the reference's scaled latent (training caches it per subject)."""
+        h = self.token(patchify(gelu(self.embed(z)), self.patch)) + self.pos
+        for layer in self.layers:
+            h = layer(h)
+        return self.proj(self.norm(h))
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

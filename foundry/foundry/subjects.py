@@ -103,6 +103,18 @@ def split() -> tuple[list[Subject], list[Subject]]:
     return [s for s in subjects if s.id not in held], [s for s in subjects if s.id in held]
 
 
+VALIDATION_SUBJECTS = 64
+
+
+def validation_split() -> tuple[list[Subject], list[Subject]]:
+    """(fit, validation): the training subjects minus a fixed validation set of
+    VALIDATION_SUBJECTS (the first by hash order), on which designs and recipes are tuned so that
+    the held-out subjects are touched only for the final numbers."""
+    train, _ = split()
+    val = {s.id for s in sorted(train, key=_rank)[:VALIDATION_SUBJECTS]}
+    return [s for s in train if s.id not in val], [s for s in train if s.id in val]
+
+
 def load_rgba(subject: Subject, size: int = STORE_SIZE) -> np.ndarray:
     img = Image.open(asset_dir() / f"{subject.id}.webp").convert("RGBA")
     return np.asarray(img.resize((size, size), Image.LANCZOS), dtype=np.uint8)

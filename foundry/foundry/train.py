@@ -21,9 +21,9 @@ from .config import WORK, FoundryConfig
 from .nets import AutoEncoder, Denoiser, ImageEncoder, PatchEncoder
 from .scene import PROMPT_LENGTH, VOCAB_SIZE
 from .schedule import add_noise, alphas_cumprod
-from .subjects import SpriteBank, split
+from .subjects import SpriteBank, split, validation_split
 
-STAGE_IDS = {"ae": 1, "denoiser": 2, "patch": 3}
+STAGE_IDS = {"ae": 1, "denoiser": 2, "patch": 3, "evaluator": 4}
 DEVICE = torch.device("cpu")  # set by `--device`; batches are drawn on the CPU and moved here
 
 
@@ -53,7 +53,7 @@ def build_ae(cfg):
 
 
 def build_image_encoder(cfg):
-    return ImageEncoder(cfg.image_encoder)
+    return ImageEncoder(cfg.image_encoder, cfg.ae)
 
 
 def build_denoiser(cfg):
@@ -222,29 +222,43 @@ def denoiser_loss_weights(c, alpha: torch.Tensor, snr: torch.Tensor, step: int) 
 def train_denoiser(cfg: FoundryConfig):
     """ε-prediction MSE on scenes, conditioned on prompt ids and the reference's image tokens;
     prompt and image conditions are dropped independently for classifier-free guidance. The loss
-    is weighted as `denoiser_loss_weights` describes."""
-    train, _ = split()
-    bank = SpriteBank(train)
+    is weighted as `denoiser_loss_weights` describes. The validation subjects are not trained on."""
+    fit, _ = validation_split()
+    den, ie, step_fn = denoiser_setup(cfg, fit)
+    c = cfg.denoiser
+    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, [(c.steps, c.lr), *c.restarts], step_fn, ema=c.ema)
+
+
+def denoiser_setup(cfg: FoundryConfig, subjects):
+    """The denoiser and image encoder (warm-started from the pack when configured and no
+    checkpoint exists) and the training step over `subjects`."""
+    bank = SpriteBank(subjects)
     ae_ck = load(cfg, "ae")
     ae = build_ae(cfg)
     ae.load_state_dict(ae_ck["model"]["ae"])
     encoder = ae.encoder.requires_grad_(False).eval().to(DEVICE)
     scale = ae_ck["latent_scale"]
     den, ie = build_denoiser(cfg), build_image_encoder(cfg)
+    ie.attach_vae(encoder, scale)
     c = cfg.denoiser
+    if c.warm_start and not ckpt_path(cfg, "denoiser").is_file():
+        from .warmstart import denoiser_states
+
+        print(f"[denoiser] warm start from the pack: {denoiser_states(den, ie)}", flush=True)
     acp = alphas_cumprod(cfg.scheduler).to(DEVICE)
     T = cfg.scheduler.num_train_timesteps
+    with torch.no_grad():  # references are fixed per subject: their latents are computed once
+        ref_latents = torch.cat([ie.latent(to_model(reference_batch(bank, range(i, min(i + 128, len(bank)))))) for i in range(0, len(bank), 128)])
 
     def step_fn(step, rng):
         imgs, subj, ids, alpha = scene_batch(bank, c.batch, rng, c.any_slot)
-        refs = to_model(reference_batch(bank, subj)).to(DEVICE)
         with torch.no_grad():
             z0 = encoder(to_model(imgs).to(DEVICE)) * scale
         ids_t = torch.from_numpy(ids)
         drop_p = torch.from_numpy(rng.random(c.batch) < c.drop_prompt)
         drop_i = torch.from_numpy(rng.random(c.batch) < c.drop_image)
         ids_t[drop_p] = 0
-        tokens = ie(refs) * (~drop_i).float().to(DEVICE)[:, None, None]
+        tokens = ie.from_latent(ref_latents[torch.from_numpy(subj)].to(DEVICE)) * (~drop_i).float().to(DEVICE)[:, None, None]
         t = torch.from_numpy(rng.integers(0, T, c.batch)).to(DEVICE)
         noise = torch.randn(z0.shape).to(DEVICE)
         eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t.to(DEVICE), tokens)
@@ -252,7 +266,7 @@ def train_denoiser(cfg: FoundryConfig):
         w = denoiser_loss_weights(c, torch.from_numpy(alpha).to(DEVICE), a / (1 - a), step)
         return (w * (eps - noise) ** 2).mean(), {}
 
-    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, [(c.steps, c.lr), *c.restarts], step_fn, ema=c.ema)
+    return den, ie, step_fn
 
 
 def train_patch(cfg: FoundryConfig):
@@ -281,4 +295,21 @@ def infonce(pe, a, b, target, temperature):
     return loss, float(acc)
 
 
-STAGES = {"ae": train_ae, "denoiser": train_denoiser, "patch": train_patch}
+def train_evaluator(cfg: FoundryConfig):
+    """The independent evaluator (evaluator.py): patch part classification plus subject
+    classification of the global embedding, on single augmented views of training subjects."""
+    from .evaluator import Classifier, build_evaluator, losses, part_batch
+
+    train, _ = split()
+    bank = SpriteBank(train)
+    c = cfg.evaluator
+    ev, head = build_evaluator(c), Classifier(c, len(bank))
+
+    def step_fn(step, rng):
+        x, label, part, subj = (t.to(DEVICE) for t in part_batch(bank, c.batch, rng, c.parts))
+        return losses(ev, head, x, label, part, subj, c.temperature)
+
+    _run(cfg, "evaluator", {"evaluator": ev, "head": head}, [(c.steps, c.lr)], step_fn)
+
+
+STAGES = {"ae": train_ae, "denoiser": train_denoiser, "patch": train_patch, "evaluator": train_evaluator}

@@ -18,11 +18,21 @@ import { type AdapterChoice, useAdapters } from "./adapters";
 import { useTasks } from "./tasks";
 
 /** Known metric keys in display order. */
-export const METRIC_ORDER = ["patch_quality", "patch_quality_random", "dino", "clip_i", ...SCENE_METRICS] as const;
+export const METRIC_ORDER = [
+  "patch_quality",
+  "patch_quality_independent",
+  "global_sim_independent",
+  "patch_quality_random",
+  "dino",
+  "clip_i",
+  ...SCENE_METRICS,
+] as const;
 
 export const METRIC_LABELS: Record<string, string> = {
   patch_quality: "patch quality (pack encoder)",
-  patch_quality_random: "patch quality (random encoder)",
+  patch_quality_independent: "patch quality (independent evaluator)",
+  global_sim_independent: "global similarity (independent evaluator)",
+  patch_quality_random: "patch quality (random encoder, ablation)",
   dino: "DINO-style similarity",
   clip_i: "CLIP-I-style similarity",
   subject_region_psnr_db: "subject-region PSNR (dB)",
@@ -198,7 +208,7 @@ export const useCompare = create<CompareState>()((set, get) => ({
           noise: "one initial latent per cell (latentNoise(seed)), shared by every adapter",
           evaluators: {
             patch_quality: "roles.patch_encoder",
-            patch_quality_random: get().capabilities?.randomEncoder ? "evaluators.patch_encoder_random" : null,
+            ...get().capabilities?.evaluators,
             ...Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v ? v.spec : null])),
             scene: get().capabilities?.scenes ?? false,
           },

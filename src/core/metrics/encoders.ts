@@ -1,12 +1,12 @@
 /**
- * Image encoders as metrics see them: one ONNX-like call per image (the pack's patch encoder, the
- * random-weight evaluator, or a user's DINO/CLIP export), preprocessed by its EncoderSpec.
+ * Image encoders as metrics see them: one ONNX-like call per image (the pack's patch encoder, one of
+ * its evaluators, or a user's DINO/CLIP export), preprocessed by its EncoderSpec.
  */
 import { imageToTensor, type RgbaImage, type TensorData } from "../generate";
 import { type EncoderSpec, normalizeChannels, patchFeatures } from "../quality/encoder";
 
-/** Runs the encoder on one `[1, 3, S, S]` input; returns the spec's output tensor. */
-export type EncoderRun = (input: TensorData) => Promise<{ data: Float32Array; dims: readonly number[] }>;
+/** Runs the encoder on one `[1, 3, S, S]` input; returns its outputs by name. */
+export type EncoderRun = (input: TensorData) => Promise<Record<string, TensorData>>;
 
 export interface ImageEncoder {
   spec: EncoderSpec;
@@ -18,8 +18,24 @@ export interface ImageEncoder {
 export interface Encoded {
   /** `[H·W, dim]` patch rows, row-major grid order. */
   patches: Float32Array;
-  /** The global embedding: the first skipped token (CLS) when there is one, else the mean patch row. */
+  /**
+   * The global embedding: the spec's embedding output when it has one, else the first skipped
+   * token (CLS) when there is one, else the mean patch row.
+   */
   pooled: Float32Array;
+}
+
+function float32Output(outputs: Record<string, TensorData>, name: string): TensorData & { data: Float32Array } {
+  const out = outputs[name];
+  if (out?.dtype !== "float32") throw new Error(`encoder output "${name}" is missing or not float32`);
+  return out as TensorData & { data: Float32Array };
+}
+
+function meanRow(patches: Float32Array, dim: number): Float32Array {
+  const n = patches.length / dim;
+  const mean = new Float32Array(dim);
+  for (let p = 0; p < n; p++) for (let d = 0; d < dim; d++) mean[d] += patches[p * dim + d] / n;
+  return mean;
 }
 
 export async function encodeImage(enc: ImageEncoder, image: RgbaImage, what: string): Promise<Encoded> {
@@ -29,16 +45,13 @@ export async function encodeImage(enc: ImageEncoder, image: RgbaImage, what: str
     imageToTensor(image, { size, range: spec.range, background: enc.background }, what),
     spec,
   );
-  const out = await enc.run({ dtype: "float32", dims: [1, 3, size, size], data: pixels });
-  const patches = patchFeatures(out.data, out.dims, spec);
-  const n = spec.grid[0] * spec.grid[1];
+  const outputs = await enc.run({ dtype: "float32", dims: [1, 3, size, size], data: pixels });
+  const features = float32Output(outputs, spec.output);
+  const patches = patchFeatures(features.data, features.dims, spec);
   let pooled: Float32Array;
-  if (spec.output_layout === "BTD" && spec.skip_tokens > 0) {
-    pooled = out.data.slice(0, spec.dim);
-  } else {
-    pooled = new Float32Array(spec.dim);
-    for (let p = 0; p < n; p++) for (let d = 0; d < spec.dim; d++) pooled[d] += patches[p * spec.dim + d] / n;
-  }
+  if (spec.embedding_output) pooled = float32Output(outputs, spec.embedding_output).data;
+  else if (spec.output_layout === "BTD" && spec.skip_tokens > 0) pooled = features.data.slice(0, spec.dim);
+  else pooled = meanRow(patches, spec.dim);
   return { patches, pooled };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TensorData } from "../generate";
 import type { EncoderSpec } from "../quality/encoder";
 import { cosine, encodeImage, type ImageEncoder } from "./encoders";
-import { ImageEvaluator, patchQualityOf } from "./image";
+import { evaluatorSources, evaluatorSuite, ImageEvaluator, missingEvaluatorNote, patchQualityOf } from "./image";
 
 const spec = (o: Partial<EncoderSpec>): EncoderSpec => ({
   input: "image",
@@ -16,14 +16,22 @@ const spec = (o: Partial<EncoderSpec>): EncoderSpec => ({
   ...o,
 });
 
-/** A 2×2 "encoder" whose output is a fixed function of the top row's red values, for hand computation. */
-const encoder = (s: EncoderSpec, f: (x: Float32Array) => number[]): ImageEncoder => ({
+/**
+ * A 2×2 "encoder" whose output is a fixed function of the top row's red values, for hand
+ * computation; with an embedding output, that output is `embedding`.
+ */
+const encoder = (s: EncoderSpec, f: (x: Float32Array) => number[], embedding = [0, 0]): ImageEncoder => ({
   spec: s,
   background: [255, 255, 255],
   run: async (t: TensorData) => {
     const data = Float32Array.from(f(t.data as Float32Array));
     const dims = s.output_layout === "BTD" ? [1, s.skip_tokens + 2, s.dim] : [1, 1, 2, s.dim];
-    return { data, dims };
+    const features: TensorData = { dtype: "float32", data, dims };
+    if (!s.embedding_output) return { [s.output]: features };
+    return {
+      [s.output]: features,
+      [s.embedding_output]: { dtype: "float32", data: Float32Array.from(embedding), dims: [1, 2] },
+    };
   },
 });
 
@@ -64,6 +72,16 @@ describe("per-image metrics", () => {
     expect([...map.pooled]).toEqual([0.5, 0.5]);
   });
 
+  it("takes the embedding output as the global embedding when the spec names one", async () => {
+    const e = await encodeImage(
+      encoder(spec({ embedding_output: "embedding" }), () => [1, 0, 0, 1], [3, 4]),
+      image(0, 0),
+      "x",
+    );
+    expect([...e.pooled]).toEqual([3, 4]);
+    expect([...e.patches]).toEqual([1, 0, 0, 1]);
+  });
+
   it("evaluates an image with patch and global encoders, encoding each reference once", async () => {
     let calls = 0;
     // feature map: patch k = (red_k, 1 − red_k) with red in [0,1]
@@ -79,8 +97,27 @@ describe("per-image metrics", () => {
     expect(a.metrics.dino).toBeCloseTo(Math.SQRT1_2, 6);
     expect(Object.keys(a.maps)).toEqual(["patch_quality"]);
     await ev.evaluate("s", {}, ref, image(0, 0));
-    // 2 references (one per metric key) + 2 × 2 generated
-    expect(calls).toBe(6);
+    // One encoder behind both metrics: 1 reference + 2 generated images, each encoded once
+    expect(calls).toBe(3);
     expect(ev.keys(true)).toEqual(["patch_quality", "dino"]);
+  });
+
+  it("gives each pack evaluator's metrics, global similarity only with an embedding output", () => {
+    const independent = encoder(spec({ embedding_output: "embedding" }), () => [1, 0, 0, 1]);
+    const random = encoder(spec({}), () => [1, 0, 0, 1]);
+    const both = evaluatorSuite({ independent, patch_encoder_random: random });
+    expect(both.patch).toEqual({ patch_quality_independent: independent, patch_quality_random: random });
+    expect(both.global).toEqual({ global_sim_independent: independent });
+    expect(evaluatorSources(both)).toEqual({
+      patch_quality_independent: "evaluators.independent",
+      patch_quality_random: "evaluators.patch_encoder_random",
+      global_sim_independent: "evaluators.independent",
+    });
+    const noEmbedding = evaluatorSuite({ independent: random });
+    expect(Object.keys(noEmbedding.patch)).toEqual(["patch_quality_independent"]);
+    expect(noEmbedding.global).toEqual({});
+    expect(missingEvaluatorNote("independent")).toBe(
+      "the pack has no evaluators.independent: no patch_quality_independent, global_sim_independent",
+    );
   });
 });

@@ -3,27 +3,74 @@
  * ground-truth scene). Keys, all "higher is better":
  * - `patch_quality`: mean patch quality `mean_{h,w} max_{i,j} cos(f(x_gen)[h,w], f(x_ref)[i,j])`
  *   under the pack's patch encoder (the training signal);
- * - `patch_quality_random`: the same under the random-weight evaluator, an encoder never used for
- *   training, so a gain there is not only the training signal agreeing with itself;
+ * - `patch_quality_independent`: the same under `evaluators.independent`, a network that was never
+ *   a training signal, so a gain there is evidence beyond the training signal agreeing with itself;
+ * - `global_sim_independent`: cosine of that evaluator's global embeddings of generated and
+ *   reference (the DINO-score analogue), when it has an embedding output;
+ * - `patch_quality_random`: patch quality under the random-weight encoder, an ablation (it does not
+ *   predict ground-truth error, DESIGN.md §7);
  * - `dino`, `clip_i`: cosine of the global embeddings of generated and reference (user evaluators);
  * - the scene metrics of ./scene.ts.
  */
 import type { RgbaImage } from "../generate";
-import type { ScenePrompt } from "../pack/manifest";
+import type { EvaluatorName, ScenePrompt } from "../pack/manifest";
 import { patchQualityCpu } from "../quality/cpu";
 import { rgbaToHwc, type SceneRenderer } from "../scene/render";
 import { cosine, type Encoded, encodeImage, type ImageEncoder } from "./encoders";
 import { sceneMetrics } from "./scene";
 
-export const PATCH_METRICS = ["patch_quality", "patch_quality_random"] as const;
+export const PATCH_METRICS = ["patch_quality", "patch_quality_independent", "patch_quality_random"] as const;
+/** Global similarities under user encoders, one slot each in the Compare tab. */
 export const GLOBAL_METRICS = ["dino", "clip_i"] as const;
+/** Global similarities under the pack's own evaluators. */
+export const PACK_GLOBAL_METRICS = ["global_sim_independent"] as const;
 export type PatchMetric = (typeof PATCH_METRICS)[number];
 export type GlobalMetric = (typeof GLOBAL_METRICS)[number];
+export type PackGlobalMetric = (typeof PACK_GLOBAL_METRICS)[number];
 
 export interface MetricSuite {
   patch: Partial<Record<PatchMetric, ImageEncoder>>;
-  global: Partial<Record<GlobalMetric, ImageEncoder>>;
+  global: Partial<Record<GlobalMetric | PackGlobalMetric, ImageEncoder>>;
   scene?: SceneRenderer;
+}
+
+/** The encoder part of a suite. */
+export type EncoderMetrics = Pick<MetricSuite, "patch" | "global">;
+
+/** The pack evaluator behind each metric it gives. */
+const EVALUATOR_OF = {
+  patch_quality_independent: "independent",
+  global_sim_independent: "independent",
+  patch_quality_random: "patch_encoder_random",
+} as const satisfies Record<string, EvaluatorName>;
+
+/**
+ * The metrics of the pack's evaluators: patch quality under each, and global similarity under the
+ * independent one when its spec has an embedding output.
+ */
+export function evaluatorSuite(encoders: Partial<Record<EvaluatorName, ImageEncoder>>): EncoderMetrics {
+  const { independent, patch_encoder_random: random } = encoders;
+  const suite: EncoderMetrics = { patch: {}, global: {} };
+  if (independent) {
+    suite.patch.patch_quality_independent = independent;
+    if (independent.spec.embedding_output) suite.global.global_sim_independent = independent;
+  }
+  if (random) suite.patch.patch_quality_random = random;
+  return suite;
+}
+
+/** The note a report carries when the pack lacks an evaluator: which metrics are missing. */
+export function missingEvaluatorNote(name: EvaluatorName): string {
+  const keys = Object.entries(EVALUATOR_OF)
+    .filter(([, e]) => e === name)
+    .map(([k]) => k);
+  return `the pack has no evaluators.${name}: no ${keys.join(", ")}`;
+}
+
+/** Metric key → `evaluators.<name>` for the evaluator metrics of a suite, for reports. */
+export function evaluatorSources(suite: EncoderMetrics): Record<string, string> {
+  const keys = [...Object.keys(suite.patch), ...Object.keys(suite.global)].filter((k) => k in EVALUATOR_OF);
+  return Object.fromEntries(keys.map((k) => [k, `evaluators.${EVALUATOR_OF[k as keyof typeof EVALUATOR_OF]}`]));
 }
 
 export interface ImageEvaluation {
@@ -41,9 +88,18 @@ export function patchQualityOf(gen: Float32Array, ref: Float32Array, dim: number
   return { mean: sum / patches, map: r.genMax };
 }
 
-/** Evaluates images one by one; each reference is encoded once per encoder. */
+/** The value cached under `key`, made on first use. */
+function cached<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+  if (!cache.has(key)) cache.set(key, make());
+  return cache.get(key) as V;
+}
+
+/**
+ * Evaluates images one by one; each reference is encoded once per encoder, and each generated image
+ * once per encoder even when that encoder gives several metrics.
+ */
 export class ImageEvaluator {
-  private readonly refs = new Map<string, Promise<Encoded>>();
+  private readonly refs = new Map<ImageEncoder, Map<string, Promise<Encoded>>>();
 
   constructor(readonly suite: MetricSuite) {}
 
@@ -65,14 +121,9 @@ export class ImageEvaluator {
     );
   }
 
-  private reference(key: string, enc: ImageEncoder, subject: string, image: RgbaImage): Promise<Encoded> {
-    const id = `${key}|${subject}`;
-    let found = this.refs.get(id);
-    if (!found) {
-      found = encodeImage(enc, image, `reference ${subject}`);
-      this.refs.set(id, found);
-    }
-    return found;
+  private reference(enc: ImageEncoder, subject: string, image: RgbaImage): Promise<Encoded> {
+    const bySubject = cached(this.refs, enc, () => new Map<string, Promise<Encoded>>());
+    return cached(bySubject, subject, () => encodeImage(enc, image, `reference ${subject}`));
   }
 
   async evaluate(
@@ -87,9 +138,10 @@ export class ImageEvaluator {
       string,
       ImageEncoder,
     ][];
+    const generatedBy = new Map<ImageEncoder, Promise<Encoded>>();
     for (const [key, enc] of encoders) {
-      const ref = await this.reference(key, enc, subject, reference);
-      const gen = await encodeImage(enc, generated, "generated image");
+      const ref = await this.reference(enc, subject, reference);
+      const gen = await cached(generatedBy, enc, () => encodeImage(enc, generated, "generated image"));
       if (key in this.suite.patch) {
         const q = patchQualityOf(gen.patches, ref.patches, enc.spec.dim);
         metrics[key] = q.mean;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ManifestError, packFiles, parseManifest, validateManifest } from "./manifest";
+import { evaluatorOutputs, ManifestError, packFiles, parseManifest, validateManifest } from "./manifest";
 import { unitPack } from "./testing/fixtures";
 
 function issuesOf(json: unknown): string[] {
@@ -147,7 +147,26 @@ describe("validateManifest", () => {
         "manifest.json: evaluators.patch_encoder_random.sha256: missing required field",
         "manifest.json: evaluators.patch_encoder_random.grid: expected [height, width], positive integers",
         'manifest.json: evaluators.patch_encoder_random.output_layout: expected one of "BHWD", "BDHW", "BTD"',
-        'manifest.json: evaluators.clip: unknown evaluator; expected "patch_encoder_random"',
+        'manifest.json: evaluators.clip: unknown evaluator; expected one of "independent", "patch_encoder_random"',
+      ]);
+    });
+
+    it("accepts the independent evaluator and tells its feature output from its embedding output", () => {
+      const m = validateManifest(packJson("emoji64"));
+      const independent = m.evaluators?.independent;
+      expect(independent?.embedding_output).toBe("embedding");
+      expect(independent && evaluatorOutputs(independent)).toEqual({ features: "features", embedding: "embedding" });
+      const random = m.evaluators?.patch_encoder_random;
+      expect(random && evaluatorOutputs(random)).toEqual({ features: "features" });
+    });
+
+    it("refuses an embedding_output that names no output, and outputs that leave the features ambiguous", () => {
+      const m = packJson("emoji64");
+      m.evaluators.independent.embedding_output = "cls";
+      m.evaluators.patch_encoder_random.outputs.push({ name: "extra", dtype: "float32", shape: ["batch", 64] });
+      expect(issuesOf(m)).toEqual([
+        "manifest.json: evaluators.patch_encoder_random.outputs: expected one output (the patch features), or two with embedding_output; found 2",
+        'manifest.json: evaluators.independent.embedding_output: "cls" is not one of the outputs ("features", "embedding")',
       ]);
     });
   });

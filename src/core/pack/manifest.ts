@@ -44,7 +44,11 @@ export interface GalleryEntry {
   file: string;
 }
 
-/** An evaluator encoder (metrics only, never a training signal): ONNX file, I/O and patch-feature layout. */
+/**
+ * An evaluator encoder (metrics only, never a training signal): ONNX file, I/O and patch-feature
+ * layout. Its outputs are the patch features and, when `embedding_output` names one, a global
+ * embedding; `evaluatorOutputs` tells them apart.
+ */
 export interface EvaluatorSpec extends FileRef {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
@@ -52,12 +56,28 @@ export interface EvaluatorSpec extends FileRef {
   dim: number;
   skip_tokens: number;
   output_layout: "BHWD" | "BDHW" | "BTD";
+  /** The output holding a global embedding `[batch, D]`; the other output holds the patch features. */
+  embedding_output?: string;
   description?: string;
 }
 
+export const EVALUATOR_NAMES = ["independent", "patch_encoder_random"] as const;
+export type EvaluatorName = (typeof EVALUATOR_NAMES)[number];
+
 export interface Evaluators {
-  /** The patch encoder's architecture with its initial random weights ("an encoder not used for training"). */
+  /** A network that was never a training signal: patch features and a global embedding (DINO-score analogue). */
+  independent?: EvaluatorSpec;
+  /** The patch encoder's architecture with its initial random weights: an ablation, not an evaluator. */
   patch_encoder_random?: EvaluatorSpec;
+}
+
+/** An evaluator's output names: the patch features, and the global embedding when it has one. */
+export function evaluatorOutputs(spec: EvaluatorSpec): { features: string; embedding?: string } {
+  const features = spec.outputs.filter((o) => o.name !== spec.embedding_output);
+  if (features.length !== 1) {
+    throw new RangeError(`${spec.file}: expected one patch-feature output, found ${features.length}`);
+  }
+  return { features: features[0].name, ...(spec.embedding_output ? { embedding: spec.embedding_output } : {}) };
 }
 
 /** A fully specified EmojiBench prompt: one value per slot name. */
@@ -266,20 +286,46 @@ function checkGallery(c: Checker, v: Json): void {
   }
 }
 
+/** Exactly one patch-feature output, besides the output `embedding_output` names when given. */
+function checkEvaluatorOutputs(c: Checker, outputs: Json[], embedding: Json, path: string): void {
+  const names = outputs.map((o) => (isObject(o) ? o.name : undefined));
+  if (embedding !== undefined) {
+    c.string(embedding, `${path}.embedding_output`);
+    if (typeof embedding === "string" && !names.includes(embedding)) {
+      c.fail(
+        `${path}.embedding_output`,
+        `"${embedding}" is not one of the outputs (${names.map((n) => JSON.stringify(n)).join(", ")})`,
+      );
+      return;
+    }
+  }
+  const expected = embedding === undefined ? 1 : 2;
+  if (outputs.length > 0 && outputs.length !== expected) {
+    c.fail(
+      `${path}.outputs`,
+      embedding === undefined
+        ? `expected one output (the patch features), or two with embedding_output; found ${outputs.length}`
+        : `expected two outputs, the patch features and embedding_output; found ${outputs.length}`,
+    );
+  }
+}
+
 function checkEvaluators(c: Checker, v: Json): void {
   const ev = c.object(v, "evaluators");
   if (!ev) return;
   for (const [name, spec] of Object.entries(ev)) {
     const path = `evaluators.${name}`;
-    if (name !== "patch_encoder_random") {
-      c.fail(path, 'unknown evaluator; expected "patch_encoder_random"');
+    if (!(EVALUATOR_NAMES as readonly string[]).includes(name)) {
+      c.fail(path, `unknown evaluator; expected one of ${EVALUATOR_NAMES.map((n) => `"${n}"`).join(", ")}`);
       continue;
     }
     const obj = c.object(spec, path);
     if (!obj) continue;
     checkFileRef(c, obj, path);
     checkTensors(c, c.field(obj, "inputs", path), `${path}.inputs`, false);
-    checkTensors(c, c.field(obj, "outputs", path), `${path}.outputs`, false);
+    const outputs = c.field(obj, "outputs", path);
+    checkTensors(c, outputs, `${path}.outputs`, false);
+    if (Array.isArray(outputs)) checkEvaluatorOutputs(c, outputs, obj.embedding_output, path);
     const grid = c.array(c.field(obj, "grid", path), `${path}.grid`);
     if (grid && (grid.length !== 2 || !grid.every((g) => Number.isInteger(g) && (g as number) >= 1))) {
       c.fail(`${path}.grid`, "expected [height, width], positive integers");

@@ -3,6 +3,7 @@ import type { Manifest } from "../pack/manifest.ts";
 import {
   type EncoderSpec,
   EncoderSpecError,
+  evaluatorEncoderSpec,
   normalizeChannels,
   packEncoderSpec,
   parseUserEncoderSpec,
@@ -111,5 +112,49 @@ describe("packEncoderSpec", () => {
       output_layout: "BHWD",
     });
     expect(() => packEncoderSpec({ ...manifest, roles: {} })).toThrow(/no patch_encoder/);
+  });
+});
+
+describe("evaluatorEncoderSpec", () => {
+  const evaluator = {
+    inputs: [{ name: "image" }],
+    // The embedding listed first: the features output is picked by name, not by position.
+    outputs: [{ name: "embedding" }, { name: "features" }],
+    embedding_output: "embedding",
+    grid: [8, 8],
+    dim: 64,
+    skip_tokens: 0,
+    output_layout: "BHWD",
+  };
+  const manifest = {
+    id: "p",
+    image: { size: 64, range: [-1, 1] },
+    evaluators: { independent: evaluator },
+  } as unknown as Manifest;
+
+  it("reads the feature and embedding outputs and the pack's preprocessing", () => {
+    expect(evaluatorEncoderSpec(manifest, "independent")).toEqual({
+      input: "image",
+      output: "features",
+      embedding_output: "embedding",
+      image_size: 64,
+      range: [-1, 1],
+      grid: [8, 8],
+      dim: 64,
+      skip_tokens: 0,
+      output_layout: "BHWD",
+    });
+  });
+
+  it("has no embedding output without embedding_output, and names a missing evaluator", () => {
+    const { embedding_output: _, ...random } = evaluator;
+    const m = {
+      ...manifest,
+      evaluators: { patch_encoder_random: { ...random, outputs: [{ name: "f" }] } },
+    } as Manifest;
+    const s = evaluatorEncoderSpec(m, "patch_encoder_random");
+    expect(s.output).toBe("f");
+    expect(s).not.toHaveProperty("embedding_output");
+    expect(() => evaluatorEncoderSpec(m, "independent")).toThrow(/has no evaluators\.independent/);
   });
 });

@@ -9,15 +9,17 @@
  * - `BTD`: tokens `[B, T, D]` with `skip_tokens` CLS/register tokens first, then the `H·W` patch
  *   tokens in row-major order (DINOv2-style ViT exports).
  */
-import type { Manifest } from "../pack/manifest.ts";
+import { type EvaluatorName, evaluatorOutputs, type Manifest } from "../pack/manifest.ts";
 
 export const OUTPUT_LAYOUTS = ["BHWD", "BDHW", "BTD"] as const;
 export type OutputLayout = (typeof OUTPUT_LAYOUTS)[number];
 
 export interface EncoderSpec {
-  /** ONNX input and output names. */
+  /** ONNX input and patch-feature output names. */
   input: string;
   output: string;
+  /** An output holding a global embedding `[1, D]`, which metrics use instead of pooled patches. */
+  embedding_output?: string;
   /** Square input side in pixels; the input tensor is `[1, 3, image_size, image_size]`. */
   image_size: number;
   /** Pixel p in [0,1] maps to `range[0] + p·(range[1] − range[0])`. */
@@ -140,6 +142,24 @@ export function packEncoderSpec(manifest: Manifest): EncoderSpec {
     },
     source,
   );
+}
+
+/**
+ * One of the pack's evaluators (`manifest.evaluators`) as an EncoderSpec: its patch-feature output,
+ * its embedding output when it has one, and the pack's pixel preprocessing.
+ */
+export function evaluatorEncoderSpec(manifest: Manifest, name: EvaluatorName): EncoderSpec {
+  const e = manifest.evaluators?.[name];
+  if (!e) throw new EncoderSpecError(`pack "${manifest.id}" has no evaluators.${name}`);
+  const source = `manifest.json: evaluators.${name}`;
+  const [input] = e.inputs;
+  if (!input) throw new EncoderSpecError(`${source}: needs an input`);
+  const { features, embedding } = evaluatorOutputs(e);
+  const parsed = spec(
+    { ...e, input: input.name, output: features, image_size: manifest.image.size, range: manifest.image.range },
+    source,
+  );
+  return embedding ? { ...parsed, embedding_output: embedding } : parsed;
 }
 
 /** Expected output dims for a batch of `batch` images, in the spec's layout. */

@@ -45,4 +45,14 @@ describe("estimatorAuroc", () => {
       blocks: 4,
     });
   });
+
+  it("with a mask, scores only the blocks it keeps", () => {
+    // Unmasked, the last two blocks spoil the ranking; the mask leaves a perfect one.
+    const errors = Float32Array.from([0.5, 0.01, 0.3, 0.02]);
+    const quality = Float32Array.from([0.1, 0.9, 0.95, 0.05]);
+    expect(estimatorAuroc(quality, errors).auroc).toBe(0.25);
+    const masked = estimatorAuroc(quality, errors, undefined, Uint8Array.from([1, 1, 0, 0]));
+    expect(masked).toEqual({ auroc: 1, badFraction: 0.5, blocks: 2 });
+    expect(() => estimatorAuroc(quality, errors, undefined, new Uint8Array(3))).toThrow(RangeError);
+  });
 });

@@ -71,21 +71,28 @@ export interface EstimatorScore {
   blocks: number;
 }
 
-/** AUROC of low quality as a predictor of `error > threshold`. */
+/**
+ * AUROC of low quality as a predictor of `error > threshold`. With `mask` (one byte per block), only
+ * blocks where it is nonzero count: e.g. subject blocks, so that the easy plain background does not
+ * dominate the reading.
+ */
 export function estimatorAuroc(
   quality: Float32Array,
   errors: Float32Array,
   threshold = BAD_PATCH_ERROR,
+  mask?: Uint8Array,
 ): EstimatorScore {
   if (quality.length !== errors.length) throw new RangeError(`${quality.length} qualities but ${errors.length} errors`);
-  const bad = Array.from(errors, (e) => e > threshold);
+  if (mask && mask.length !== quality.length) {
+    throw new RangeError(`${quality.length} qualities but a mask of ${mask.length} blocks`);
+  }
+  const lowness: number[] = [];
+  const bad: boolean[] = [];
+  for (let k = 0; k < quality.length; k++) {
+    if (mask && mask[k] === 0) continue;
+    lowness.push(-quality[k]);
+    bad.push(errors[k] > threshold);
+  }
   const badCount = bad.filter(Boolean).length;
-  return {
-    auroc: auroc(
-      Array.from(quality, (q) => -q),
-      bad,
-    ),
-    badFraction: badCount / bad.length,
-    blocks: bad.length,
-  };
+  return { auroc: auroc(lowness, bad), badFraction: badCount / bad.length, blocks: bad.length };
 }

@@ -6,7 +6,7 @@ import { GLOBAL_METRICS, type GlobalMetric } from "../../../core/metrics/image";
 import { parseUserEncoderSpec } from "../../../core/quality/encoder";
 import { inference } from "../../services/workers";
 import { adapterLabel, useAdapters, usePackAdapters } from "../../stores/adapters";
-import { heldoutSubjects, METRIC_LABELS, promptsFor, useCompare } from "../../stores/compare";
+import { heldoutSubjects, METRIC_LABELS, METRIC_ORDER, promptsFor, useCompare } from "../../stores/compare";
 import { useSettings } from "../../stores/settings";
 import { ImportAdapterButton } from "../ImportAdapterButton";
 
@@ -127,6 +127,7 @@ export function CompareForm({ pack }: { pack: LoadedPack }) {
   const set = useCompare.getState().setForm;
   const subjects = heldoutSubjects(m);
   const cells = form.subjects.reduce((n, s) => n + promptsFor(form, m, s).length, 0) * form.seeds.length;
+  const packEvaluatorMetrics = METRIC_ORDER.filter((k) => k in (caps?.evaluators ?? {}));
   return (
     <section className="panel compare-form" aria-label="Comparison settings">
       <AdapterPicker packId={pack.id} />
@@ -231,7 +232,7 @@ export function CompareForm({ pack }: { pack: LoadedPack }) {
         <legend>Metrics</legend>
         <span className="muted">
           Always: {METRIC_LABELS.patch_quality}.{" "}
-          {caps?.randomEncoder ? `Also ${METRIC_LABELS.patch_quality_random}. ` : ""}
+          {packEvaluatorMetrics.length ? `Also ${packEvaluatorMetrics.map((k) => METRIC_LABELS[k]).join(", ")}. ` : ""}
           {caps?.scenes
             ? "Ground truth from the scene kit: subject-region and scene PSNR, background / position / size accuracy. "
             : ""}

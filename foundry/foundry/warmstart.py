@@ -1,0 +1,85 @@
+"""Warm restarts from the committed pack: `work/` is not tracked, so a fresh clone rebuilds the
+checkpoints a stage resumes from out of `public/models/emoji64/` (weights only; the optimizer
+starts afresh, as a cosine restart does anyway).
+
+- ae: the VAE encoder and decoder from their ONNX initializers (convolutions keep their
+  PyTorch names) and the manifest's latent scale;
+- patch: `patch_encoder.safetensors`;
+- denoiser: `denoiser.safetensors`, and `image_encoder.safetensors` when its tensors fit the
+  configured image encoder (a pack from before the latent image encoder has none, and the new
+  encoder then starts from its initialisation)."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import torch
+from onnx import numpy_helper
+
+from . import safetensors_io
+from .config import PACKS, FoundryConfig
+
+PACK = PACKS / "emoji64"
+
+
+def _onnx_state(path) -> dict[str, torch.Tensor]:
+    return {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(path)).graph.initializer}
+
+
+def _safetensors_state(path) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v.copy()) for k, v in safetensors_io.load(path).items()}
+
+
+def pack_seconds(stage: str) -> float:
+    """Training seconds the committed pack records for a stage (eval.json), carried into a warm
+    restart so that eval.json keeps counting the whole run."""
+    path = PACK / "eval.json"
+    return float(json.loads(path.read_text())["train_seconds"].get(stage, 0.0)) if path.is_file() else 0.0
+
+
+def ae_state() -> tuple[dict, float]:
+    state = {f"encoder.{k}": v for k, v in _onnx_state(PACK / "vae_encoder.onnx").items()}
+    state |= {f"decoder.{k}": v for k, v in _onnx_state(PACK / "vae_decoder.onnx").items()}
+    scale = json.loads((PACK / "manifest.json").read_text())["latent"]["scale_factor"]
+    return state, float(scale)
+
+
+def patch_state() -> dict:
+    return _safetensors_state(PACK / "patch_encoder.safetensors")
+
+
+def denoiser_states(den: torch.nn.Module, ie: torch.nn.Module) -> list[str]:
+    """Load the pack's denoiser (and image encoder where it fits) into the modules; returns what
+    was loaded."""
+    den.load_state_dict(_safetensors_state(PACK / "denoiser.safetensors"))
+    loaded = ["denoiser"]
+    path = PACK / "image_encoder.safetensors"
+    if path.is_file():
+        state = _safetensors_state(path)
+        own = ie.state_dict()
+        if set(state) == set(own) and all(state[k].shape == own[k].shape for k in own):
+            ie.load_state_dict(state)
+            loaded.append("image_encoder")
+    return loaded
+
+
+def seed_checkpoints(cfg: FoundryConfig) -> None:
+    """Write work/<config>/ae.pt and patch.pt from the pack if they are missing."""
+    from .train import build_ae, build_patch_encoder, ckpt_path
+
+    for stage, build, state_fn in (("ae", build_ae, ae_state), ("patch", build_patch_encoder, patch_state)):
+        path = ckpt_path(cfg, stage)
+        if path.is_file():
+            continue
+        module = build(cfg)
+        got = state_fn()
+        state, extra = got if isinstance(got, tuple) else (got, None)
+        module.load_state_dict(state)
+        key = "ae" if stage == "ae" else "patch_encoder"
+        ck = {"model": {key: module.state_dict()}, "ema": None, "step": 0, "seconds": pack_seconds(stage), "log": [], "from_pack": True}
+        if extra is not None:
+            ck["latent_scale"] = extra
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(ck, path)
+        print(f"[{stage}] seeded {path} from {PACK}", flush=True)
