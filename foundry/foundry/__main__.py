@@ -20,8 +20,8 @@ def main() -> None:
 
         sys.exit(train_adapter(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python3 -m foundry")
-    ap.add_argument("command", choices=["subjects", "train", "export", "tiny", "fixtures", "eval"])
-    ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | all")
+    ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval"])
+    ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | evaluator | all")
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="train on this torch device, e.g. cuda (export and eval run on the CPU)")
@@ -33,6 +33,10 @@ def main() -> None:
 
         train, held = split()
         print(json.dumps({"subjects": len(all_subjects()), "train": len(train), "heldout": len(held)}))
+    elif args.command == "seed":
+        from .warmstart import seed_checkpoints
+
+        seed_checkpoints(cfg)
     elif args.command == "train":
         from . import train
 

@@ -5,8 +5,9 @@
   default guidance) against the renderer's ground truth: background and position accuracy by a
   nearest-render classifier (which of the vocabulary's renders of this subject is the sample
   closest to, with the other slots held at the prompt's values), and the subject-region error.
-- patch_top1_trained / _random: correspondence top-1 on held-out warps (subject patches only),
-  for the trained patch encoder and for the same network with random weights.
+- patch_top1_trained / _random / _independent: correspondence top-1 on held-out warps (subject
+  patches only), for the trained patch encoder, the same network with random weights, and the
+  independent evaluator's features.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from .subjects import SpriteBank, split
 from .train import build_patch_encoder, infonce, load
 
 SAMPLE_SEED = 1234
+# The v2 denoiser is a warm restart of v1 (foundry/README.md): what v1 had cost before it.
+V1_DENOISER = {"steps": 7000, "train_seconds": 10094.2, "note": "v1 pack's denoiser; v2 warm-starts from its weights with a new image encoder"}
 PROMPTS_PER_SUBJECT = 2
 GUIDANCE = {"steps": 25, "g_image": 3.0, "g_prompt": 2.0}
 
@@ -136,8 +139,11 @@ def evaluate(cfg: FoundryConfig) -> dict:
         **scene_metrics(bank, items, samples),
         "patch_top1_trained": patch_top1(nets["patch_encoder"], bank),
         "patch_top1_random": patch_top1(random_pe, bank),
-        "train_seconds": {stage: round(load(cfg, stage)["seconds"], 1) for stage in ("ae", "denoiser", "patch")},
+        "patch_top1_independent": patch_top1(nets["evaluator"].encoder, bank),
+        "train_seconds": {stage: round(load(cfg, stage)["seconds"], 1) for stage in ("ae", "denoiser", "patch", "evaluator")},
     }
+    if cfg.denoiser.warm_start:
+        result["denoiser_warm_start"] = V1_DENOISER
     sheet = REPO / "docs" / "emoji64-contact-sheet.png"
     contact_sheet(bank, items, samples, sheet)
     result["contact_sheet"] = str(sheet.relative_to(REPO))

@@ -10,6 +10,12 @@ white included, form one class: a correct background patch matches the white of 
 which a correspondence encoder never learns. The global embedding (mean-pooled features through a
 linear layer) is trained to classify the subject: the DINO-score analogue.
 
+Classes alone make features blind to detail: a blurred blob in the right colours at the right
+place is still "that part of that subject". So on subject patches the normalized feature must
+also reconstruct the patch's pixels through a linear decoder: same-part patches then agree in
+cosine only when they also look alike, which is what true local error measures. Backgrounds are
+not reconstructed, so their features stay free to collapse onto the background class.
+
 Outputs: `features` [B, 8, 8, dim] (metric `patch_quality_independent`) and `embedding` [B, dim]
 (metric `global_sim_independent`)."""
 
@@ -48,6 +54,7 @@ class Classifier(nn.Module):
         self.patch_subject = nn.Parameter(torch.randn(1 + subjects, c.vit.dim) * 0.1)
         self.part = nn.Parameter(torch.randn(c.parts**2, c.vit.dim) * 0.1)
         self.subject = nn.Parameter(torch.randn(subjects, c.vit.dim) * 0.1)
+        self.pixels = nn.Linear(c.vit.dim, 3 * c.vit.patch**2)
 
 
 def part_batch(bank, n: int, rng: np.random.Generator, parts: int, grid: int = 8):
@@ -91,15 +98,21 @@ def _cosine_ce(features, prototypes, target, temperature):
     return F.cross_entropy(logits, target), float((logits.argmax(-1) == target).float().mean())
 
 
-def losses(ev: Evaluator, head: Classifier, x, label, part, subj, temperature: float):
+def losses(ev: Evaluator, head: Classifier, x, label, part, subj, temperature: float, pixel_weight: float):
     f, g = ev(x)
     f = F.normalize(f.flatten(1, 2), dim=-1)
     valid, on = label >= 0, part >= 0
     l_subject, acc_subject = _cosine_ce(f[valid], head.patch_subject, label[valid], temperature)
     l_part, acc_part = _cosine_ce(f[on], head.part, part[on], temperature)
     l_global, acc_global = _cosine_ce(F.normalize(g, dim=-1), head.subject, subj, temperature)
-    info = {"patch_subject_acc": round(acc_subject, 3), "part_acc": round(acc_part, 3), "global_acc": round(acc_global, 3)}
-    return l_subject + l_part + l_global, info
+    p = ev.encoder.c.patch
+    target = F.unfold(x, p, stride=p).transpose(1, 2)  # [B, 64, 3·p·p], (c, py, px) order
+    l_pixels = F.mse_loss(head.pixels(f[on]), target[on])
+    info = {
+        "patch_subject_acc": round(acc_subject, 3), "part_acc": round(acc_part, 3), "global_acc": round(acc_global, 3),
+        "pixel_mse": round(float(l_pixels), 4),
+    }
+    return l_subject + l_part + l_global + pixel_weight * l_pixels, info
 
 
 def build_evaluator(c: EvaluatorConfig) -> Evaluator:

@@ -83,13 +83,15 @@ def _run(cfg, stage, modules: dict, phases: list[tuple[int, float]], step_fn, sa
     path = ckpt_path(cfg, stage)
     start, seconds, log = 0, 0.0, []
     if path.is_file():
-        ck = grow_checkpoint(load_checkpoint(path), modules)
+        ck = load_checkpoint(path)
+        if "opt" in ck:
+            ck = grow_checkpoint(ck, modules)
+            opt.load_state_dict(ck["opt"])
+        # else seeded from the pack (warmstart.py): weights only, a fresh optimizer
         for k, m in modules.items():
             m.load_state_dict(ck["model"][k])
-        opt.load_state_dict(ck["opt"])
-        if ema_mods:
-            for k, m in ema_mods.items():
-                m.load_state_dict(ck["ema"][k])
+            if ema_mods:
+                ema_mods[k].load_state_dict((ck["ema"] or ck["model"])[k])
         start, seconds, log = ck["step"], ck["seconds"], ck["log"]
         print(f"[{stage}] resuming at step {start}", flush=True)
 
@@ -307,7 +309,7 @@ def train_evaluator(cfg: FoundryConfig):
 
     def step_fn(step, rng):
         x, label, part, subj = (t.to(DEVICE) for t in part_batch(bank, c.batch, rng, c.parts))
-        return losses(ev, head, x, label, part, subj, c.temperature)
+        return losses(ev, head, x, label, part, subj, c.temperature, c.pixel_weight)
 
     _run(cfg, "evaluator", {"evaluator": ev, "head": head}, [(c.steps, c.lr)], step_fn)
 

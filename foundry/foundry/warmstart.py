@@ -65,7 +65,7 @@ def denoiser_states(den: torch.nn.Module, ie: torch.nn.Module) -> list[str]:
 
 
 def seed_checkpoints(cfg: FoundryConfig) -> None:
-    """Write work/<config>/ae.pt and patch.pt from the pack if they are missing."""
+    """Write work/<config>/ae.pt (complete) and patch.pt (step 0) from the pack if they are missing."""
     from .train import build_ae, build_patch_encoder, ckpt_path
 
     for stage, build, state_fn in (("ae", build_ae, ae_state), ("patch", build_patch_encoder, patch_state)):
@@ -77,7 +77,10 @@ def seed_checkpoints(cfg: FoundryConfig) -> None:
         state, extra = got if isinstance(got, tuple) else (got, None)
         module.load_state_dict(state)
         key = "ae" if stage == "ae" else "patch_encoder"
-        ck = {"model": {key: module.state_dict()}, "ema": None, "step": 0, "seconds": pack_seconds(stage), "log": [], "from_pack": True}
+        # The autoencoder is final (every later stage depends on its latent): its checkpoint is
+        # complete. The patch encoder continues training from the pack's weights.
+        step = cfg.ae.steps if stage == "ae" else 0
+        ck = {"model": {key: module.state_dict()}, "ema": None, "step": step, "seconds": pack_seconds(stage), "log": [], "from_pack": True}
         if extra is not None:
             ck["latent_scale"] = extra
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ def test_losses_train_the_evaluator():
     rng = np.random.default_rng(1)
     first = None
     for _ in range(30):
-        loss, _ = losses(ev, head, *part_batch(_Bank(), 8, rng, c.parts), c.temperature)
+        loss, _ = losses(ev, head, *part_batch(_Bank(), 8, rng, c.parts), c.temperature, c.pixel_weight)
         first = first if first is not None else float(loss)
         opt.zero_grad()
         loss.backward()

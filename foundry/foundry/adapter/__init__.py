@@ -1,0 +1,1 @@
+"""Adapter training on PyTorch with the studio's losses, draws and optimizer (`train-adapter`)."""

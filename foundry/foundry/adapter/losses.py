@@ -1,0 +1,179 @@
+"""The studio's four training losses (src/core/training/losses.ts), each built as one batch of
+items that share the step's noise ε and timestep t plus one of the engine's two objectives
+(src/core/engine/trainer.ts): weighted MSE, or Diffusion-DPO over per-item weighted errors
+against the frozen reference model. The equations are in losses.ts; this file follows its item
+order and weights exactly. Loss arithmetic is in double precision with per-item errors rounded
+to float32, as the CPU engine does, so β·d (β in the thousands) is formed at the same precision."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .dataset import PreferenceDataset, Sample
+from .weights import WeightOptions, quality_weights, signed_parts, to_latent
+
+METHODS = ("patchdpo", "patchdpo-bounded", "dpo", "mse")
+PAIRINGS = ("reference", "quality")
+
+
+@dataclass(frozen=True)
+class LossOptions:
+    method: str = "patchdpo"
+    beta: float = 2500
+    weights: WeightOptions = field(default_factory=WeightOptions)
+    use_reference: bool = True
+    pairing: str = "reference"
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"loss.method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.pairing not in PAIRINGS:
+            raise ValueError(f"loss.pairing must be reference or quality, got {self.pairing!r}")
+
+
+@dataclass(frozen=True)
+class StepDraw:
+    sample: int
+    other: int | None  # a second sample of the same reference, when there is one
+    noise: np.ndarray  # ε, one latent's worth, float32
+    timestep: int
+
+
+@dataclass(frozen=True)
+class Item:
+    latent: np.ndarray
+    image_tokens: np.ndarray
+    prompt_ids: list[int]
+    weight: np.ndarray | None  # per element; None means 1 everywhere
+
+
+@dataclass(frozen=True)
+class Batch:
+    latent: torch.Tensor  # [B, C, H, W] noised
+    timestep: torch.Tensor  # [B] float
+    prompt_ids: torch.Tensor  # [B, L] int64
+    image_tokens: torch.Tensor  # [B, T, D]
+    target: torch.Tensor  # [B, C, H, W], ε for every item
+    weight: torch.Tensor | None  # [B, C, H, W]
+
+    def to(self, device: torch.device) -> Batch:
+        moved = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return Batch(**{k: None if t is None else t.to(device) for k, t in moved.items()})
+
+
+@dataclass(frozen=True)
+class Objective:
+    kind: str  # "mse" | "dpo"
+    beta: float = 0.0
+
+
+MSE = Objective("mse")
+
+
+def _stack(items: list[Item], draw: StepDraw, alphas_cumprod: np.ndarray) -> Batch:
+    """Noises every item with the shared ε: z_t = √ᾱ·z_0 + √(1−ᾱ)·ε, in double, rounded to float32."""
+    ab = float(alphas_cumprod[draw.timestep])
+    a, s = np.sqrt(ab), np.sqrt(1 - ab)
+    noise = draw.noise.astype(np.float64)
+    latent = np.stack([a * it.latent.astype(np.float64).ravel() + s * noise for it in items]).astype(np.float32)
+    shape = (len(items), *items[0].latent.shape)
+    weight = None
+    if any(it.weight is not None for it in items):
+        ones = np.ones(items[0].latent.shape, dtype=np.float32)
+        weight = torch.from_numpy(np.stack([ones if it.weight is None else it.weight for it in items]))
+    return Batch(
+        latent=torch.from_numpy(latent.reshape(shape)),
+        timestep=torch.full((len(items),), float(draw.timestep)),
+        prompt_ids=torch.tensor([it.prompt_ids for it in items], dtype=torch.int64),
+        image_tokens=torch.from_numpy(np.stack([it.image_tokens for it in items])),
+        target=torch.from_numpy(np.broadcast_to(draw.noise.reshape(shape[1:]), shape).copy()),
+        weight=weight,
+    )
+
+
+def build_step(ds: PreferenceDataset, draw: StepDraw, o: LossOptions, alphas_cumprod: np.ndarray) -> tuple[Batch, Objective]:
+    """The batch and objective of one training step of `o.method` on sample `draw.sample`."""
+    gen = ds.samples[draw.sample]
+    ref = ds.references[gen.ref]
+
+    def w(m: np.ndarray) -> np.ndarray:
+        """The weight map at latent resolution, as float64 for the arithmetic that follows."""
+        return to_latent(quality_weights(m, o.weights), ref.latent.shape).astype(np.float64)
+
+    def gen_item(s: Sample, weight: np.ndarray | None) -> Item:
+        return Item(s.latent, ref.image_tokens, s.prompt_ids, None if weight is None else weight.astype(np.float32))
+
+    def ref_item(weight: np.ndarray | None) -> Item:
+        return Item(ref.latent, ref.image_tokens, ref.prompt_ids, None if weight is None else weight.astype(np.float32))
+
+    def batch(*items: Item) -> Batch:
+        return _stack(list(items), draw, alphas_cumprod)
+
+    dpo = Objective("dpo", o.beta)
+    if o.method == "mse":
+        return (batch(ref_item(None), gen_item(gen, None)) if o.use_reference else batch(gen_item(gen, None))), MSE
+    if o.method == "patchdpo":
+        w_gen = w(gen.m_gen)
+        if not o.use_reference:
+            return batch(gen_item(gen, w_gen)), MSE
+        # The official loss is a mean over one image's elements; over the two-item batch the mean
+        # runs over twice the elements, so both weights are doubled.
+        return batch(ref_item(2 * (1 - w(gen.m_ref))), gen_item(gen, 2 * w_gen)), MSE
+    if o.method == "patchdpo-bounded":
+        positive, negative = signed_parts(w(gen.m_gen))
+        if not o.use_reference:
+            return batch(gen_item(gen, positive), gen_item(gen, negative)), dpo
+        w_ref = 1 - w(gen.m_ref)
+        # Winners first, then losers: [gen⁺, ref·(1 − w_ref)] vs [gen⁻, ref·0].
+        return batch(gen_item(gen, positive), ref_item(w_ref), gen_item(gen, negative), ref_item(0 * w_ref)), dpo
+    if o.pairing == "reference":
+        return batch(ref_item(None), gen_item(gen, None)), dpo
+    if draw.other is None:
+        raise ValueError("dpo by quality needs a second sample of the same reference")
+    other = ds.samples[draw.other]
+    if other.ref != gen.ref:
+        raise ValueError("dpo by quality compares two samples of the same reference")
+    winner, loser = (gen, other) if gen.mean_quality() >= other.mean_quality() else (other, gen)
+    return batch(gen_item(winner, None), gen_item(loser, None)), dpo
+
+
+def _weighted_squares(eps: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """w ⊙ (ε̂ − ε)² in double."""
+    r2 = (eps.double() - batch.target.double()) ** 2
+    return r2 if batch.weight is None else batch.weight.double() * r2
+
+
+def per_item_errors(eps: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """e[i] = mean(w ⊙ (ε̂ − ε)²) over item i's elements, summed in double, rounded to float32."""
+    return _weighted_squares(eps, batch).flatten(1).mean(1).float()
+
+
+@dataclass(frozen=True)
+class StepLoss:
+    loss: torch.Tensor  # float64 scalar, differentiable
+    item_errors: torch.Tensor  # e of the trained model, float32, detached
+    margin: float | None  # DPO-style losses: the implicit reward margin −d, mean over pairs
+
+
+def objective_loss(eps: torch.Tensor, batch: Batch, objective: Objective, eps_reference: torch.Tensor | None) -> StepLoss:
+    """The engine objective's loss. `mse`: mean(w ⊙ (ε̂ − ε)²) over the whole batch. `dpo`: the
+    batch holds P winners then P losers; d = (e_w − e_w^ref) − (e_l − e_l^ref) and
+    L = mean_p −log σ(−β·d), against the frozen model's errors on the same inputs."""
+    e = per_item_errors(eps, batch)
+    if objective.kind == "mse":
+        return StepLoss(_weighted_squares(eps, batch).mean(), e.detach(), None)
+    items = e.shape[0]
+    if items % 2:
+        raise ValueError(f"dpo: the batch must hold winners then losers, got {items} items")
+    e_ref = per_item_errors(eps_reference, batch).double()
+    p = items // 2
+    e64 = e.double()
+    d = (e64[:p] - e_ref[:p]) - (e64[p:] - e_ref[p:])
+    loss = -F.logsigmoid(-objective.beta * d).mean()
+    margin = (0.0 - float(d.detach().sum())) / p  # as losses.ts sums it: +0, not −0, when d = 0
+    return StepLoss(loss, e.detach(), margin)
