@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUDGETS, paperOptions, runPaper } from "../bench/scenarios/paper";
+import { BUDGETS, budgetLabel, METHODS, paperOptions, runPaper } from "../bench/scenarios/paper";
 import type { CompareReport } from "../src/core/metrics/report";
 
 describe("paper benchmark", () => {
@@ -14,6 +14,21 @@ describe("paper benchmark", () => {
     expect(o.pack).toBe("tiny");
     expect(o.budget).toMatchObject({ name: "custom", seeds: [101, 102, 103], trainSteps: 5 });
     expect(() => paperOptions(["paper", "--steps", "x"])).toThrow(/--steps expects a positive number/);
+    const standard = paperOptions(["paper", "--standard", "--train-subjects", "8", "--threads", "1"]);
+    expect(standard.budget).toMatchObject({ name: "custom", engine: "torch", trainSubjects: 8 });
+    expect(budgetLabel(standard.budget)).toBe("standard");
+    expect(standard.threads).toBe(1);
+    expect(budgetLabel(paperOptions(["paper", "--steps", "5"]).budget)).toBe("reduced");
+    expect(() => paperOptions(["paper", "--standard", "--full"])).toThrow(/choose one/);
+  });
+
+  it("sizes the standard budget as issue 12 asks", () => {
+    const b = BUDGETS.standard;
+    expect(b.trainSubjects).toBeGreaterThanOrEqual(256);
+    expect(b.trainPrompts.length).toBeGreaterThanOrEqual(4);
+    expect(b.trainSteps).toBeGreaterThanOrEqual(1000);
+    expect(b.subjects * b.promptsPerSubject * b.seeds.length).toBeGreaterThanOrEqual(64 * 2 * 4);
+    expect(b.methods).toEqual(METHODS.map((m) => m.id));
   });
 
   it("runs base → dataset → DPO, PatchDPO and ablations → held-out table on the tiny pack", async () => {
@@ -68,5 +83,36 @@ describe("paper benchmark", () => {
         patch_quality_random: "evaluators.patch_encoder_random",
       },
     });
+  }, 300_000);
+
+  it("runs the standard path (PyTorch sampler and trainer) end to end on the tiny pack", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "paper-standard-")), "report.json");
+    const budget = {
+      ...BUDGETS.standard,
+      name: "custom" as const,
+      subjects: 2,
+      promptsPerSubject: 1,
+      seeds: [101, 102],
+      trainSteps: 3,
+      trainSubjects: 2,
+      sampler: { ...BUDGETS.standard.sampler, steps: 2 },
+    };
+    const { report, timing } = await runPaper({ pack: "tiny", budget, out, threads: 1 });
+    const ids = METHODS.map((m) => m.id);
+    expect(report.methods.map((m) => m.id)).toEqual(ids);
+    expect(ids.filter((id) => id.startsWith("dpo"))).toEqual(["dpo", "dpo_quality"]);
+    expect(report.records).toHaveLength(ids.length * 2 * 1 * 2);
+    expect(report.settings).toMatchObject({ engine: "torch", training: { steps: 3 } });
+    // Paired over subjects: against the base and DPO, never against itself.
+    expect(Object.keys(report.paired?.patchdpo ?? {})).toEqual(["vs_base", "vs_dpo"]);
+    expect(Object.keys(report.paired?.dpo ?? {})).toEqual(["vs_base"]);
+    const d = report.paired?.patchdpo.vs_base.subject_region_psnr_db;
+    expect(d?.n).toBe(2);
+    expect(d?.ci95).toHaveLength(2);
+    // Trained adapters differ from the base; the base's images match the studio's path (same noise).
+    expect(report.table.patchdpo.patch_quality.mean).not.toBe(report.table.base.patch_quality.mean);
+    for (const stage of ["dataset", "dataset_variants", "train", "eval"])
+      expect(timing.stages[stage].cpu_s).toBeGreaterThan(0);
+    console.log("standard path on tiny:", JSON.stringify(timing.stages));
   }, 300_000);
 });

@@ -4,7 +4,7 @@ each encoder the AUROC of low patch quality as a predictor of a bad 8×8 block (
 truth| > 0.1, as src/core/quality/estimator.ts), over all blocks and over subject blocks, plus
 the mean quality of right and wrong background and subject blocks.
 
-  cd foundry && /usr/bin/python3 experiments/estimator_val.py
+  cd foundry && /usr/bin/python3 experiments/estimator_val.py [--reuse]   (--reuse: the newest samples drawn)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from foundry import train  # noqa: E402
 from foundry.batches import reference_batch, to_model  # noqa: E402
 from foundry.config import CPU, WORK  # noqa: E402
-from foundry.evaluate import SAMPLE_SEED, generate  # noqa: E402
+from foundry.evaluate import SAMPLE_SEED, generate, scene_metrics  # noqa: E402
 from foundry.evaluator import build_evaluator  # noqa: E402
 from foundry.scene import Prompt, render, subject_alpha  # noqa: E402
 from foundry.subjects import SpriteBank, validation_split  # noqa: E402
@@ -44,7 +44,10 @@ def auroc(score_bad: np.ndarray, bad: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def samples(cfg) -> dict:
+def samples(cfg, reuse: bool) -> dict:
+    cached = sorted(WORK.glob("estimator-val-*.npz"), key=lambda p: int(p.stem.split("-")[-1]))
+    if reuse and cached:  # score encoders on the newest samples already drawn
+        return dict(np.load(cached[-1]))
     ck = train.load(cfg, "denoiser")
     cache = WORK / f"estimator-val-{ck['step']}.npz"
     if cache.is_file():
@@ -63,7 +66,9 @@ def samples(cfg) -> dict:
     gen = generate(nets, ae_ck["latent_scale"], cfg, bank, items)
     rendered = [render(bank, s, p) for s, p in items]
     cover = np.stack([subject_alpha(bank, s, lay) for (s, _), (_, lay) in zip(items, rendered)])
+    scene = scene_metrics(bank, items, gen)
     out = {
+        "scene": json.dumps(scene),
         "generated": gen, "truth": np.stack([im for im, _ in rendered]), "reference": reference_batch(bank, [s for s, _ in items]),
         "cover": cover.reshape(len(items), 8, 8, 8, 8).mean(axis=(2, 4)).reshape(len(items), 64), "step": ck["step"],
     }
@@ -81,7 +86,7 @@ def quality(encoder, gen, ref) -> np.ndarray:
 def main() -> None:
     torch.set_num_threads(1)
     cfg = CPU
-    d = samples(cfg)
+    d = samples(cfg, reuse="--reuse" in sys.argv)
     q8 = lambda a: np.round(np.clip(a, 0, 1) * 255) / 255  # noqa: E731  the fixture's uint8 rounding
     gen, truth = q8(d["generated"]), q8(d["truth"])
     err = np.abs(gen - truth).mean(-1).reshape(-1, 8, 8, 8, 8).mean(axis=(2, 4)).reshape(len(gen), 64)
@@ -97,7 +102,7 @@ def main() -> None:
         ev = build_evaluator(cfg.evaluator).eval()
         ev.load_state_dict(ev_ck["model"]["evaluator"])
         encoders[f"independent@{ev_ck['step']}"] = ev.encoder
-    report = {"denoiser_step": int(d["step"]), "blocks": int(bad.size), "bad_fraction": round(float(bad.mean()), 3)}
+    report = {"denoiser_step": int(d["step"]), "scene": json.loads(str(d["scene"])) if "scene" in d else None, "blocks": int(bad.size), "bad_fraction": round(float(bad.mean()), 3)}
     for name, enc in encoders.items():
         q = quality(enc, q8(d["generated"]).astype(np.float32), q8(d["reference"]).astype(np.float32))
         report[name] = {

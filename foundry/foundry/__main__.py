@@ -1,7 +1,8 @@
 """Entry point: python3 -m foundry <command> [--config cpu|gpu|tiny] [--device cpu|cuda].
 
 `python3 -m foundry train-adapter --dataset ds.zip --config run.json --out adapter.safetensors`
-has options of its own (foundry/adapter/cli.py)."""
+has options of its own (foundry/adapter/cli.py), as has `python3 -m foundry sample --pack … --jobs jobs.json
+--out images.safetensors` (foundry/adapter/sample.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ def main() -> None:
         from .adapter.cli import main as train_adapter
 
         sys.exit(train_adapter(sys.argv[2:]))
+    if sys.argv[1:2] == ["sample"]:
+        from .adapter.sample import main as sample
+
+        sys.exit(sample(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python3 -m foundry")
     ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval"])
     ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | evaluator | all")

@@ -26,7 +26,7 @@ from .compat import onnx_export_kwargs
 from .batches import reference_batch
 from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
 from .scene import BACKGROUNDS, NULL_ID, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
-from .subjects import SpriteBank, split
+from .subjects import SpriteBank, split, validation_split
 from .evaluator import build_evaluator
 from .train import build_ae, build_denoiser, build_image_encoder, build_patch_encoder, load
 
@@ -36,7 +36,9 @@ LICENSE = (
     "Networks: trained by the PatchDPO Studio foundry. Subject images: Microsoft Fluent Emoji 3D "
     "(MIT licence, (c) Microsoft Corporation) via the npm package @lobehub/fluent-emoji-3d (MIT)."
 )
-TRAIN_GALLERY = 200  # training-split references shipped for building preference datasets
+# Training-split references shipped for building preference datasets: this many of the fit
+# subjects, then every validation subject (marked, for tuning recipes off the held-out list).
+TRAIN_GALLERY = 256
 
 
 class _DenoiserGraph(torch.nn.Module):
@@ -89,7 +91,7 @@ def example_inputs(cfg: FoundryConfig, den, batch: int = 2, seed: int = 0):
     )
 
 
-def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, meta: dict, gallery: tuple[int, int]) -> dict:
+def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, meta: dict, gallery: tuple[int, int, int]) -> dict:
     """nets: ae, image_encoder, denoiser, patch_encoder (torch modules)."""
     if out.exists():
         shutil.rmtree(out)
@@ -116,6 +118,7 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         role(
             "image_encoder", ie, (x,), [_io("image", "float32", img)], [_io("image_tokens", "float32", [B, ntok, dim])], ["image"],
             weights=_file_entry(ie_weights), tokens=ntok, dim=dim,
+            architecture={"type": "vae-latent-tokens", "patch": cfg.image_encoder.patch, "layers": cfg.image_encoder.layers, "heads": cfg.image_encoder.heads},
         )
         adapter = {n: p.detach().numpy() for n, p in den.named_parameters() if n in den.adapter_names()}
         adapter = {n: adapter[n] for n in den.adapter_names()}
@@ -197,7 +200,7 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         "prompt": {"length": PROMPT_LENGTH, "null_id": NULL_ID, "slots": SLOT_SPECS},
         "roles": roles,
         "evaluators": evaluators,
-        "gallery": {"heldout": _gallery(out, _chosen(held, gallery[0])), "train": _gallery(out, _chosen(train, gallery[1]))},
+        "gallery": {"heldout": _gallery(out, _chosen(held, gallery[0])), "train": _train_gallery(out, gallery[1], gallery[2])},
         "scenes": _scene_kit(out, _chosen(held, gallery[0])),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
@@ -208,15 +211,24 @@ def _chosen(subjects, limit: int) -> list:
     return list(subjects[:: max(1, math.ceil(len(subjects) / limit))][:limit] if limit < len(subjects) else subjects)
 
 
-def _gallery(out: Path, chosen) -> list[dict]:
+def _gallery(out: Path, chosen, extra: dict | None = None) -> list[dict]:
     bank = SpriteBank(chosen)
     refs = reference_batch(bank, range(len(chosen)))
     entries = []
     for s, ref in zip(chosen, refs):
         path = out / "gallery" / f"{s.id}.png"
         Image.fromarray((ref * 255).round().astype(np.uint8)).save(path, optimize=True)
-        entries.append({"id": s.id, "name": s.name, "category": s.category, "file": f"gallery/{s.id}.png"})
+        entries.append({"id": s.id, "name": s.name, "category": s.category, "file": f"gallery/{s.id}.png", **(extra or {})})
     return entries
+
+
+def _train_gallery(out: Path, fit_limit: int, validation_limit: int) -> list[dict]:
+    """Training references; with validation_limit > 0 the fit subjects, then that many validation
+    subjects marked `"validation": true`; otherwise the whole training split, unmarked."""
+    if not validation_limit:
+        return _gallery(out, _chosen(split()[0], fit_limit))
+    fit, val = validation_split()
+    return _gallery(out, _chosen(fit, fit_limit)) + _gallery(out, val[:validation_limit], {"validation": True})
 
 
 def _scene_kit(out: Path, held) -> dict:
@@ -274,7 +286,7 @@ def export_pack(cfg: FoundryConfig) -> None:
         f"(config {cfg.name}); with a ViT patch encoder trained for patch correspondence.",
         "eval": "eval.json",
     }
-    write_pack(cfg, nets, latent_scale, PACKS / "emoji64", meta, gallery=(10_000, TRAIN_GALLERY))
+    write_pack(cfg, nets, latent_scale, PACKS / "emoji64", meta, gallery=(10_000, TRAIN_GALLERY, 10_000))
 
 
 def randomize(module: torch.nn.Module, seed: int) -> None:
@@ -305,7 +317,7 @@ def tiny_nets(seed: int = 0) -> dict:
 
 def export_tiny() -> None:
     meta = {"id": "tiny", "title": "Tiny test pack (random weights)", "description": "Same interface as EmojiBench-64 with random weights, for fast tests."}
-    write_pack(TINY, tiny_nets(), 1.0, PACKS / "tiny", meta, gallery=(4, 4))
+    write_pack(TINY, tiny_nets(), 1.0, PACKS / "tiny", meta, gallery=(4, 4, 0))
     print(f"wrote {PACKS / 'tiny'}")
 
 

@@ -1,8 +1,9 @@
 /**
  * A minimal PNG decoder for Node (8-bit RGB or RGBA, non-interlaced: what the packs' galleries
  * hold), so headless training can read gallery subjects without a browser. Anything else throws.
+ * And an encoder of opaque images as 8-bit RGB, for the dataset zips headless runs write.
  */
-import { inflateSync } from "node:zlib";
+import { crc32, deflateSync, inflateSync } from "node:zlib";
 import type { RgbaImage } from "../../src/core/generate/image";
 
 function paeth(a: number, b: number, c: number): number {
@@ -52,4 +53,31 @@ export function decodePng(buf: Uint8Array, source: string): RgbaImage {
     data[i * 4 + 3] = channels === 4 ? px[i * channels + 3] : 255;
   }
   return { width, height, data };
+}
+
+function chunk(type: string, body: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  out.write(type, 4, "latin1");
+  out.set(body, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
+  return out;
+}
+
+/** An RGBA image as an 8-bit RGB PNG (alpha dropped: the images written are opaque). */
+export function encodePng(img: RgbaImage): Uint8Array {
+  const { width, height } = img;
+  const raw = Buffer.alloc(height * (1 + width * 3)); // filter byte 0 (none) per row
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) raw[y * (1 + width * 3) + 1 + x * 3 + c] = img.data[(y * width + x) * 4 + c];
+    }
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit, truecolour, deflate, no filter method, no interlace
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const end = chunk("IEND", new Uint8Array(0));
+  return Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", deflateSync(raw)), end]);
 }

@@ -58,6 +58,11 @@ def _denoiser(manifest: dict) -> Denoiser:
     return Denoiser(cfg, a["prompt_vocab"], a["prompt_length"], a["image_tokens"], a["image_dim"])
 
 
+def scheduler_config(manifest: dict) -> SchedulerConfig:
+    s = manifest["scheduler"]
+    return SchedulerConfig(s["num_train_timesteps"], s["beta_schedule"], s["beta_start"], s["beta_end"])
+
+
 def load_pack(folder: Path) -> Pack:
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -69,6 +74,4 @@ def load_pack(folder: Path) -> Pack:
     names = [t["name"] for t in role["adapter"]["tensors"]]
     if names != den.adapter_names():
         raise ValueError(f"roles.denoiser.adapter.tensors {names} are not the denoiser's to_k_ip/to_v_ip {den.adapter_names()}")
-    s = manifest["scheduler"]
-    sched = SchedulerConfig(s["num_train_timesteps"], s["beta_schedule"], s["beta_start"], s["beta_end"])
-    return Pack(manifest, den, names, alphas_cumprod(sched).numpy(), PackShapes.of(manifest))
+    return Pack(manifest, den, names, alphas_cumprod(scheduler_config(manifest)).numpy(), PackShapes.of(manifest))

@@ -8,6 +8,7 @@ import {
   type AdapterTensors,
   encodePrompt,
   encodeReference,
+  type GenerateResult,
   type GenerateSettings,
   generate,
   type PromptChoice,
@@ -17,7 +18,7 @@ import type { Manifest } from "../pack/manifest";
 import { patchQualityCpu } from "../quality/cpu";
 import { normalizeChannels, packEncoderSpec, patchFeatures } from "../quality/encoder";
 import { patchQualityMaps, type RefWeightMode } from "../quality/maps";
-import type { DatasetSample, PreferenceDataset } from "./types";
+import type { DatasetReference, DatasetSample, PreferenceDataset } from "./types";
 
 export interface BuildReference {
   id: string;
@@ -35,6 +36,15 @@ export interface BuildOptions {
   seeds: number[];
   /** Sampler settings other than prompt, seed and batch. */
   sampler: Omit<GenerateSettings, "prompt" | "seed" | "batch">;
+  /**
+   * Generates one image of a reference; the default is the studio's pipeline (`generate`) with
+   * `adapter`. Benchmarks pass images sampled elsewhere (the foundry's PyTorch sampler).
+   */
+  generateImage?: (
+    ref: BuildReference,
+    imageTokens: Float32Array,
+    settings: GenerateSettings,
+  ) => Promise<GenerateResult>;
   refWeight?: RefWeightMode;
   signal?: AbortSignal;
   /** After each generated image, with its decoded pixels `[3, size, size]`. */
@@ -47,33 +57,50 @@ function f32(out: Record<string, { data: unknown }>, name: string, role: string)
   return t;
 }
 
-export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> {
-  const { run, manifest } = o;
+const imageInput = (manifest: Manifest, data: Float32Array) => {
   const size = manifest.image.size;
-  const spec = packEncoderSpec(manifest);
-  const grid = { height: spec.grid[0], width: spec.grid[1] };
+  return { dtype: "float32" as const, dims: [1, 3, size, size], data };
+};
+
+/** A reference as training sees it: its image tokens, its VAE latent (scaled space) and the null prompt. */
+export async function datasetReference(
+  run: RunRole,
+  manifest: Manifest,
+  ref: BuildReference,
+): Promise<DatasetReference> {
   const vae = manifest.roles.vae_encoder;
   if (!vae) throw new Error(`pack "${manifest.id}" has no vae_encoder`);
-  const image = (data: Float32Array) => ({ dtype: "float32" as const, dims: [1, 3, size, size], data });
+  const imageTokens = await encodeReference(run, manifest, ref.tensor);
+  const latentOut = await run("vae_encoder", { [vae.inputs[0].name]: imageInput(manifest, ref.tensor) });
+  const scale = manifest.latent.scale_factor;
+  const latent = f32(latentOut, vae.outputs[0].name, "vae_encoder").map((v) => v * scale);
+  const promptIds = Array(manifest.prompt.length).fill(manifest.prompt.null_id);
+  return { id: ref.id, latent, imageTokens, promptIds };
+}
+
+export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> {
+  const { run, manifest } = o;
+  const spec = packEncoderSpec(manifest);
+  const grid = { height: spec.grid[0], width: spec.grid[1] };
   const features = async (pixels: Float32Array) => {
-    const out = await run("patch_encoder", { [spec.input]: image(normalizeChannels(pixels, spec)) });
+    const out = await run("patch_encoder", { [spec.input]: imageInput(manifest, normalizeChannels(pixels, spec)) });
     return patchFeatures(f32(out, spec.output, "patch_encoder"), out[spec.output].dims, spec);
   };
-  const nullIds = Array(manifest.prompt.length).fill(manifest.prompt.null_id);
   const ds: PreferenceDataset = { packId: manifest.id, grid, references: [], samples: [] };
   const total = o.references.length * o.prompts.length * o.seeds.length;
+  const generateImage =
+    o.generateImage ??
+    ((_ref: BuildReference, imageTokens: Float32Array, settings: GenerateSettings) =>
+      generate({ run, manifest, imageTokens, adapter: o.adapter, settings, signal: o.signal }));
   for (const ref of o.references) {
-    const imageTokens = await encodeReference(run, manifest, ref.tensor);
-    const latentOut = await run("vae_encoder", { [vae.inputs[0].name]: image(ref.tensor) });
-    const scale = manifest.latent.scale_factor;
-    const latent = f32(latentOut, vae.outputs[0].name, "vae_encoder").map((v) => v * scale);
-    const refIndex = ds.references.push({ id: ref.id, latent, imageTokens, promptIds: nullIds }) - 1;
+    const entry = await datasetReference(run, manifest, ref);
+    const refIndex = ds.references.push(entry) - 1;
     const refFeatures = await features(ref.tensor);
     for (const prompt of o.prompts) {
       for (const seed of o.seeds) {
         o.signal?.throwIfAborted();
         const settings = { ...o.sampler, prompt, seed, batch: 1 };
-        const gen = await generate({ run, manifest, imageTokens, adapter: o.adapter, settings, signal: o.signal });
+        const gen = await generateImage(ref, entry.imageTokens, settings);
         const shape = {
           batch: 1,
           genPatches: grid.height * grid.width,

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { type ImageRecord, overall, perSeed, subjectMeans, summarize, tInterval, tQuantile975 } from "./aggregate";
+import {
+  type ImageRecord,
+  overall,
+  pairedOverSubjects,
+  pairedTable,
+  perSeed,
+  subjectMeans,
+  summarize,
+  tInterval,
+  tQuantile975,
+} from "./aggregate";
 
 const rec = (method: string, subject: string, prompt: string, seed: number, q: number): ImageRecord => ({
   method,
@@ -69,5 +79,28 @@ describe("intervals", () => {
     expect(d?.ci95?.[0]).toBeCloseTo(0.2 - 1.2706, 4);
     expect(d?.perSubject).toEqual({ a: expect.closeTo(0.2, 12), b: expect.closeTo(0.2, 12) });
     expect(t.base.q.delta).toBeUndefined();
+  });
+});
+
+describe("paired differences over subjects", () => {
+  it("differences per-subject means, then a t-interval over subjects", () => {
+    // ours − base: subject a +0.2 (both seeds averaged), subject b +0.2: mean 0.2, sd 0 → [0.2, 0.2].
+    const d = pairedOverSubjects([...better, ...base], "q", "ours", "base");
+    expect(d.n).toBe(2);
+    expect(d.mean).toBeCloseTo(0.2, 12);
+    expect(d.ci95?.[0]).toBeCloseTo(0.2, 12);
+    // A third subject where ours loses 0.4: diffs 0.2, 0.2, −0.4, mean 0, sd 0.34641, half-width 4.303·0.34641/√3.
+    const c = [rec("base", "c", "p1", 1, 0.5), rec("ours", "c", "p1", 1, 0.1)];
+    const e = pairedOverSubjects([...better, ...base, ...c], "q", "ours", "base");
+    expect(e.n).toBe(3);
+    expect(e.mean).toBeCloseTo(0, 12);
+    expect(e.ci95?.[1]).toBeCloseTo((4.303 * 0.34641016) / Math.sqrt(3), 5);
+  });
+
+  it("tables every method against each other method that ran, never against itself", () => {
+    const t = pairedTable([...better, ...base], ["q"], ["base", "dpo"]);
+    expect(Object.keys(t.ours)).toEqual(["vs_base"]);
+    expect(t.base).toEqual({});
+    expect(t.ours.vs_base.q.mean).toBeCloseTo(0.2, 12);
   });
 });

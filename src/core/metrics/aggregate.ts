@@ -131,3 +131,44 @@ export function summarize(records: ImageRecord[], metrics: string[], baseline?: 
   }
   return table;
 }
+
+/** method → `vs_<other>` → metric → the paired difference over subjects. */
+export type PairedTable = Record<string, Record<string, Record<string, Interval>>>;
+
+/**
+ * `method` minus `other`, paired by subject: each method's per-subject means (over the same
+ * prompts and seeds), their differences, and the t-interval over those differences (n subjects).
+ */
+export function pairedOverSubjects(records: ImageRecord[], metric: string, method: string, other: string): Interval {
+  const mine = subjectMeans(
+    records.filter((r) => r.method === method),
+    metric,
+  );
+  const theirs = subjectMeans(
+    records.filter((r) => r.method === other),
+    metric,
+  );
+  return tInterval(
+    Object.keys(mine)
+      .filter((s) => s in theirs)
+      .map((s) => mine[s] - theirs[s]),
+  );
+}
+
+/** Every method against each of `others` (that ran and is not itself), on every metric both have. */
+export function pairedTable(records: ImageRecord[], metrics: string[], others: string[]): PairedTable {
+  const methods = [...new Set(records.map((r) => r.method))];
+  const table: PairedTable = {};
+  for (const method of methods) {
+    table[method] = {};
+    for (const other of others.filter((o) => o !== method && methods.includes(o))) {
+      const row: Record<string, Interval> = {};
+      for (const metric of metrics) {
+        const d = pairedOverSubjects(records, metric, method, other);
+        if (d.n) row[metric] = d;
+      }
+      table[method][`vs_${other}`] = row;
+    }
+  }
+  return table;
+}

@@ -54,7 +54,8 @@ export interface CellResult {
 export async function evaluateCell(o: CellOptions): Promise<CellResult> {
   const { manifest, cell } = o;
   const { channels, height, width } = manifest.latent;
-  // One z_T for every adapter: differences come from the adapters alone.
+  // One z_T for every adapter: differences come from the adapters alone. It depends on the seed
+  // only; foundry/foundry/adapter/sample.py draws the same one.
   const noise = latentNoise(cell.seed, 1, channels * height * width);
   const out: CellResult = { images: [], evaluations: [], records: [] };
   for (const [i, adapter] of o.adapters.entries()) {
@@ -70,19 +71,31 @@ export async function evaluateCell(o: CellOptions): Promise<CellResult> {
       signal: o.signal,
     });
     const image = tensorToImage(gen.images, 0, manifest.image.size, manifest.image.range);
-    const ev = await o.evaluator.evaluate(cell.subject, cell.prompt, o.reference, image);
+    const { evaluation, record } = await scoreImage(o, adapter.id, image);
     out.images.push(image);
-    out.evaluations.push(ev);
-    out.records.push({
-      method: adapter.id,
-      subject: cell.subject,
-      prompt: promptKey(cell.prompt),
-      seed: cell.seed,
-      metrics: ev.metrics,
-    });
+    out.evaluations.push(evaluation);
+    out.records.push(record);
     o.onImage?.(i + 1, o.adapters.length);
   }
   return out;
+}
+
+/** Scores one method's image of a cell, however it was generated: its evaluation and its record. */
+export async function scoreImage(
+  o: Pick<CellOptions, "cell" | "reference" | "evaluator">,
+  method: string,
+  image: RgbaImage,
+): Promise<{ evaluation: ImageEvaluation; record: ImageRecord }> {
+  const { cell } = o;
+  const evaluation = await o.evaluator.evaluate(cell.subject, cell.prompt, o.reference, image);
+  const record = {
+    method,
+    subject: cell.subject,
+    prompt: promptKey(cell.prompt),
+    seed: cell.seed,
+    metrics: evaluation.metrics,
+  };
+  return { evaluation, record };
 }
 
 /** Every cell of subjects × prompts-per-subject × seeds, subject-major. */

@@ -2,7 +2,14 @@
  * The comparison report, written by the Compare tab's export and by `npm run bench -- paper`:
  * every setting needed to rerun it, every per-image number, and the summary table.
  */
-import { type ImageRecord, type MetricSummary, type SummaryTable, summarize } from "./aggregate";
+import {
+  type ImageRecord,
+  type MetricSummary,
+  type PairedTable,
+  pairedTable,
+  type SummaryTable,
+  summarize,
+} from "./aggregate";
 
 export const REPORT_SCHEMA = "patchdpo-compare-report";
 
@@ -26,6 +33,9 @@ export interface CompareReport {
   averaging: string;
   interval: string;
   table: SummaryTable;
+  /** Paired differences over subjects against chosen methods (PAIRED_INTERVAL), when asked for. */
+  paired?: PairedTable;
+  pairedInterval?: string;
   records: ImageRecord[];
 }
 
@@ -39,9 +49,16 @@ export function metricsOf(records: ImageRecord[], order: readonly string[]): str
   return [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k)).sort()];
 }
 
-export function buildReport(
-  o: Omit<CompareReport, "schema" | "version" | "table" | "averaging" | "interval">,
-): CompareReport {
+export const PAIRED_INTERVAL =
+  "Student-t 95% over subjects of paired differences: each method's per-subject mean (over the same prompts and seeds) minus the other's";
+
+export function buildReport({
+  pairedAgainst,
+  ...o
+}: Omit<CompareReport, "schema" | "version" | "table" | "averaging" | "interval" | "paired" | "pairedInterval"> & {
+  /** Methods every other method is compared with, paired by subject (`paired.<method>.vs_<id>`). */
+  pairedAgainst?: string[];
+}): CompareReport {
   return {
     schema: REPORT_SCHEMA,
     version: 1,
@@ -49,6 +66,9 @@ export function buildReport(
     averaging: AVERAGING,
     interval: INTERVAL,
     table: summarize(o.records, o.metrics, o.baseline),
+    ...(pairedAgainst
+      ? { paired: pairedTable(o.records, o.metrics, pairedAgainst), pairedInterval: PAIRED_INTERVAL }
+      : {}),
   };
 }
 
@@ -73,6 +93,20 @@ export function markdownTable(r: CompareReport, digits = 3): string {
     });
     return `| ${label.get(m.id) ?? m.id} | ${cells.join(" | ")} |`;
   });
+  return [head, rule, ...rows].join("\n");
+}
+
+/** A Markdown table of the paired differences: one row per method and comparison, Δ [95% CI over subjects]. */
+export function pairedMarkdown(r: CompareReport, digits = 3): string {
+  const label = new Map(r.methods.map((m) => [m.id, m.label]));
+  const head = `| method | vs | ${r.metrics.join(" | ")} |`;
+  const rule = `|${" --- |".repeat(r.metrics.length + 2)}`;
+  const rows = Object.entries(r.paired ?? {}).flatMap(([method, against]) =>
+    Object.entries(against).map(([vs, row]) => {
+      const cells = r.metrics.map((k) => (row[k] ? formatInterval(row[k], digits) : "–"));
+      return `| ${label.get(method) ?? method} | ${vs.replace(/^vs_/, "")} | ${cells.join(" | ")} |`;
+    }),
+  );
   return [head, rule, ...rows].join("\n");
 }
 

@@ -1,0 +1,314 @@
+/**
+ * Where the `paper` benchmark generates images and trains adapters:
+ * - `studio`: the studio's own path, as the Dataset, Train and Compare tabs run it — the generation
+ *   pipeline on onnxruntime-web (WASM) and the CPU training engine;
+ * - `torch`: the foundry's PyTorch sampler and trainer (`python3 -m foundry sample`,
+ *   `python3 -m foundry train-adapter`; scripts/train/foundry.ts), whose parity with the studio's
+ *   engines is tested (tests/sampler-torch-parity.test.ts, tests/adapter-trainer-parity.test.ts),
+ *   for budgets the studio's engines cannot finish on the build cores.
+ * Either way every quality map and every metric is computed by the studio's TypeScript code, and
+ * each cell's initial noise is the Compare tab's (core/metrics/grid.ts).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { foundrySample, foundryTrain, type SampleJob, type SampleReference } from "../../scripts/train/foundry";
+import { type HeadlessConfig, type Pack, train } from "../../scripts/train/headless";
+import { decodePng, encodePng } from "../../scripts/train/png";
+import { type BuildReference, buildDataset } from "../../src/core/dataset/build";
+import { encodeDatasetZip, packShapes } from "../../src/core/dataset/format";
+import type { PreferenceDataset } from "../../src/core/dataset/types";
+import {
+  type AdapterTensors,
+  decodeLatents,
+  encodePrompt,
+  encodeReference,
+  imageToTensor,
+  type PromptChoice,
+  type RgbaImage,
+  tensorToImage,
+} from "../../src/core/generate";
+import type { ImageRecord } from "../../src/core/metrics/aggregate";
+import { type CompareSampler, evaluateCell, type GridCell, promptKey, scoreImage } from "../../src/core/metrics/grid";
+import type { ImageEvaluator } from "../../src/core/metrics/image";
+import { importAdapter } from "../../src/core/training/adapter-file";
+
+export const packDir = (pack: string) => `public/models/${pack}`;
+
+/** Gallery subjects as `[3, S, S]` model inputs. */
+export function galleryReferences(pack: Pack, ids: string[]): BuildReference[] {
+  const { manifest } = pack;
+  const all = [...(manifest.gallery?.train ?? []), ...(manifest.gallery?.heldout ?? [])];
+  return ids.map((id) => {
+    const e = all.find((x) => x.id === id);
+    if (!e) throw new Error(`pack ${manifest.id} has no gallery subject ${id}`);
+    const png = decodePng(readFileSync(`${packDir(manifest.id)}/${e.file}`), e.file);
+    return { id, tensor: imageToTensor(png, manifest.image, e.file) };
+  });
+}
+
+/** A model input `[3, S, S]` as the 8-bit image metrics and PNGs take. */
+export const tensorImage = (pack: Pack, t: Float32Array): RgbaImage =>
+  tensorToImage(t, 0, pack.manifest.image.size, pack.manifest.image.range);
+
+export interface EngineSetup {
+  pack: Pack;
+  /** The dataset's prompts and seeds per training subject, and the sampler of every image. */
+  prompts: PromptChoice[];
+  seeds: number[];
+  sampler: CompareSampler;
+  log: (msg: string) => void;
+}
+
+/** A trained (or the base) adapter; the torch engine's also as the studio's adapter file. */
+export interface MethodAdapter {
+  id: string;
+  tensors: AdapterTensors;
+  file?: string;
+}
+
+export interface TrainRun {
+  id: string;
+  data: PreferenceDataset;
+  /** The dataset's images (one per reference and per sample), for the zip the torch trainer reads. */
+  images: { references: RgbaImage[]; samples: RgbaImage[] };
+  config: HeadlessConfig;
+}
+
+export interface EvalGrid {
+  subjects: string[];
+  cells: GridCell[];
+  evaluator: ImageEvaluator;
+}
+
+export interface PaperEngine {
+  /** The base adapter's preference dataset of the training references, and its decoded images `[3, S, S]`. */
+  dataset(refs: BuildReference[]): Promise<{ ds: PreferenceDataset; images: Float32Array[] }>;
+  train(runs: TrainRun[]): Promise<MethodAdapter[]>;
+  /** One record per cell and adapter, cell by cell (subject-major), adapters in order. */
+  evaluate(adapters: MethodAdapter[], grid: EvalGrid): Promise<ImageRecord[]>;
+}
+
+const lastLoss = (loss: number | undefined) => loss?.toExponential(3);
+
+/** The studio's generation pipeline (ORT WASM) and CPU training engine. */
+export function studioEngine(s: EngineSetup): PaperEngine {
+  const { pack, log } = s;
+  const { manifest } = pack;
+  return {
+    async dataset(refs) {
+      const images: Float32Array[] = [];
+      const ds = await buildDataset({
+        run: pack.run,
+        prompts: s.prompts,
+        seeds: s.seeds,
+        sampler: s.sampler,
+        manifest,
+        adapter: pack.base,
+        references: refs,
+        onSample: (_d, _t, _s, image) => images.push(image),
+      });
+      return { ds, images };
+    },
+    async train(runs) {
+      const out: MethodAdapter[] = [];
+      for (const r of runs) {
+        const t0 = performance.now();
+        const result = await train(pack, r.data, r.config);
+        if (result.stopped) throw new Error(`${r.id}: ${result.stopped}`);
+        const seconds = ((performance.now() - t0) / 1000).toFixed(0);
+        log(
+          `trained ${r.id}: ${r.config.train.steps} steps in ${seconds} s, last loss ${lastLoss(result.reports.at(-1)?.loss)}`,
+        );
+        out.push({ id: r.id, tensors: result.adapter });
+      }
+      return out;
+    },
+    async evaluate(adapters, grid) {
+      const records: ImageRecord[] = [];
+      for (const subject of grid.subjects) {
+        const [ref] = galleryReferences(pack, [subject]);
+        const imageTokens = await encodeReference(pack.run, manifest, ref.tensor);
+        for (const cell of grid.cells.filter((c) => c.subject === subject)) {
+          const r = await evaluateCell({
+            run: pack.run,
+            manifest,
+            imageTokens,
+            reference: tensorImage(pack, ref.tensor),
+            adapters,
+            cell,
+            sampler: s.sampler,
+            evaluator: grid.evaluator,
+          });
+          records.push(...r.records);
+        }
+        log(`evaluated ${subject} (${records.length / adapters.length}/${grid.cells.length} cells)`);
+      }
+      return records;
+    },
+  };
+}
+
+/** Maps `items` through `fn` with at most `limit` calls in flight; results in item order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export interface TorchSetup extends EngineSetup {
+  /** Cores to use: this many one-thread PyTorch processes run at a time. */
+  threads: number;
+  /** Scratch folder (jobs, images, dataset zips) and where the trained adapter files are kept. */
+  work: string;
+  adapterDir: string;
+}
+
+/** The subject rendered over a scene-kit background instead of white, by the foundry (it has the sprites). */
+export async function naturalReferences(s: TorchSetup, ids: string[], backgrounds: string[]): Promise<RgbaImage[]> {
+  const references = ids.map((id, i) => ({ id, background: backgrounds[i] }));
+  const pack = s.pack.manifest.id;
+  const r = await foundrySample({ pack, references, jobs: [], dir: s.work, name: "natural", threads: 1 });
+  return r.references;
+}
+
+/** The foundry's PyTorch sampler and trainer. */
+export function torchEngine(s: TorchSetup): PaperEngine {
+  const { pack, log } = s;
+  const { manifest } = pack;
+  const packId = manifest.id;
+  mkdirSync(s.adapterDir, { recursive: true });
+  const jobsOf = (cells: { reference: number; prompt: PromptChoice; seed: number }[]): SampleJob[] =>
+    cells.map((c) => ({ ...c, promptIds: encodePrompt(manifest.prompt, c.prompt).map(Number), sampler: s.sampler }));
+  /** Every job with every adapter, on `threads` one-thread processes that each take a contiguous share of the jobs. */
+  const sample = async (references: SampleReference[], jobs: SampleJob[], adapters: string[], name: string) => {
+    const processes = Math.max(1, Math.min(s.threads, jobs.length));
+    const share = Math.ceil(jobs.length / processes);
+    const parts = await Promise.all(
+      Array.from({ length: processes }, (_, k) =>
+        foundrySample({
+          pack: packId,
+          references,
+          jobs: jobs.slice(k * share, (k + 1) * share),
+          adapters,
+          threads: 1,
+          dir: s.work,
+          name: `${name}-${k}`,
+          onLine: (l) => log(`${name} ${k}: ${l}`),
+        }),
+      ),
+    );
+    return {
+      images: adapters.map((_, a) => parts.flatMap((p) => p.images[a])),
+      latents: adapters.map((_, a) => parts.flatMap((p) => p.latents[a])),
+    };
+  };
+  const zips = new Map<PreferenceDataset, string>();
+  /** The dataset as the studio exports it (core/dataset/format.ts), written once per dataset. */
+  const zipOf = (r: TrainRun): string => {
+    const known = zips.get(r.data);
+    if (known) return known;
+    const path = join(s.work, `dataset-${zips.size}.zip`);
+    const settings = {
+      references: r.data.references.map(({ id }) => ({ id, label: id, source: "gallery" as const })),
+      prompts: s.prompts,
+      seeds: s.seeds,
+      sampler: s.sampler,
+      adapter: "base (python3 -m foundry sample)",
+      refWeight: "coverage" as const,
+    };
+    const stored = {
+      id: r.id,
+      name: `paper ${r.id}`,
+      createdAt: new Date().toISOString(),
+      settings,
+      dataset: r.data,
+      referenceImages: r.images.references.map(encodePng),
+      sampleImages: r.images.samples.map(encodePng),
+    };
+    writeFileSync(path, encodeDatasetZip(stored, packShapes(manifest, r.data.grid)));
+    zips.set(r.data, path);
+    return path;
+  };
+  return {
+    async dataset(refs) {
+      const cells = refs.flatMap((_, reference) =>
+        s.prompts.flatMap((prompt) => s.seeds.map((seed) => ({ reference, prompt, seed }))),
+      );
+      const sampled = await sample(
+        refs.map(({ id }) => ({ id })),
+        jobsOf(cells),
+        ["base"],
+        "dataset",
+      );
+      const key = (id: string, prompt: PromptChoice, seed: number) => `${id} ${promptKey(prompt)} ${seed}`;
+      const latents = new Map(
+        cells.map((c, k) => [key(refs[c.reference].id, c.prompt, c.seed), sampled.latents[0][k]]),
+      );
+      const images: Float32Array[] = [];
+      const ds = await buildDataset({
+        run: pack.run,
+        prompts: s.prompts,
+        seeds: s.seeds,
+        sampler: s.sampler,
+        manifest,
+        adapter: pack.base,
+        references: refs,
+        // The sampler's latents, decoded by the studio's VAE decoder as `generate` does.
+        generateImage: async (ref, _tokens, settings) => {
+          const z = latents.get(key(ref.id, settings.prompt, settings.seed));
+          if (!z) throw new Error(`no sampled latent for ${ref.id} ${promptKey(settings.prompt)} ${settings.seed}`);
+          return { latents: z, images: await decodeLatents(pack.run, manifest, z, 1) };
+        },
+        onSample: (_d, _t, _s, image) => images.push(image),
+      });
+      return { ds, images };
+    },
+    async train(runs) {
+      return mapLimit(runs, s.threads, async (r) => {
+        const t0 = performance.now();
+        const out = join(s.adapterDir, `${r.id}.safetensors`);
+        const reports = await foundryTrain({ pack: packId, dataset: zipOf(r), config: r.config, out, threads: 1 });
+        const seconds = ((performance.now() - t0) / 1000).toFixed(0);
+        log(`trained ${r.id}: ${reports.length} steps in ${seconds} s, last loss ${lastLoss(reports.at(-1)?.loss)}`);
+        const bytes = readFileSync(out);
+        const { tensors } = importAdapter(
+          manifest,
+          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+          out,
+        );
+        return { id: r.id, tensors, file: out };
+      });
+    },
+    async evaluate(adapters, grid) {
+      const references = grid.subjects.map((id) => ({ id }));
+      const cells = grid.cells.map((c) => ({ ...c, reference: grid.subjects.indexOf(c.subject) }));
+      const sampled = await sample(
+        references,
+        jobsOf(cells),
+        adapters.map((a) => a.file ?? "base"),
+        "eval",
+      );
+      const records: ImageRecord[] = [];
+      for (const subject of grid.subjects) {
+        const [ref] = galleryReferences(pack, [subject]);
+        const reference = tensorImage(pack, ref.tensor);
+        for (const [k, cell] of grid.cells.entries()) {
+          if (cell.subject !== subject) continue;
+          for (const [m, a] of adapters.entries()) {
+            const image = sampled.images[m][k];
+            records.push((await scoreImage({ cell, reference, evaluator: grid.evaluator }, a.id, image)).record);
+          }
+        }
+        log(`scored ${subject} (${records.length / adapters.length}/${grid.cells.length} cells)`);
+      }
+      return records;
+    },
+  };
+}
