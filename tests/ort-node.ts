@@ -1,6 +1,7 @@
 /** Test helpers: a pack's ONNX sessions through onnxruntime-web's WASM backend in Node. */
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
+import { packPath } from "../src/core/engine/testing/tiny";
 import type { AdapterTensors, RunRole, TensorData } from "../src/core/generate";
 import type { Manifest, RoleName } from "../src/core/pack/manifest";
 import { parseSafetensors, type Tensor } from "../src/core/safetensors";
@@ -20,13 +21,13 @@ export function need(tensors: ReadonlyMap<string, Tensor>, name: string): Tensor
 }
 
 export function readManifest(pack: string): Manifest {
-  return JSON.parse(readFileSync(`public/models/${pack}/manifest.json`, "utf8"));
+  return JSON.parse(readFileSync(`${packPath(pack)}/manifest.json`, "utf8"));
 }
 
 export function createSession(pack: string, role: RoleName): Promise<ort.InferenceSession> {
   const file = readManifest(pack).roles[role]?.file;
   if (!file) throw new Error(`${pack} has no ${role}`);
-  return ort.InferenceSession.create(readFileSync(`public/models/${pack}/${file}`), { executionProviders: ["wasm"] });
+  return ort.InferenceSession.create(readFileSync(`${packPath(pack)}/${file}`), { executionProviders: ["wasm"] });
 }
 
 /** A RunRole over lazily created sessions of a pack. */
@@ -51,7 +52,7 @@ export function nodeRunner(pack: string): RunRole {
 export function baseAdapter(pack: string): AdapterTensors {
   const den = readManifest(pack).roles.denoiser;
   if (!den) throw new Error(`${pack} has no denoiser`);
-  const weights = loadSafetensors(`public/models/${pack}/${(den.weights as { file: string }).file}`).tensors;
+  const weights = loadSafetensors(`${packPath(pack)}/${(den.weights as { file: string }).file}`).tensors;
   const spec = den.adapter as { tensors: { name: string }[] };
   return new Map(spec.tensors.map((t) => [t.name, need(weights, t.name).data as Float32Array]));
 }

@@ -22,6 +22,34 @@ describe("paper benchmark", () => {
     expect(() => paperOptions(["paper", "--standard", "--full"])).toThrow(/choose one/);
   });
 
+  it("parses the validation split, the method filter and the recipe overrides", async () => {
+    expect(paperOptions(["paper"]).split).toBe("heldout");
+    const v = paperOptions(["paper", "--validation", "--sampler-steps", "5"]);
+    expect(v).toMatchObject({ split: "validation", out: "bench/out/paper-emoji64-validation.json" });
+    expect(v.budget.sampler.steps).toBe(5);
+    const o = paperOptions(["paper", "--standard", "--methods", "patchdpo,dpo", "--lr", "3e-4", "--beta", "500"]);
+    expect(o.budget).toMatchObject({ name: "custom", engine: "torch", methods: ["base", "dpo", "patchdpo"], lr: 3e-4 });
+    const w = ["--weight-norm", "minmax", "--threshold", "none", "--temperature", "0", "--reference-term", "off"];
+    expect(paperOptions(["paper", ...w]).overrides).toEqual({
+      loss: { weights: { normalize: "minmax", threshold: null, temperature: 0 }, useReference: false },
+    });
+    expect(o.overrides).toEqual({ methods: ["patchdpo", "dpo"], lr: 3e-4, loss: { beta: 500 } });
+    expect(o.command).toBe("npm run bench -- paper --standard --methods patchdpo,dpo --lr 3e-4 --beta 500");
+    expect(() => paperOptions(["paper", "--methods", "patchdpo,nope"])).toThrow(/unknown paper method nope/);
+    expect(() => paperOptions(["paper", "--weight-norm", "max"])).toThrow(/one of clamp, minmax/);
+    // An override may not redefine a method: PatchDPO without the reference term stays without it.
+    const contradiction = paperOptions([
+      "paper",
+      "--pack",
+      "tiny",
+      "--methods",
+      "patchdpo_no_ref",
+      "--reference-term",
+      "on",
+    ]);
+    await expect(runPaper(contradiction)).rejects.toThrow(/patchdpo_no_ref is defined by useReference = false/);
+  });
+
   it("sizes the standard budget as issue 12 asks", () => {
     const b = BUDGETS.standard;
     expect(b.trainSubjects).toBeGreaterThanOrEqual(256);

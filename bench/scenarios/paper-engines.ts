@@ -13,10 +13,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { foundrySample, foundryTrain, type SampleJob, type SampleReference } from "../../scripts/train/foundry";
 import { type HeadlessConfig, type Pack, train } from "../../scripts/train/headless";
-import { decodePng, encodePng } from "../../scripts/train/png";
-import { type BuildReference, buildDataset } from "../../src/core/dataset/build";
-import { encodeDatasetZip, packShapes } from "../../src/core/dataset/format";
-import type { PreferenceDataset } from "../../src/core/dataset/types";
+import { decodePng } from "../../scripts/train/png";
+import { type BuildOptions, type BuildReference, buildDataset } from "../../src/core/dataset/build";
 import {
   type AdapterTensors,
   decodeLatents,
@@ -31,8 +29,7 @@ import type { ImageRecord } from "../../src/core/metrics/aggregate";
 import { type CompareSampler, evaluateCell, type GridCell, promptKey, scoreImage } from "../../src/core/metrics/grid";
 import type { ImageEvaluator } from "../../src/core/metrics/image";
 import { importAdapter } from "../../src/core/training/adapter-file";
-
-export const packDir = (pack: string) => `public/models/${pack}`;
+import { type BuiltDataset, datasetZip } from "./paper-dataset";
 
 /** Gallery subjects as `[3, S, S]` model inputs. */
 export function galleryReferences(pack: Pack, ids: string[]): BuildReference[] {
@@ -41,7 +38,7 @@ export function galleryReferences(pack: Pack, ids: string[]): BuildReference[] {
   return ids.map((id) => {
     const e = all.find((x) => x.id === id);
     if (!e) throw new Error(`pack ${manifest.id} has no gallery subject ${id}`);
-    const png = decodePng(readFileSync(`${packDir(manifest.id)}/${e.file}`), e.file);
+    const png = decodePng(readFileSync(`${pack.dir}/${e.file}`), e.file);
     return { id, tensor: imageToTensor(png, manifest.image, e.file) };
   });
 }
@@ -68,9 +65,8 @@ export interface MethodAdapter {
 
 export interface TrainRun {
   id: string;
-  data: PreferenceDataset;
-  /** The dataset's images (one per reference and per sample), for the zip the torch trainer reads. */
-  images: { references: RgbaImage[]; samples: RgbaImage[] };
+  /** With its images, for the zip the torch trainer reads. */
+  data: BuiltDataset;
   config: HeadlessConfig;
 }
 
@@ -81,8 +77,8 @@ export interface EvalGrid {
 }
 
 export interface PaperEngine {
-  /** The base adapter's preference dataset of the training references, and its decoded images `[3, S, S]`. */
-  dataset(refs: BuildReference[]): Promise<{ ds: PreferenceDataset; images: Float32Array[] }>;
+  /** The base adapter's preference dataset of the training references, with its images. */
+  dataset(refs: BuildReference[]): Promise<BuiltDataset>;
   train(runs: TrainRun[]): Promise<MethodAdapter[]>;
   /** One record per cell and adapter, cell by cell (subject-major), adapters in order. */
   evaluate(adapters: MethodAdapter[], grid: EvalGrid): Promise<ImageRecord[]>;
@@ -90,30 +86,39 @@ export interface PaperEngine {
 
 const lastLoss = (loss: number | undefined) => loss?.toExponential(3);
 
+/** `buildDataset` with the base adapter, keeping every image as the metrics see it. */
+async function baseDataset(
+  s: EngineSetup,
+  refs: BuildReference[],
+  generateImage?: BuildOptions["generateImage"],
+): Promise<BuiltDataset> {
+  const { pack } = s;
+  const samples: RgbaImage[] = [];
+  const ds = await buildDataset({
+    run: pack.run,
+    prompts: s.prompts,
+    seeds: s.seeds,
+    sampler: s.sampler,
+    manifest: pack.manifest,
+    adapter: pack.base,
+    references: refs,
+    generateImage,
+    onSample: (_d, _t, _s, image) => samples.push(tensorImage(pack, image)),
+  });
+  return { ds, references: refs.map((r) => tensorImage(pack, r.tensor)), samples };
+}
+
 /** The studio's generation pipeline (ORT WASM) and CPU training engine. */
 export function studioEngine(s: EngineSetup): PaperEngine {
   const { pack, log } = s;
   const { manifest } = pack;
   return {
-    async dataset(refs) {
-      const images: Float32Array[] = [];
-      const ds = await buildDataset({
-        run: pack.run,
-        prompts: s.prompts,
-        seeds: s.seeds,
-        sampler: s.sampler,
-        manifest,
-        adapter: pack.base,
-        references: refs,
-        onSample: (_d, _t, _s, image) => images.push(image),
-      });
-      return { ds, images };
-    },
+    dataset: (refs) => baseDataset(s, refs),
     async train(runs) {
       const out: MethodAdapter[] = [];
       for (const r of runs) {
         const t0 = performance.now();
-        const result = await train(pack, r.data, r.config);
+        const result = await train(pack, r.data.ds, r.config);
         if (result.stopped) throw new Error(`${r.id}: ${result.stopped}`);
         const seconds = ((performance.now() - t0) / 1000).toFixed(0);
         log(
@@ -173,8 +178,7 @@ export interface TorchSetup extends EngineSetup {
 /** The subject rendered over a scene-kit background instead of white, by the foundry (it has the sprites). */
 export async function naturalReferences(s: TorchSetup, ids: string[], backgrounds: string[]): Promise<RgbaImage[]> {
   const references = ids.map((id, i) => ({ id, background: backgrounds[i] }));
-  const pack = s.pack.manifest.id;
-  const r = await foundrySample({ pack, references, jobs: [], dir: s.work, name: "natural", threads: 1 });
+  const r = await foundrySample({ pack: s.pack.dir, references, jobs: [], dir: s.work, name: "natural", threads: 1 });
   return r.references;
 }
 
@@ -182,7 +186,7 @@ export async function naturalReferences(s: TorchSetup, ids: string[], background
 export function torchEngine(s: TorchSetup): PaperEngine {
   const { pack, log } = s;
   const { manifest } = pack;
-  const packId = manifest.id;
+  const folder = pack.dir; // the foundry reads the pack from its folder
   mkdirSync(s.adapterDir, { recursive: true });
   const jobsOf = (cells: { reference: number; prompt: PromptChoice; seed: number }[]): SampleJob[] =>
     cells.map((c) => ({ ...c, promptIds: encodePrompt(manifest.prompt, c.prompt).map(Number), sampler: s.sampler }));
@@ -193,7 +197,7 @@ export function torchEngine(s: TorchSetup): PaperEngine {
     const parts = await Promise.all(
       Array.from({ length: processes }, (_, k) =>
         foundrySample({
-          pack: packId,
+          pack: folder,
           references,
           jobs: jobs.slice(k * share, (k + 1) * share),
           adapters,
@@ -209,30 +213,13 @@ export function torchEngine(s: TorchSetup): PaperEngine {
       latents: adapters.map((_, a) => parts.flatMap((p) => p.latents[a])),
     };
   };
-  const zips = new Map<PreferenceDataset, string>();
-  /** The dataset as the studio exports it (core/dataset/format.ts), written once per dataset. */
+  const zips = new Map<BuiltDataset, string>();
+  /** The dataset's zip: the cached one, or written once per dataset. */
   const zipOf = (r: TrainRun): string => {
-    const known = zips.get(r.data);
+    const known = r.data.file ?? zips.get(r.data);
     if (known) return known;
     const path = join(s.work, `dataset-${zips.size}.zip`);
-    const settings = {
-      references: r.data.references.map(({ id }) => ({ id, label: id, source: "gallery" as const })),
-      prompts: s.prompts,
-      seeds: s.seeds,
-      sampler: s.sampler,
-      adapter: "base (python3 -m foundry sample)",
-      refWeight: "coverage" as const,
-    };
-    const stored = {
-      id: r.id,
-      name: `paper ${r.id}`,
-      createdAt: new Date().toISOString(),
-      settings,
-      dataset: r.data,
-      referenceImages: r.images.references.map(encodePng),
-      sampleImages: r.images.samples.map(encodePng),
-    };
-    writeFileSync(path, encodeDatasetZip(stored, packShapes(manifest, r.data.grid)));
+    writeFileSync(path, datasetZip(manifest, { ...s, engine: "torch" }, r.data, r.id));
     zips.set(r.data, path);
     return path;
   };
@@ -251,30 +238,18 @@ export function torchEngine(s: TorchSetup): PaperEngine {
       const latents = new Map(
         cells.map((c, k) => [key(refs[c.reference].id, c.prompt, c.seed), sampled.latents[0][k]]),
       );
-      const images: Float32Array[] = [];
-      const ds = await buildDataset({
-        run: pack.run,
-        prompts: s.prompts,
-        seeds: s.seeds,
-        sampler: s.sampler,
-        manifest,
-        adapter: pack.base,
-        references: refs,
-        // The sampler's latents, decoded by the studio's VAE decoder as `generate` does.
-        generateImage: async (ref, _tokens, settings) => {
-          const z = latents.get(key(ref.id, settings.prompt, settings.seed));
-          if (!z) throw new Error(`no sampled latent for ${ref.id} ${promptKey(settings.prompt)} ${settings.seed}`);
-          return { latents: z, images: await decodeLatents(pack.run, manifest, z, 1) };
-        },
-        onSample: (_d, _t, _s, image) => images.push(image),
+      // The sampler's latents, decoded by the studio's VAE decoder as `generate` does.
+      return baseDataset(s, refs, async (ref, _tokens, settings) => {
+        const z = latents.get(key(ref.id, settings.prompt, settings.seed));
+        if (!z) throw new Error(`no sampled latent for ${ref.id} ${promptKey(settings.prompt)} ${settings.seed}`);
+        return { latents: z, images: await decodeLatents(pack.run, manifest, z, 1) };
       });
-      return { ds, images };
     },
     async train(runs) {
       return mapLimit(runs, s.threads, async (r) => {
         const t0 = performance.now();
         const out = join(s.adapterDir, `${r.id}.safetensors`);
-        const reports = await foundryTrain({ pack: packId, dataset: zipOf(r), config: r.config, out, threads: 1 });
+        const reports = await foundryTrain({ pack: folder, dataset: zipOf(r), config: r.config, out, threads: 1 });
         const seconds = ((performance.now() - t0) / 1000).toFixed(0);
         log(`trained ${r.id}: ${reports.length} steps in ${seconds} s, last loss ${lastLoss(reports.at(-1)?.loss)}`);
         const bytes = readFileSync(out);

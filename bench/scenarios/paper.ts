@@ -14,8 +14,11 @@
  * quality, every image is scored by the pack's independent evaluator (`patch_quality_independent`,
  * `global_sim_independent`) and, as an ablation, the random-weight encoder (`patch_quality_random`).
  *
- *   npm run bench -- paper [--pack tiny] [--standard | --full] [--subjects N] [--prompts N]
- *                          [--seeds N] [--steps N] [--lr X] [--train-subjects N] [--threads N]
+ *   npm run bench -- paper [--pack tiny|DIR] [--standard | --full] [--validation] [--subjects N]
+ *                          [--prompts N] [--seeds N] [--sampler-steps N] [--train-subjects N]
+ *                          [--methods ID,ID] [--steps N] [--lr X] [--beta X]
+ *                          [--weight-norm clamp|minmax] [--threshold X|none] [--temperature X]
+ *                          [--reference-term on|off] [--threads N] [--dataset-cache DIR]
  *                          [--out report.json]
  *
  * The default is a reduced budget sized for 2 shared CPU cores; `--full` runs every held-out subject
@@ -23,18 +26,22 @@
  * engines. `--standard` (≥ 256 training subjects × 4 prompts, 1,000 steps per method, 64 held-out
  * subjects × 2 prompts × 4 seeds) generates and trains with the foundry's PyTorch sampler and
  * trainer (paper-engines.ts), on `--threads` cores (default: all). The output says which budget ran.
+ *
+ * `--validation` evaluates on the validation subjects (`gallery.train` entries marked `validation`,
+ * never trained on) with seeded prompts (`validationPrompts`) instead of the held-out subjects, so
+ * that recipes are tuned off the held-out table; `--methods` and the loss flags are the knobs a
+ * sweep turns (bench/sweep.ts), recorded in `settings.overrides`.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import * as ort from "onnxruntime-web";
 import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, type Pack } from "../../scripts/train/headless";
 import { decodePng } from "../../scripts/train/png";
 import { datasetReference } from "../../src/core/dataset/build";
-import type { PreferenceDataset } from "../../src/core/dataset/types";
 import { imageToTensor, type PromptChoice, type RgbaImage, type RunRole } from "../../src/core/generate";
 import { encodeImage, type ImageEncoder } from "../../src/core/metrics/encoders";
-import { type CompareSampler, gridCells } from "../../src/core/metrics/grid";
+import { type CompareSampler, gridCells, promptKey } from "../../src/core/metrics/grid";
 import {
   evaluatorSources,
   evaluatorSuite,
@@ -49,25 +56,26 @@ import {
   pairedMarkdown,
   type ReportMethod,
 } from "../../src/core/metrics/report";
-import type { EvaluatorName, GalleryEntry, Manifest } from "../../src/core/pack/manifest";
+import type { EvaluatorName, Manifest } from "../../src/core/pack/manifest";
 import { patchQualityCpu } from "../../src/core/quality/cpu";
 import { evaluatorEncoderSpec, packEncoderSpec } from "../../src/core/quality/encoder";
 import { patchQualityMaps } from "../../src/core/quality/maps";
+import { uint32Stream } from "../../src/core/sampling";
 import { loadSceneAssets, SceneRenderer } from "../../src/core/scene/render";
-import type { TrainConfig } from "../../src/core/training/loop";
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../../src/core/training/loop";
 import type { LossOptions } from "../../src/core/training/losses";
+import type { WeightOptions } from "../../src/core/training/weights";
 import type { Scenario } from "../harness";
+import { type BuiltDataset, cachedDataset, type DatasetRecipe, datasetKey } from "./paper-dataset";
 import {
   type EngineSetup,
   galleryReferences,
   type MethodAdapter,
   naturalReferences,
   type PaperEngine,
-  packDir,
   studioEngine,
   type TorchSetup,
   type TrainRun,
-  tensorImage,
   torchEngine,
 } from "./paper-engines";
 
@@ -194,40 +202,156 @@ export function budgetLabel(b: PaperBudget): BudgetName {
   return b.engine === "torch" ? "standard" : "reduced";
 }
 
+/** Which subjects the table is measured on: the held-out ones (the final table) or the validation split. */
+export type EvalSplit = "heldout" | "validation";
+
+/** A loss setting applied to every trained method of a run. */
+export interface LossOverrides {
+  beta?: number;
+  /** Merged over each method's weights and the defaults (both trainers replace `weights` whole). */
+  weights?: Partial<WeightOptions>;
+  useReference?: boolean;
+}
+
+/** The recipe knobs a sweep turns; the report records them as `settings.overrides`. */
+export interface Overrides {
+  /** Ids of METHODS to train; the base is always evaluated. */
+  methods?: string[];
+  lr?: number;
+  trainSteps?: number;
+  loss?: LossOverrides;
+}
+
 export interface PaperOptions {
   pack: string;
   budget: PaperBudget;
   out: string;
   /** Cores the torch engine uses (default: all). */
   threads?: number;
+  /** Default: held out. */
+  split?: EvalSplit;
+  overrides?: Overrides;
+  /** A folder of built datasets to reuse (paper-dataset.ts); without one every run builds its own. */
+  datasetCache?: string;
+  /** The command line the report records. */
+  command?: string;
 }
 
-/** `--pack`, `--standard`/`--full` and per-field overrides from the command line (after the scenario names). */
-export function paperOptions(argv: string[]): PaperOptions {
+/** `ids` as METHODS ids in report order, the base first; an unknown id throws. */
+export function methodIds(ids: string[]): string[] {
+  const known = METHODS.map((m) => m.id);
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length) throw new Error(`unknown paper method ${unknown.join(", ")}; known: ${known.join(", ")}`);
+  return known.filter((id) => id === "base" || ids.includes(id));
+}
+
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/** The budget with the overrides' methods, lr and steps; unchanged without any. */
+export function withOverrides(b: PaperBudget, o: Overrides = {}): PaperBudget {
+  const changed = defined({ methods: o.methods && methodIds(o.methods), lr: o.lr, trainSteps: o.trainSteps });
+  return Object.keys(changed).length ? { ...b, ...changed, name: "custom" } : b;
+}
+
+/** Every flag `paperOptions` reads (without the dashes), so that a sweep can refuse a misspelt one. */
+export const PAPER_FLAGS = [
+  ...["pack", "standard", "full", "validation", "out", "threads", "dataset-cache"],
+  ...["subjects", "prompts", "seeds", "sampler-steps", "train-subjects"],
+  ...["methods", "lr", "steps", "beta", "weight-norm", "threshold", "temperature", "reference-term"],
+];
+
+/** Typed reads of `--name value` flags; a malformed value throws naming the flag. */
+function flagReader(argv: string[]) {
   const flag = (name: string) => {
+    if (!PAPER_FLAGS.includes(name)) throw new Error(`paperOptions reads --${name}, which PAPER_FLAGS lacks`);
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const num = (name: string) => {
+  const number = (name: string, ok: (n: number) => boolean, what: string) => {
     const v = flag(name);
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} expects a positive number, got ${JSON.stringify(v)}`);
+    if (!v.trim() || !Number.isFinite(n) || !ok(n))
+      throw new Error(`--${name} expects ${what}, got ${JSON.stringify(v)}`);
     return n;
   };
-  const pack = flag("pack") ?? "emoji64";
+  const choice = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const v = flag(name);
+    if (v !== undefined && !values.includes(v as T))
+      throw new Error(`--${name} expects one of ${values.join(", ")}, got ${JSON.stringify(v)}`);
+    return v as T | undefined;
+  };
+  return {
+    flag,
+    choice,
+    positive: (name: string) => number(name, (n) => n > 0, "a positive number"),
+    nonNegative: (name: string) => number(name, (n) => n >= 0, "a number ≥ 0"),
+    /** A number, or `none` for null. */
+    nullable: (name: string) => (flag(name) === "none" ? null : number(name, () => true, "a number or none")),
+    list: (name: string) => flag(name)?.split(",").filter(Boolean),
+  };
+}
+
+type Flags = ReturnType<typeof flagReader>;
+
+function lossOverrides(f: Flags): LossOverrides | undefined {
+  const weights = defined({
+    normalize: f.choice("weight-norm", ["clamp", "minmax"] as const),
+    threshold: f.nullable("threshold"),
+    temperature: f.nonNegative("temperature"),
+  });
+  const reference = f.choice("reference-term", ["on", "off"] as const);
+  const loss = defined({
+    beta: f.positive("beta"),
+    weights: Object.keys(weights).length ? weights : undefined,
+    useReference: reference === undefined ? undefined : reference === "on",
+  });
+  return Object.keys(loss).length ? loss : undefined;
+}
+
+function overridesOf(f: Flags): Overrides | undefined {
+  const o = defined({
+    methods: f.list("methods"),
+    lr: f.positive("lr"),
+    trainSteps: f.positive("steps"),
+    loss: lossOverrides(f),
+  });
+  return Object.keys(o).length ? o : undefined;
+}
+
+/** `--pack`, `--standard`/`--full`, `--validation` and per-field overrides from the command line (after the scenario names). */
+export function paperOptions(argv: string[]): PaperOptions {
+  const f = flagReader(argv);
+  const pack = f.flag("pack") ?? "emoji64";
   const named = (["standard", "full"] as const).filter((n) => argv.includes(`--${n}`));
   if (named.length > 1) throw new Error("--standard and --full are two budgets: choose one");
   let budget: PaperBudget = BUDGETS[named[0] ?? "reduced"];
-  const overrides: Partial<PaperBudget> = {};
-  if (num("subjects")) overrides.subjects = num("subjects");
-  if (num("prompts")) overrides.promptsPerSubject = num("prompts");
-  if (num("seeds")) overrides.seeds = Array.from({ length: num("seeds") as number }, (_, i) => 101 + i);
-  if (num("steps")) overrides.trainSteps = num("steps");
-  if (num("lr")) overrides.lr = num("lr");
-  if (num("train-subjects")) overrides.trainSubjects = num("train-subjects");
-  if (Object.keys(overrides).length) budget = { ...budget, ...overrides, name: "custom" };
-  return { pack, budget, out: flag("out") ?? `bench/out/paper-${pack}.json`, threads: num("threads") };
+  const seeds = f.positive("seeds");
+  const samplerSteps = f.positive("sampler-steps");
+  const sizes = defined({
+    subjects: f.positive("subjects"),
+    promptsPerSubject: f.positive("prompts"),
+    seeds: seeds ? Array.from({ length: seeds }, (_, i) => 101 + i) : undefined,
+    trainSubjects: f.positive("train-subjects"),
+    sampler: samplerSteps ? { ...budget.sampler, steps: samplerSteps } : undefined,
+  });
+  if (Object.keys(sizes).length) budget = { ...budget, ...sizes, name: "custom" };
+  const overrides = overridesOf(f);
+  const split: EvalSplit = argv.includes("--validation") ? "validation" : "heldout";
+  const stem = `bench/out/paper-${basename(pack)}${split === "validation" ? "-validation" : ""}`;
+  const first = argv.findIndex((a) => a.startsWith("--"));
+  const options = first < 0 ? [] : argv.slice(first);
+  return {
+    pack,
+    budget: withOverrides(budget, overrides),
+    out: f.flag("out") ?? `${stem}.json`,
+    threads: f.positive("threads"),
+    split,
+    ...(overrides ? { overrides } : {}),
+    ...(f.flag("dataset-cache") ? { datasetCache: f.flag("dataset-cache") } : {}),
+    command: ["npm run bench -- paper", ...options].join(" "),
+  };
 }
 
 function ortSession(path: string): Promise<ort.InferenceSession> {
@@ -237,9 +361,10 @@ function ortSession(path: string): Promise<ort.InferenceSession> {
 }
 
 /** One of the pack's evaluators as a metric encoder on its own session; throws when the pack lacks it. */
-async function evaluatorEncoder(manifest: Manifest, name: EvaluatorName): Promise<ImageEncoder> {
+async function evaluatorEncoder(pack: Pack, name: EvaluatorName): Promise<ImageEncoder> {
+  const { manifest } = pack;
   const spec = evaluatorEncoderSpec(manifest, name);
-  const session = await ortSession(`${packDir(manifest.id)}/${manifest.evaluators?.[name]?.file}`);
+  const session = await ortSession(`${pack.dir}/${manifest.evaluators?.[name]?.file}`);
   return {
     spec,
     background: manifest.image.background,
@@ -259,18 +384,13 @@ async function evaluatorEncoder(manifest: Manifest, name: EvaluatorName): Promis
  * The same generated images with their quality maps recomputed by `enc` against `refs` (one image
  * per dataset reference): the ablations change the maps, not the images.
  */
-async function remapDataset(
-  pack: Pack,
-  ds: PreferenceDataset,
-  images: Float32Array[],
-  refs: RgbaImage[],
-  enc: ImageEncoder,
-): Promise<PreferenceDataset> {
+async function remapDataset(d: BuiltDataset, refs: RgbaImage[], enc: ImageEncoder): Promise<BuiltDataset> {
+  const { ds } = d;
   const encoded = [];
   for (const [i, r] of refs.entries()) encoded.push(await encodeImage(enc, r, ds.references[i].id));
   const samples = [];
   for (const [i, sample] of ds.samples.entries()) {
-    const gen = await encodeImage(enc, tensorImage(pack, images[i]), `sample ${i}`);
+    const gen = await encodeImage(enc, d.samples[i], `sample ${i}`);
     const ref = encoded[sample.ref];
     const shape = {
       batch: 1,
@@ -281,7 +401,7 @@ async function remapDataset(
     const maps = patchQualityMaps(patchQualityCpu(gen.patches, ref.patches, shape), 0, ds.grid, ds.grid);
     samples.push({ ...sample, mGen: maps.gen, mRef: maps.ref });
   }
-  return { ...ds, samples };
+  return { ds: { ...ds, samples }, references: refs, samples: d.samples };
 }
 
 /** The pack's patch encoder (the training signal) as a metric encoder. */
@@ -294,10 +414,10 @@ function packPatchEncoder(manifest: Manifest, run: RunRole): ImageEncoder {
   };
 }
 
-async function sceneRenderer(manifest: Manifest): Promise<SceneRenderer | undefined> {
-  const kit = manifest.scenes;
+async function sceneRenderer(pack: Pack): Promise<SceneRenderer | undefined> {
+  const kit = pack.manifest.scenes;
   if (!kit) return undefined;
-  const assets = await loadSceneAssets(kit, async (f) => decodePng(readFileSync(`${packDir(manifest.id)}/${f}`), f));
+  const assets = await loadSceneAssets(kit, async (f) => decodePng(readFileSync(`${pack.dir}/${f}`), f));
   return new SceneRenderer(kit, assets);
 }
 
@@ -332,11 +452,105 @@ function stageTimer() {
 
 /** Training subjects: `gallery.train` minus the validation split, which is kept for tuning recipes. */
 function trainingSubjects(manifest: Manifest, limit: number): string[] {
-  const train: (GalleryEntry & { validation?: boolean })[] = manifest.gallery?.train ?? [];
-  return train
+  return (manifest.gallery?.train ?? [])
     .filter((e) => !e.validation)
     .slice(0, limit)
     .map((e) => e.id);
+}
+
+/** Prompts per validation subject when the budget asks for every eval prompt (`--full`), as the eval kit has. */
+const VALIDATION_PROMPTS = 2;
+
+/** FNV-1a (32 bit) of a string. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * `n` distinct fully specified prompts for a validation subject: each slot's value drawn uniformly
+ * from `manifest.prompt.slots` by `uint32Stream(fnv1a("validation " + subject))`, a repeat of an
+ * earlier prompt drawn again. The same on every run, and a subject's prompts do not depend on
+ * which other subjects are evaluated.
+ */
+export function validationPrompts(spec: Manifest["prompt"], subject: string, n: number): PromptChoice[] {
+  const next = uint32Stream(fnv1a(`validation ${subject}`));
+  const distinct = spec.slots.reduce((k, slot) => k * slot.values.length, 1);
+  const out = new Map<string, PromptChoice>();
+  while (out.size < Math.min(n, distinct)) {
+    const p = Object.fromEntries(spec.slots.map((slot) => [slot.name, slot.values[next() % slot.values.length].text]));
+    out.set(promptKey(p), p);
+  }
+  return [...out.values()];
+}
+
+interface EvalSet {
+  subjects: string[];
+  prompts: (subject: string) => PromptChoice[];
+  /** How the prompts were chosen, for the report. */
+  prompted: string;
+}
+
+/** The validation subjects to evaluate; a pack without them, or without their ground truth, throws. */
+function validationSubjects(manifest: Manifest, scene: SceneRenderer | undefined, limit: number): string[] {
+  const marked = (manifest.gallery?.train ?? []).filter((e) => e.validation).slice(0, limit);
+  if (!marked.length)
+    throw new Error(
+      `pack ${manifest.id} has no validation subjects (gallery.train entries marked "validation": true): --validation needs a pack exported with a validation split`,
+    );
+  const unseen = marked.filter((e) => scene && !scene.has(e.id)).map((e) => e.id);
+  if (unseen.length)
+    throw new Error(
+      `pack ${manifest.id}: scenes.subjects lacks validation subjects ${unseen.join(", ")}, so they have no ground truth; re-export the pack`,
+    );
+  return marked.map((e) => e.id);
+}
+
+/** The subjects of `split` and each one's prompts. */
+function evaluationSet(
+  manifest: Manifest,
+  scene: SceneRenderer | undefined,
+  split: EvalSplit,
+  b: PaperBudget,
+): EvalSet {
+  if (split === "validation") {
+    const n = Number.isFinite(b.promptsPerSubject) ? b.promptsPerSubject : VALIDATION_PROMPTS;
+    return {
+      subjects: validationSubjects(manifest, scene, b.subjects),
+      prompts: (s) => validationPrompts(manifest.prompt, s, n),
+      prompted: `${n} per subject, each slot drawn from manifest.prompt.slots, seeded by the subject id (validationPrompts)`,
+    };
+  }
+  const subjects = (manifest.gallery?.heldout ?? []).slice(0, b.subjects).map((e) => e.id);
+  if (!scene) return { subjects, prompts: () => b.trainPrompts, prompted: "the training prompts (no scene kit)" };
+  return {
+    subjects,
+    prompts: (s) =>
+      scene.kit.eval_prompts
+        .filter((p) => p.subject === s)
+        .slice(0, b.promptsPerSubject)
+        .map((p) => p.prompt),
+    prompted: "scenes.eval_prompts, first promptsPerSubject per subject",
+  };
+}
+
+/** Whether `out` is one of the committed held-out reports (docs/paper-*.json), which validation runs must not overwrite. */
+function isCommittedReport(out: string): boolean {
+  const path = resolve(out);
+  return path.startsWith(resolve("docs") + sep) && basename(path).startsWith("paper-");
+}
+
+/** A trained method's loss with the run's overrides; an override that contradicts what defines the method throws. */
+function methodLoss(m: PaperMethod, o: LossOverrides = {}): Partial<LossOptions> {
+  const own = m.loss ?? {};
+  for (const key of ["beta", "useReference"] as const)
+    if (o[key] !== undefined && own[key] !== undefined && o[key] !== own[key])
+      throw new Error(`${m.id} is defined by ${key} = ${own[key]}; the override ${key} = ${o[key]} contradicts it`);
+  const { weights, ...rest } = o;
+  const merged =
+    own.weights || weights ? { weights: { ...DEFAULT_TRAIN_CONFIG.loss.weights, ...own.weights, ...weights } } : {};
+  return { ...own, ...rest, ...merged };
 }
 
 /** The scene-kit background each natural reference is rendered over: the kit's backgrounds in turn. */
@@ -344,12 +558,6 @@ function naturalBackgrounds(manifest: Manifest, n: number): string[] {
   const names = Object.keys(manifest.scenes?.backgrounds ?? {});
   if (!names.length) throw new Error(`pack ${manifest.id} has no scene kit: no natural-scene references`);
   return Array.from({ length: n }, (_, i) => names[i % names.length]);
-}
-
-interface DatasetVariant {
-  ds: PreferenceDataset;
-  /** Its reference images, one per reference. */
-  refs: RgbaImage[];
 }
 
 /**
@@ -360,17 +568,12 @@ interface DatasetVariant {
 async function datasetVariants(
   c: { torch: TorchSetup; random: ImageEncoder },
   need: Set<DataVariant>,
-  d: { ds: PreferenceDataset; images: Float32Array[]; refImages: RgbaImage[] },
-): Promise<Record<DataVariant, DatasetVariant>> {
+  d: BuiltDataset,
+): Promise<Record<DataVariant, BuiltDataset>> {
   const { pack } = c.torch;
   const { manifest } = pack;
-  const variants: Partial<Record<DataVariant, DatasetVariant>> = { pack: { ds: d.ds, refs: d.refImages } };
-  if (need.has("random_encoder")) {
-    variants.random_encoder = {
-      ds: await remapDataset(pack, d.ds, d.images, d.refImages, c.random),
-      refs: d.refImages,
-    };
-  }
+  const variants: Partial<Record<DataVariant, BuiltDataset>> = { pack: d };
+  if (need.has("random_encoder")) variants.random_encoder = await remapDataset(d, d.references, c.random);
   if (need.has("natural_references")) {
     const ids = d.ds.references.map((r) => r.id);
     const natural = await naturalReferences(c.torch, ids, naturalBackgrounds(manifest, ids.length));
@@ -380,32 +583,28 @@ async function datasetVariants(
         await datasetReference(pack.run, manifest, { id: ids[i], tensor: imageToTensor(img, manifest.image) }),
       );
     }
-    const ds = await remapDataset(
-      pack,
-      { ...d.ds, references },
-      d.images,
-      natural,
-      packPatchEncoder(manifest, pack.run),
-    );
-    variants.natural_references = { ds, refs: natural };
+    const withNatural = { ...d, ds: { ...d.ds, references } };
+    variants.natural_references = await remapDataset(withNatural, natural, packPatchEncoder(manifest, pack.run));
   }
-  return variants as Record<DataVariant, DatasetVariant>;
+  return variants as Record<DataVariant, BuiltDataset>;
 }
 
 export async function runPaper(o: PaperOptions) {
   const started = performance.now();
-  const { budget: b } = o;
+  const b = withOverrides(o.budget, o.overrides);
+  const split = o.split ?? "heldout";
+  if (split === "validation" && isCommittedReport(o.out))
+    throw new Error(`${o.out} is a committed held-out report: write a validation run elsewhere (--out)`);
   const pack = openPack(o.pack);
   const { manifest } = pack;
-  const methods = b.methods.map((id) => {
-    const m = METHODS.find((x) => x.id === id);
-    if (!m) throw new Error(`unknown paper method ${id}`);
-    return m;
-  });
-  const random = await evaluatorEncoder(manifest, "patch_encoder_random");
-  const independent = manifest.evaluators?.independent ? await evaluatorEncoder(manifest, "independent") : undefined;
+  const scene = await sceneRenderer(pack);
+  const evalSet = evaluationSet(manifest, scene, split, b);
+  const methods = methodIds(b.methods).map((id) => METHODS.find((m) => m.id === id) as PaperMethod);
+  // Each trained method's loss with the run's overrides (throws before any work on a contradiction).
+  const losses = new Map(methods.map((m) => [m.id, m.loss && methodLoss(m, o.overrides?.loss)]));
+  const random = await evaluatorEncoder(pack, "patch_encoder_random");
+  const independent = manifest.evaluators?.independent ? await evaluatorEncoder(pack, "independent") : undefined;
   const notes = independent ? [] : [missingEvaluatorNote("independent")];
-  const scene = await sceneRenderer(manifest);
   const train_subjects = trainingSubjects(manifest, b.trainSubjects);
   if (Number.isFinite(b.trainSubjects) && train_subjects.length < b.trainSubjects)
     notes.push(`the pack has ${train_subjects.length} training subjects; the budget asks for ${b.trainSubjects}`);
@@ -426,24 +625,34 @@ export async function runPaper(o: PaperOptions) {
   const engine: PaperEngine = b.engine === "torch" ? torchEngine(torch) : studioEngine(setup);
   const { stages, time } = stageTimer();
   log(
-    `budget ${b.name} (${b.engine} engine): dataset ${train_subjects.length} subjects × ${b.trainPrompts.length} prompts × ${b.trainSeeds.length} seeds`,
+    `budget ${b.name} (${b.engine} engine): dataset ${train_subjects.length} subjects × ${b.trainPrompts.length} prompts × ${b.trainSeeds.length} seeds; evaluated on ${split}`,
   );
   try {
     const refs = galleryReferences(pack, train_subjects);
-    const { ds, images } = await time("dataset", () => engine.dataset(refs));
-    const refImages = refs.map((r) => tensorImage(pack, r.tensor));
-    const variants = await time("dataset_variants", () =>
-      datasetVariants({ torch, random }, new Set(methods.map((m) => m.data)), { ds, images, refImages }),
+    const recipe: DatasetRecipe = {
+      prompts: b.trainPrompts,
+      seeds: b.trainSeeds,
+      sampler: b.sampler,
+      engine: b.engine,
+    };
+    const cache = o.datasetCache;
+    const built = await time("dataset", () =>
+      cache
+        ? cachedDataset({ dir: cache, key: datasetKey(pack, recipe, refs), pack, recipe, log }, () =>
+            engine.dataset(refs),
+          )
+        : engine.dataset(refs),
     );
-    const sampleImages = images.map((t) => tensorImage(pack, t));
+    const variants = await time("dataset_variants", () =>
+      datasetVariants({ torch, random }, new Set(methods.map((m) => m.data)), built),
+    );
     const runs: TrainRun[] = methods
       .filter((m) => m.loss)
       .map((m) => ({
         id: m.id,
-        data: variants[m.data].ds,
-        images: { references: variants[m.data].refs, samples: sampleImages },
+        data: variants[m.data],
         // Both trainers merge a partial loss over their defaults.
-        config: { ...base, train: { ...base.train, loss: m.loss as TrainConfig["loss"] } },
+        config: { ...base, train: { ...base.train, loss: losses.get(m.id) as TrainConfig["loss"] } },
       }));
     const trained = await time("train", () => engine.train(runs));
     const adapters: MethodAdapter[] = methods.map(
@@ -457,24 +666,26 @@ export async function runPaper(o: PaperOptions) {
       scene,
     };
     const evaluator = new ImageEvaluator(suite);
-    const subjects = (manifest.gallery?.heldout ?? []).slice(0, b.subjects).map((e) => e.id);
-    const evalPrompts = (s: string) =>
-      (scene?.kit.eval_prompts ?? [])
-        .filter((p) => p.subject === s)
-        .slice(0, b.promptsPerSubject)
-        .map((p) => p.prompt);
-    const cells = gridCells(subjects, (s) => (scene ? evalPrompts(s) : b.trainPrompts), b.seeds);
+    const { subjects } = evalSet;
+    const cells = gridCells(subjects, evalSet.prompts, b.seeds);
     const records = await time("eval", () => engine.evaluate(adapters, { subjects, cells, evaluator }));
     const report = buildReport({
       createdAt: new Date().toISOString(),
-      packId: o.pack,
+      packId: manifest.id,
       settings: {
         budget: b,
-        heldout_subjects: subjects,
-        prompts: "scenes.eval_prompts, first promptsPerSubject per subject",
+        evaluated_on: split,
+        [`${split}_subjects`]: subjects,
+        prompts: evalSet.prompted,
+        ...(o.overrides ? { overrides: o.overrides } : {}),
         training: {
           ...base.train,
-          dataset: { subjects: train_subjects, prompts: b.trainPrompts, seeds: b.trainSeeds },
+          dataset: {
+            subjects: train_subjects,
+            prompts: b.trainPrompts,
+            seeds: b.trainSeeds,
+            ...("cached" in built ? { file: built.file, cached: built.cached } : {}),
+          },
         },
         evaluators: { patch_quality: "roles.patch_encoder", ...evaluatorSources(fromEvaluators), scene: !!scene },
         ...(notes.length ? { notes } : {}),
@@ -484,9 +695,11 @@ export async function runPaper(o: PaperOptions) {
               engines: { sampling: "python3 -m foundry sample", training: "python3 -m foundry train-adapter", threads },
             }
           : {}),
-        command: `npm run bench -- paper --pack ${o.pack}${b.name === "custom" || b.name === "reduced" ? "" : ` --${b.name}`}`,
+        command:
+          o.command ??
+          `npm run bench -- paper --pack ${o.pack}${b.name === "custom" || b.name === "reduced" ? "" : ` --${b.name}`}`,
       },
-      methods: methods.map(({ id, label, source }) => ({ id, label, source })),
+      methods: methods.map(({ id, label, source }) => ({ id, label, source: { ...source, ...losses.get(id) } })),
       metrics: metricsOf(records, evaluator.keys(true)),
       baseline: "base",
       pairedAgainst: ["base", "dpo"],
@@ -496,7 +709,7 @@ export async function runPaper(o: PaperOptions) {
     writeFileSync(o.out, JSON.stringify(report, null, 1));
     const cellsPerSubject = cells.length / subjects.length;
     console.error(
-      `\nPaper table, pack ${o.pack}, budget ${b.name} (${subjects.length} held-out subjects × ${cellsPerSubject} cells, ${b.trainSteps} training steps per method):\n`,
+      `\nPaper table, pack ${o.pack}, budget ${b.name} (${subjects.length} ${split} subjects × ${cellsPerSubject} cells, ${b.trainSteps} training steps per method):\n`,
     );
     console.error(markdownTable(report));
     console.error("\nPaired differences over subjects (Δ [95% t-interval]):\n");
@@ -528,7 +741,8 @@ const meanAndInterval = (table: Record<string, Record<string, { mean: number; ci
   );
 
 export const paper: Scenario = {
-  description: "EmojiBench reproduction: base / DPO / PatchDPO (+ ablations) on held-out subjects with intervals",
+  description:
+    "EmojiBench reproduction: base / DPO / PatchDPO (+ ablations) on held-out (or, --validation, validation) subjects with intervals",
   async run() {
     const o = paperOptions(process.argv.slice(2));
     const { report, timing } = await runPaper(o);
@@ -541,6 +755,8 @@ export const paper: Scenario = {
         paired,
         budget: budgetLabel(o.budget),
         budget_detail: o.budget,
+        evaluated_on: o.split ?? "heldout",
+        ...(o.overrides ? { overrides: o.overrides } : {}),
         pack: o.pack,
         images: report.records.length,
         report: o.out,

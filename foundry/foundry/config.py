@@ -33,10 +33,15 @@ class ImageEncoderConfig:
     layers: int = 1  # self-attention layers over the reference tokens
     heads: int = 4
     latent_size: int = 16
+    scales: tuple = (1.0,)  # a reference pyramid: one token grid per scale (nets.ImageEncoder.latent)
 
     @property
     def grid(self) -> int:
         return self.latent_size // self.patch
+
+    @property
+    def tokens(self) -> int:
+        return len(self.scales) * self.grid**2
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,9 @@ class DenoiserConfig:
     freq_dim: int = 128
     norm_eps: float = 1e-6
     # v2: a warm restart of the v1 pack's denoiser (7,000 steps; foundry/README.md) with the new
-    # latent image encoder, the weighted loss throughout.
-    steps: int = 4000
+    # latent image encoder, the weighted loss throughout. Planned for 4,000 steps; shortened to
+    # 3,000 at step 1,800 to fit the session (the cosine then continues from lr(1800/3000)).
+    steps: int = 3000
     batch: int = 64
     lr: float = 3e-4
     restarts: tuple = ()  # further cosine cycles (steps, lr) after the first

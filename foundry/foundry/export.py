@@ -201,7 +201,7 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         "roles": roles,
         "evaluators": evaluators,
         "gallery": {"heldout": _gallery(out, _chosen(held, gallery[0])), "train": _train_gallery(out, gallery[1], gallery[2])},
-        "scenes": _scene_kit(out, _chosen(held, gallery[0])),
+        "scenes": _scene_kit(out, _chosen(held, gallery[0]), validation_split()[1][: gallery[2]]),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
@@ -231,12 +231,15 @@ def _train_gallery(out: Path, fit_limit: int, validation_limit: int) -> list[dic
     return _gallery(out, _chosen(fit, fit_limit)) + _gallery(out, val[:validation_limit], {"validation": True})
 
 
-def _scene_kit(out: Path, held) -> dict:
+def _scene_kit(out: Path, held, validation=()) -> dict:
     """What a studio needs to render EmojiBench ground truth exactly as foundry/scene.py does:
     the backgrounds as PNGs, positions, sizes, every held-out gallery subject's sprite at each size
-    (one atlas per size, subjects in gallery order, row-major), and the foundry eval's prompts."""
+    and then every validation subject's, so that recipes can be scored off the held-out list (one
+    atlas per size, subjects in this order, row-major), and the foundry eval's prompts (held-out)."""
     from .evaluate import eval_prompts
 
+    prompts = [{"subject": held[i].id, "prompt": p.__dict__} for i, p in eval_prompts(len(held))]
+    held = list(held) + list(validation)
     (out / "scenes").mkdir()
     backgrounds = {}
     for name in BACKGROUNDS:
@@ -259,7 +262,7 @@ def _scene_kit(out: Path, held) -> dict:
         "backgrounds": backgrounds,
         "positions": {k: list(v) for k, v in POSITIONS.items()},
         "sprites": sprites,
-        "eval_prompts": [{"subject": held[i].id, "prompt": p.__dict__} for i, p in eval_prompts(len(held))],
+        "eval_prompts": prompts,
     }
 
 

@@ -58,7 +58,7 @@ def build_image_encoder(cfg):
 
 def build_denoiser(cfg):
     ie = cfg.image_encoder
-    return Denoiser(cfg.denoiser, VOCAB_SIZE, PROMPT_LENGTH, ie.grid * ie.grid, ie.dim)
+    return Denoiser(cfg.denoiser, VOCAB_SIZE, PROMPT_LENGTH, ie.tokens, ie.dim)
 
 
 def build_patch_encoder(cfg):

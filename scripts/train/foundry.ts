@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { packPath } from "../../src/core/engine/testing/tiny";
 import type { RgbaImage } from "../../src/core/generate";
 import type { CompareSampler } from "../../src/core/metrics/grid";
 import { parseSafetensors, type Tensor } from "../../src/core/safetensors";
@@ -16,7 +17,8 @@ import type { HeadlessConfig } from "./headless";
 /** Debian's Python, which sees Debian's PyTorch (DESIGN.md §6). */
 const PYTHON = "/usr/bin/python3";
 
-export const packFolder = (pack: string) => resolve("public/models", pack);
+/** A pack id (public/models/<id>) or folder, as an absolute path. */
+export const packFolder = (pack: string) => resolve(packPath(pack));
 
 /**
  * Runs `python3 -m foundry <args>` in foundry/ and resolves with its stdout; each stderr line goes

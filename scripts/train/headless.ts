@@ -5,11 +5,12 @@
  * Used by `npm run train -- config.json` and the `training` benchmark.
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { createServer } from "vite";
 import { type BuildReference, buildDataset } from "../../src/core/dataset/build";
 import { meanQuality, type PreferenceDataset } from "../../src/core/dataset/types";
 import type { DenoiserArch } from "../../src/core/engine/arch";
-import { packDenoiser } from "../../src/core/engine/testing/tiny";
+import { packDenoiser, packPath } from "../../src/core/engine/testing/tiny";
 import { CpuTrainer } from "../../src/core/engine/trainer";
 import type { AdapterTensors, GenerateSettings, PromptChoice } from "../../src/core/generate";
 import { imageToTensor } from "../../src/core/generate/image";
@@ -49,6 +50,8 @@ export const DEFAULT_HEADLESS: HeadlessConfig = {
 };
 
 export interface Pack {
+  /** Its folder, absolute. */
+  dir: string;
   manifest: Manifest;
   run: ReturnType<typeof nodeRunner>;
   base: AdapterTensors;
@@ -56,9 +59,11 @@ export interface Pack {
   weights: Map<string, Float32Array>;
 }
 
+/** A pack by id (public/models/<id>) or by folder path (one with a slash). */
 export function openPack(id: string): Pack {
   const { arch, weights } = packDenoiser(id);
-  return { manifest: readManifest(id), arch, run: nodeRunner(id), base: baseAdapter(id), weights };
+  const dir = resolve(packPath(id));
+  return { dir, manifest: readManifest(id), arch, run: nodeRunner(id), base: baseAdapter(id), weights };
 }
 
 function references(pack: Pack, subjects: HeadlessConfig["subjects"]): BuildReference[] {
@@ -68,7 +73,7 @@ function references(pack: Pack, subjects: HeadlessConfig["subjects"]): BuildRefe
     typeof subjects === "string" ? (manifest.gallery?.[subjects] ?? []) : all.filter((e) => subjects.includes(e.id));
   if (!picked.length) throw new Error(`pack ${manifest.id}: no gallery subjects for ${JSON.stringify(subjects)}`);
   return picked.map((e) => {
-    const png = decodePng(readFileSync(`public/models/${manifest.id}/${e.file}`), e.file);
+    const png = decodePng(readFileSync(`${pack.dir}/${e.file}`), e.file);
     return { id: e.id, tensor: imageToTensor(png, manifest.image, e.file) };
   });
 }

@@ -42,6 +42,8 @@ export interface GalleryEntry {
   name: string;
   category?: string;
   file: string;
+  /** A training subject kept out of training, for tuning recipes off the held-out subjects. */
+  validation?: boolean;
 }
 
 /**
@@ -282,6 +284,8 @@ function checkGallery(c: Checker, v: Json): void {
       c.string(c.field(obj, "id", p), `${p}.id`);
       c.string(c.field(obj, "name", p), `${p}.name`);
       c.string(c.field(obj, "file", p), `${p}.file`, PACK_PATH_PATTERN);
+      if (obj.validation !== undefined && typeof obj.validation !== "boolean")
+        c.fail(`${p}.validation`, "expected true or false");
     });
   }
 }

@@ -11,12 +11,16 @@ function load(path: string): Map<string, Float32Array | BigInt64Array> {
   return new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array | BigInt64Array]));
 }
 
+/** A pack's folder: an id names one under public/models/, anything with a slash is a folder path. */
+export const packPath = (pack: string): string => (pack.includes("/") ? pack : `public/models/${pack}`);
+
 export function packDenoiser(pack: string): { arch: DenoiserArch; weights: Map<string, Float32Array> } {
-  const manifest = JSON.parse(readFileSync(`public/models/${pack}/manifest.json`, "utf8")) as Manifest;
+  const dir = packPath(pack);
+  const manifest = JSON.parse(readFileSync(`${dir}/manifest.json`, "utf8")) as Manifest;
   const weights = manifest.roles.denoiser?.weights as { file: string } | undefined;
   if (!weights) throw new Error(`${pack}: the manifest has no denoiser weights`);
   const file = weights.file;
-  return { arch: denoiserArch(manifest), weights: load(`public/models/${pack}/${file}`) as Map<string, Float32Array> };
+  return { arch: denoiserArch(manifest), weights: load(`${dir}/${file}`) as Map<string, Float32Array> };
 }
 
 export interface EngineFixture {
