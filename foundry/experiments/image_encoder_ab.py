@@ -28,7 +28,7 @@ from foundry.schedule import ddim_sample  # noqa: E402
 from foundry.subjects import SpriteBank, validation_split  # noqa: E402
 from foundry.warmstart import seed_checkpoints  # noqa: E402
 
-VARIANTS = {"p1": {"patch": 1}, "p2": {"patch": 2}, "p2-l2": {"patch": 2, "layers": 2}, "pyramid": {"patch": 2, "scales": (1.0, 0.6, 0.4)}}
+VARIANTS = {"p1": {"patch": 1}, "p2": {"patch": 2}, "p2-l2": {"patch": 2, "layers": 2}}
 
 
 @torch.no_grad()

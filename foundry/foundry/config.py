@@ -33,7 +33,6 @@ class ImageEncoderConfig:
     layers: int = 1  # self-attention layers over the reference tokens
     heads: int = 4
     latent_size: int = 16
-    scales: tuple = (1.0,)  # a reference pyramid: one token grid per scale (nets.ImageEncoder.latent)
 
     @property
     def grid(self) -> int:
@@ -41,7 +40,7 @@ class ImageEncoderConfig:
 
     @property
     def tokens(self) -> int:
-        return len(self.scales) * self.grid**2
+        return self.grid**2
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class PatchEncoderConfig:
     steps: int = 1000
     batch: int = 32
     lr: float = 5e-4
-    restarts: tuple = ()  # further cosine cycles (steps, lr) after the first
+    restarts: tuple = ((1000, 2.5e-4),)  # further cosine cycles (steps, lr) after the first
     temperature: float = 0.1
 
 

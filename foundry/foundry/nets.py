@@ -101,8 +101,7 @@ class ImageEncoder(nn.Module):
         self.register_buffer("latent_scale", torch.ones(()))
         self.embed = nn.Conv2d(ae.latent_channels, d // (p * p), 3, padding=1)
         self.token = nn.Linear(d, d)
-        self.scales = tuple(c.scales)
-        self.pos = nn.Parameter(torch.randn(1, len(self.scales) * c.grid * c.grid, d) * 0.02)
+        self.pos = nn.Parameter(torch.randn(1, c.grid * c.grid, d) * 0.02)
         self.layers = nn.ModuleList(_ViTLayer(d, c.heads, 2) for _ in range(c.layers))
         self.norm = nn.LayerNorm(d)
         self.proj = nn.Linear(d, d)
@@ -116,28 +115,14 @@ class ImageEncoder(nn.Module):
         self.latent_scale.fill_(latent_scale)
 
     def latent(self, x):
-        """Scaled latents of the reference at each of `scales`, stacked on the channel axis: a
-        scale s < 1 shrinks the image to side 4·round(16s) and pads it with white to 64×64."""
-        levels = []
-        for s in self.scales:
-            if s == 1.0:
-                levels.append(x)
-                continue
-            n = 4 * round(16 * s)
-            small = F.interpolate(x, size=(n, n), mode="bilinear", align_corners=False, antialias=True)
-            lo = (x.shape[-1] - n) // 2
-            levels.append(F.pad(small, (lo, x.shape[-1] - n - lo, lo, x.shape[-1] - n - lo), value=1.0))
-        z = self.vae(torch.cat(levels)) * self.latent_scale
-        return torch.cat(z.chunk(len(self.scales)), dim=1)
+        return self.vae(x) * self.latent_scale
 
     def forward(self, x):
         return self.from_latent(self.latent(x))
 
     def from_latent(self, z):
-        """Tokens from the reference's scaled latent (training caches it per subject); one token
-        grid per scale, each with its own learned positions."""
-        levels = z.chunk(len(self.scales), dim=1)
-        h = torch.cat([self.token(patchify(gelu(self.embed(lv)), self.patch)) for lv in levels], dim=1) + self.pos
+        """Tokens from the reference's scaled latent (training caches it per subject)."""
+        h = self.token(patchify(gelu(self.embed(z)), self.patch)) + self.pos
         for layer in self.layers:
             h = layer(h)
         return self.proj(self.norm(h))

@@ -246,6 +246,11 @@ def denoiser_setup(cfg: FoundryConfig, subjects):
     if c.warm_start and not ckpt_path(cfg, "denoiser").is_file():
         from .warmstart import denoiser_states
 
+        if not ae_ck.get("from_pack"):
+            raise ValueError(
+                "the denoiser's warm start needs the pack's own autoencoder (another one changes the latent it was "
+                "trained on): run `python3 -m foundry seed` in a fresh work/ first"
+            )
         print(f"[denoiser] warm start from the pack: {denoiser_states(den, ie)}", flush=True)
     acp = alphas_cumprod(cfg.scheduler).to(DEVICE)
     T = cfg.scheduler.num_train_timesteps

@@ -20,7 +20,7 @@ REQUIRED = ["schema", "schema_version", "id", "image", "latent", "scheduler", "p
 def fresh(tmp_path_factory):
     out = tmp_path_factory.mktemp("pack") / "tiny"
     meta = {"id": "tiny", "title": "t", "description": "d"}
-    return out, write_pack(TINY, tiny_nets(), 1.0, out, meta, gallery=(4, 4))
+    return out, write_pack(TINY, tiny_nets(), 1.0, out, meta, gallery=(4, 4, 0))
 
 
 def test_manifest_is_complete_and_hashes_match(fresh):

@@ -112,7 +112,9 @@ describe("validateManifest", () => {
     it("accepts both packs' scene kits and random encoders, typed", () => {
       for (const id of ["tiny", "emoji64"]) {
         const m = validateManifest(packJson(id));
-        expect(m.scenes?.subjects).toEqual(m.gallery?.heldout.map((e) => e.id));
+        // the kit renders the held-out subjects, then the validation subjects (for tuning off held-out)
+        const validation = m.gallery?.train.filter((e) => e.validation).map((e) => e.id) ?? [];
+        expect(m.scenes?.subjects).toEqual([...(m.gallery?.heldout.map((e) => e.id) ?? []), ...validation]);
         expect(m.scenes?.sprites.small.px).toBe(20);
         expect(m.scenes?.positions.center).toEqual([32, 32]);
         expect(m.evaluators?.patch_encoder_random?.grid).toEqual([8, 8]);
