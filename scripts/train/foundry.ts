@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { packPath } from "../../src/core/engine/testing/tiny";
 import type { RgbaImage } from "../../src/core/generate";
 import type { CompareSampler } from "../../src/core/metrics/grid";
@@ -116,9 +116,10 @@ export interface SampleOptions {
 }
 
 export async function foundrySample(o: SampleOptions): Promise<SampleResult> {
-  const jobs = join(o.dir, `${o.name}.jobs.json`);
-  const out = join(o.dir, `${o.name}.images.safetensors`);
-  const adapters = o.adapters ?? ["base"];
+  // Absolute paths: the foundry runs in foundry/, not in the caller's directory.
+  const jobs = resolve(o.dir, `${o.name}.jobs.json`);
+  const out = resolve(o.dir, `${o.name}.images.safetensors`);
+  const adapters = (o.adapters ?? ["base"]).map((a) => (a === "base" ? a : resolve(a)));
   writeFileSync(jobs, JSON.stringify({ references: o.references, jobs: o.jobs }));
   const args = ["sample", "--pack", packFolder(o.pack), "--jobs", jobs, "--out", out, "--threads", String(o.threads)];
   for (const a of adapters) args.push("--adapter", a);
@@ -150,11 +151,13 @@ export interface TrainOptions {
 
 /** Trains one adapter; resolves with its per-step log. A run stopped by a non-finite value rejects. */
 export async function foundryTrain(o: TrainOptions): Promise<StepReport[]> {
-  const config = o.out.replace(/\.safetensors$/, ".run.json");
-  const log = o.out.replace(/\.safetensors$/, ".log.jsonl");
+  // Absolute paths: the foundry runs in foundry/, not in the caller's directory.
+  const out = resolve(o.out);
+  const config = out.replace(/\.safetensors$/, ".run.json");
+  const log = out.replace(/\.safetensors$/, ".log.jsonl");
   writeFileSync(config, JSON.stringify(o.config));
-  const args = ["train-adapter", "--pack", packFolder(o.pack), "--dataset", o.dataset, "--config", config];
-  await runFoundry([...args, "--out", o.out, "--log", log, "--threads", String(o.threads)]);
+  const args = ["train-adapter", "--pack", packFolder(o.pack), "--dataset", resolve(o.dataset), "--config", config];
+  await runFoundry([...args, "--out", out, "--log", log, "--threads", String(o.threads)]);
   return readFileSync(log, "utf8")
     .trim()
     .split("\n")
