@@ -95,12 +95,7 @@ def correspondence_batch(bank: SpriteBank, n: int, rng: np.random.Generator, gri
     img_b, _ = place(sprites, _affine(size_b, cb[:, 0], cb[:, 1], angle), bgs[n:])
     # B patch centres → sprite coords → A pixel coords
     step = IMAGE_SIZE / grid
-    centres = (torch.arange(grid).float() + 0.5) * step
-    py, px = torch.meshgrid(centres, centres, indexing="ij")
-    dx, dy = px.reshape(1, -1) - cb[:, :1], py.reshape(1, -1) - cb[:, 1:]
-    cos, sin = torch.cos(angle)[:, None], torch.sin(angle)[:, None]
-    u = (cos * dx + sin * dy) / size_b[:, None]  # in sprite units, centred
-    v = (-sin * dx + cos * dy) / size_b[:, None]
+    u, v = patch_sprite_coords(cb, size_b, angle, grid)
     ax, ay = ca[:, :1] + u * size_a[:, None], ca[:, 1:] + v * size_a[:, None]
     side = sprites.shape[-1]
     ui = ((u + 0.5) * side).long().clamp(0, side - 1)
@@ -110,6 +105,17 @@ def correspondence_batch(bank: SpriteBank, n: int, rng: np.random.Generator, gri
     target = (ay / step).long().clamp(0, grid - 1) * grid + (ax / step).long().clamp(0, grid - 1)
     target[~(inside & (alpha > 0.5))] = -1
     return img_a * 2 - 1, img_b * 2 - 1, target
+
+
+def patch_sprite_coords(centre: torch.Tensor, size: torch.Tensor, angle: torch.Tensor, grid: int):
+    """Where each patch centre of a grid×grid image lies on a sprite placed by `_affine`
+    (centre [n,2], side `size`, rotated by `angle`): (u, v) [n, grid²] in sprite units, centred, so
+    the sprite covers [−0.5, 0.5)²."""
+    centres = (torch.arange(grid).float() + 0.5) * (IMAGE_SIZE / grid)
+    py, px = torch.meshgrid(centres, centres, indexing="ij")
+    dx, dy = px.reshape(1, -1) - centre[:, :1], py.reshape(1, -1) - centre[:, 1:]
+    cos, sin = torch.cos(angle)[:, None], torch.sin(angle)[:, None]
+    return (cos * dx + sin * dy) / size[:, None], (-sin * dx + cos * dy) / size[:, None]
 
 
 _BG_CACHE: dict[str, np.ndarray] = {}

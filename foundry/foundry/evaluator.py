@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .batches import _affine, _bg, place
+from .batches import _affine, _bg, patch_sprite_coords, place
 from .config import IMAGE_SIZE, EvaluatorConfig
 from .nets import PatchEncoder
 from .scene import BACKGROUNDS
@@ -74,12 +74,7 @@ def part_batch(bank, n: int, rng: np.random.Generator, parts: int, grid: int = 8
     img = (img + jitter).clamp(0, 1)
     step = IMAGE_SIZE / grid
     cover = F.avg_pool2d(alpha, int(step)).reshape(n, -1)
-    centres = (torch.arange(grid).float() + 0.5) * step
-    py, px = torch.meshgrid(centres, centres, indexing="ij")
-    dx, dy = px.reshape(1, -1) - c[:, :1], py.reshape(1, -1) - c[:, 1:]
-    cos, sin = torch.cos(angle)[:, None], torch.sin(angle)[:, None]
-    u = (cos * dx + sin * dy) / size[:, None] + 0.5  # sprite coordinates, in [0,1) on the sprite
-    v = (-sin * dx + cos * dy) / size[:, None] + 0.5
+    u, v = (w + 0.5 for w in patch_sprite_coords(c, size, angle, grid))  # in [0,1) on the sprite
     side = sprites.shape[-1]
     a = sprites[torch.arange(n)[:, None], 3, (v * side).long().clamp(0, side - 1), (u * side).long().clamp(0, side - 1)]
     on_subject = (u >= 0) & (u < 1) & (v >= 0) & (v < 1) & (a > 0.5) & (cover > 0.5)
