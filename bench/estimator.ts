@@ -13,11 +13,18 @@
  * same readings over subject blocks only.
  */
 import { existsSync, readFileSync } from "node:fs";
-import * as ort from "onnxruntime-web";
+import { sessionRun, wasmSession } from "../node/ort.ts";
+import { readManifest } from "../node/packs.ts";
 import { imageToTensor } from "../src/core/generate/image.ts";
+import type { ModelRun } from "../src/core/metrics/image-encoder.ts";
 import type { Manifest } from "../src/core/pack/manifest.ts";
 import { patchQualityCpu } from "../src/core/quality/cpu.ts";
-import { type EncoderSpec, evaluatorEncoderSpec, packEncoderSpec, patchFeatures } from "../src/core/quality/encoder.ts";
+import {
+  type EncoderSpec,
+  evaluatorEncoderSpec,
+  packEncoderSpec,
+  patchFeatures,
+} from "../src/core/quality/encoder-spec.ts";
 import {
   BAD_PATCH_ERROR,
   type EstimatorScore,
@@ -26,9 +33,6 @@ import {
   qualityPerBlock,
 } from "../src/core/quality/estimator.ts";
 import { parseSafetensors } from "../src/core/safetensors.ts";
-
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = "error";
 
 export const ESTIMATOR_FIXTURE = "tests/fixtures/estimator-emoji64.safetensors";
 export const EMOJI64 = "public/models/emoji64";
@@ -47,8 +51,7 @@ export interface EstimatorData {
 }
 
 export function readEstimatorFixture(path = ESTIMATOR_FIXTURE): EstimatorData {
-  const b = readFileSync(path);
-  const { tensors } = parseSafetensors(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), path);
+  const { tensors } = parseSafetensors(readFileSync(path), path);
   const get = (name: string) => {
     const t = tensors.get(name);
     if (t?.dtype !== "U8" || t.shape.length !== 4 || t.shape[3] !== 3) {
@@ -88,7 +91,7 @@ function encoderInput(images: Uint8Array, i: number, size: number, spec: Encoder
 
 /** Patch features `[n, patches, dim]` of a batch of images, run in chunks. */
 async function encode(
-  session: ort.InferenceSession,
+  model: ModelRun,
   spec: EncoderSpec,
   images: Uint8Array,
   n: number,
@@ -103,11 +106,11 @@ async function encode(
     const m = Math.min(chunk, n - i0);
     const input = new Float32Array(m * per);
     for (let k = 0; k < m; k++) input.set(encoderInput(images, i0 + k, size, spec, bg), k * per);
-    const result = await session.run({
-      [spec.input]: new ort.Tensor("float32", input, [m, 3, spec.image_size, spec.image_size]),
+    const result = await model({
+      [spec.input]: { dtype: "float32", data: input, dims: [m, 3, spec.image_size, spec.image_size] },
     });
     const t = result[spec.output];
-    out.set(patchFeatures(t.data as Float32Array, [...t.dims], spec), i0 * patchValues);
+    out.set(patchFeatures(t.data as Float32Array, t.dims, spec), i0 * patchValues);
   }
   return out;
 }
@@ -119,10 +122,11 @@ export async function blockQuality(
   data: EstimatorData,
   background: [number, number, number],
 ): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
+  const session = await wasmSession(model);
   try {
-    const gen = await encode(session, spec, data.generated, data.n, data.size, background);
-    const ref = await encode(session, spec, data.reference, data.n, data.size, background);
+    const run = sessionRun(session);
+    const gen = await encode(run, spec, data.generated, data.n, data.size, background);
+    const ref = await encode(run, spec, data.reference, data.n, data.size, background);
     const patches = spec.grid[0] * spec.grid[1];
     const q = patchQualityCpu(gen, ref, { batch: data.n, genPatches: patches, refPatches: patches, dim: spec.dim });
     return qualityPerBlock(q.genMax, { height: spec.grid[0], width: spec.grid[1] }, data.n, data.size / BLOCK);
@@ -162,7 +166,7 @@ export async function estimatorCheck(threshold = BAD_PATCH_ERROR): Promise<Estim
   for (const f of [ESTIMATOR_FIXTURE, `${EMOJI64}/manifest.json`]) {
     if (!existsSync(f)) throw new Error(`${f} is missing (the foundry writes it once emoji64 is trained)`);
   }
-  const manifest: Manifest = JSON.parse(readFileSync(`${EMOJI64}/manifest.json`, "utf8"));
+  const manifest = readManifest(EMOJI64);
   const encoders = scoredEncoders(manifest);
   const data = readEstimatorFixture();
   const errors = patchErrors(data.generated, data.truth, data.n, data.size, BLOCK);

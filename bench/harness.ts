@@ -1,9 +1,10 @@
 /**
  * Shared pieces for benchmark scenarios: the production build served by Vite's preview server
- * and Debian's headless Chromium, both started on first use and closed at the end.
+ * and Debian's headless Chromium, both started on first use and closed at the end, and pages of a
+ * Vite dev server for modules that must load unbundled.
  */
 import { type Browser, chromium, type Page } from "@playwright/test";
-import { build, type PreviewServer, preview } from "vite";
+import { build, createServer, type PreviewServer, preview } from "vite";
 import { chromiumLaunchOptions } from "../e2e/chromium";
 
 export interface BenchEnv {
@@ -47,6 +48,28 @@ export class Harness {
   async freshPage(): Promise<Page> {
     const context = await (await this.chromium()).newContext();
     return context.newPage();
+  }
+
+  /**
+   * Runs `fn` on a fresh page at `path` of a Vite dev server, where source modules load unbundled
+   * by URL (the in-browser GPU benchmarks); the page and the server close afterwards.
+   */
+  async devServerPage<T>(path: string, fn: (page: Page) => Promise<T>): Promise<T> {
+    const server = await createServer({ logLevel: "warn", server: { port: 0, strictPort: false } });
+    try {
+      await server.listen();
+      const url = server.resolvedUrls?.local[0];
+      if (!url) throw new Error("the Vite dev server did not report a URL");
+      const page = await this.freshPage();
+      try {
+        await page.goto(`${url}${path}`);
+        return await fn(page);
+      } finally {
+        await page.context().close();
+      }
+    } finally {
+      await server.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -8,21 +8,12 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import type {} from "../src/app/services/devtools"; // window.patchdpo's type
+import { relError } from "../src/core/engine/testing/tiny";
 import { parseSafetensors } from "../src/core/safetensors";
 import { expectLoaded } from "./helpers";
 
 const FIXTURE = "tests/fixtures/sampler-tiny.safetensors";
 const TOLERANCE = 2e-3;
-
-function relErr(got: number[], want: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return num / Math.max(den, 1e-6);
-}
 
 /** "background blue, position any, size large" → { background: "blue", position: "any", size: "large" }. */
 function parsePrompt(text: string): Record<string, string> {
@@ -52,7 +43,7 @@ test("the pipeline on WebGPU reproduces the foundry sampler from fixed noise (DD
     Array.from(new Uint8Array(await (await fetch("/__fixtures/sampler-tiny.safetensors")).arrayBuffer())),
   );
   const bytes = Uint8Array.from(served);
-  const { tensors, metadata } = parseSafetensors(bytes.buffer, FIXTURE);
+  const { tensors, metadata } = parseSafetensors(bytes, FIXTURE);
   const get = (name: string) => tensors.get(name)?.data as Float32Array;
   const settings = JSON.parse(metadata.settings);
   const prompts: string[] = JSON.parse(metadata.prompts);
@@ -105,11 +96,11 @@ test("the pipeline on WebGPU reproduces the foundry sampler from fixed noise (DD
           ipScale: settings.ip_scale,
         },
       );
-      const latentErr = relErr(out.latents as number[], get(golden).subarray(b * perLatent, (b + 1) * perLatent));
+      const latentErr = relError(out.latents as number[], get(golden).subarray(b * perLatent, (b + 1) * perLatent));
       errors.push(`${sampler}[${b}] latent ${latentErr.toExponential(1)}`);
       expect(latentErr, `${sampler} latent, item ${b}`).toBeLessThan(TOLERANCE);
       if (sampler === "ddim") {
-        const imageErr = relErr(out.decoded as number[], get("image").subarray(b * perImage, (b + 1) * perImage));
+        const imageErr = relError(out.decoded as number[], get("image").subarray(b * perImage, (b + 1) * perImage));
         errors.push(`ddim[${b}] image ${imageErr.toExponential(1)}`);
         expect(imageErr, `ddim image, item ${b}`).toBeLessThan(TOLERANCE);
       }

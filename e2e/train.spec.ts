@@ -161,7 +161,7 @@ test("train PatchDPO with pause, reload and resume; DPO; NaN stop; export and ge
     if (out.images.length !== 1) throw new Error("no image");
     return Array.from(new Uint8Array(file));
   });
-  const parsed = parseSafetensors(new Uint8Array(bytes).buffer, "adapter.safetensors");
+  const parsed = parseSafetensors(new Uint8Array(bytes), "adapter.safetensors");
   const names = tinyManifest().roles.denoiser.adapter.tensors.map((t: { name: string }) => t.name);
   expect([...parsed.tensors.keys()].sort()).toEqual([...names].sort());
   expect(parsed.metadata).toMatchObject({ pack: "tiny", run: "e2e-patchdpo", step: "20" });

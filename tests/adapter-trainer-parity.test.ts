@@ -73,12 +73,7 @@ async function torchRun(label: string, c: HeadlessConfig): Promise<Result> {
   await run("/usr/bin/python3", [...args, "--config", config, "--out", out, "--log", log, "--threads", "1"], {
     cwd: "foundry",
   });
-  const bytes = readFileSync(out);
-  const { tensors, metadata } = importAdapter(
-    pack.manifest,
-    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    out,
-  );
+  const { tensors, metadata } = importAdapter(pack.manifest, readFileSync(out), out);
   expect(JSON.parse(metadata.config).loss.method).toBe(c.train.loss?.method);
   const lines = readFileSync(log, "utf8").trim().split("\n");
   return { adapter: tensors, reports: lines.map((l) => JSON.parse(l) as StepReport) };

@@ -4,10 +4,11 @@
  * quality maps as cosines on the patch grid.
  */
 import { describe, expect, it } from "vitest";
+import { nodeRunner } from "../node/ort";
+import { baseAdapter, readManifest } from "../node/packs";
 import { buildDataset } from "../src/core/dataset/build";
 import { meanQuality } from "../src/core/dataset/types";
 import { generate, imageToTensor } from "../src/core/generate";
-import { baseAdapter, nodeRunner, readManifest } from "./ort-node";
 
 const manifest = readManifest("tiny");
 const run = nodeRunner("tiny");

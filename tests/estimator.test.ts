@@ -14,11 +14,11 @@ import {
   estimatorCheck,
   readEstimatorFixture,
 } from "../bench/estimator";
-import { packEncoderSpec } from "../src/core/quality/encoder";
+import { readManifest } from "../node/packs";
+import { packEncoderSpec } from "../src/core/quality/encoder-spec";
 import { estimatorAuroc, patchErrors } from "../src/core/quality/estimator";
 import { serializeSafetensors, type Tensor } from "../src/core/safetensors";
 import { uint32Stream } from "../src/core/sampling/rng";
-import { readManifest } from "./ort-node";
 
 function syntheticPairs(n: number, size: number, seed: number): EstimatorData {
   const next = uint32Stream(seed);

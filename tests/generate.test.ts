@@ -1,5 +1,7 @@
 /** The generation pipeline on the tiny pack in Node: reproducibility, batching, bad input. */
 import { describe, expect, it } from "vitest";
+import { nodeRunner } from "../node/ort";
+import { baseAdapter, readManifest } from "../node/packs";
 import {
   encodeReference,
   type GenerateSettings,
@@ -8,7 +10,6 @@ import {
   type RgbaImage,
   tensorToImage,
 } from "../src/core/generate";
-import { baseAdapter, nodeRunner, readManifest } from "./ort-node";
 
 const manifest = readManifest("tiny");
 const run = nodeRunner("tiny");

@@ -5,14 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { nodeRunner } from "../node/ort";
+import { baseAdapter, readManifest } from "../node/packs";
 import { imageToTensor, type RgbaImage } from "../src/core/generate";
+import { readBaseAdapter, requireRole } from "../src/core/pack";
 import { latentNoise } from "../src/core/sampling";
-import { type GenerationPack, Generator, readBaseAdapter } from "../workers/generation";
+import { type GenerationPack, Generator } from "../workers/generation";
 import type { GenerationProgress, GenerationRequest } from "../workers/inference-api";
-import { baseAdapter, nodeRunner, readManifest } from "./ort-node";
 
 const manifest = readManifest("tiny");
-const weightsFile = String((manifest.roles.denoiser?.weights as { file?: string } | undefined)?.file);
+const denoiser = requireRole(manifest, "denoiser");
+const weightsFile = denoiser.weights.file;
 const bytes = new Map([[weightsFile, new Uint8Array(readFileSync(`public/models/tiny/${weightsFile}`))]]);
 const run = nodeRunner("tiny");
 
@@ -62,7 +65,7 @@ const never = new AbortController().signal;
 describe("Generator (tiny pack, WASM in Node)", { timeout: 30_000 }, () => {
   it("reads the base adapter from the weights file: every manifest tensor, same values as the file", () => {
     const adapter = readBaseAdapter(manifest, bytes);
-    const spec = manifest.roles.denoiser?.adapter as { tensors: { name: string }[] };
+    const spec = denoiser.adapter;
     expect([...adapter.keys()]).toEqual(spec.tensors.map((t) => t.name));
     for (const [name, values] of baseAdapter("tiny")) expect(adapter.get(name)).toEqual(values);
     expect(readBaseAdapter(manifest, new Map()).size).toBe(0);

@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
 import { describe, expect, it } from "vitest";
+import { createSession, toOrt } from "../node/ort";
+import { baseAdapter, loadSafetensors, need, readManifest } from "../node/packs";
 import { parseSafetensors } from "../src/core/safetensors";
-import { baseAdapter, createSession, loadSafetensors, need, readManifest, toOrt } from "./ort-node";
 
 const packs = ["tiny", "emoji64"].filter((p) => existsSync(`tests/fixtures/ort-${p}.safetensors`));
 
@@ -72,7 +73,7 @@ describe.each(packs)("ONNX parity: %s", (pack) => {
 describe("safetensors", () => {
   it("rejects a truncated file with a specific message", () => {
     const b = readFileSync("tests/fixtures/ort-tiny.safetensors");
-    const cut = b.buffer.slice(b.byteOffset, b.byteOffset + 100);
+    const cut = b.subarray(0, 100);
     expect(() => parseSafetensors(cut, "ort-tiny.safetensors")).toThrow(
       /ort-tiny.safetensors: header length \d+ exceeds file size/,
     );

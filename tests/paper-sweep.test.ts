@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BUDGETS, runPaper, validationPrompts } from "../bench/scenarios/paper";
 import { gridPoints, runSweep, sweepTable } from "../bench/sweep";
+import { readManifest } from "../node/packs";
 import type { CompareReport } from "../src/core/metrics/report";
-import { readManifest } from "./ort-node";
 import { withValidationSubjects } from "./validation-pack";
 
 const folders: string[] = [];

@@ -9,8 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { nodeRunner } from "../node/ort";
+import { baseAdapter, readManifest } from "../node/packs";
+import { decodePng } from "../node/png";
 import { foundrySample, type SampleJob } from "../scripts/train/foundry";
-import { decodePng } from "../scripts/train/png";
 import { relError } from "../src/core/engine/testing/tiny";
 import {
   type AdapterTensors,
@@ -25,7 +27,6 @@ import {
 import { type CompareSampler, evaluateCell, type GridCell, gridCells } from "../src/core/metrics/grid";
 import { ImageEvaluator } from "../src/core/metrics/image";
 import { exportAdapter } from "../src/core/training/adapter-file";
-import { baseAdapter, nodeRunner, readManifest } from "./ort-node";
 
 const PACK = "tiny";
 const manifest = readManifest(PACK);

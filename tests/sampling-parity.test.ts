@@ -6,21 +6,13 @@
 import { existsSync } from "node:fs";
 import * as ort from "onnxruntime-web";
 import { describe, expect, it } from "vitest";
+import { createSession, nodeRunner } from "../node/ort";
+import { baseAdapter, loadSafetensors, need, readManifest } from "../node/packs";
+import { relError } from "../src/core/engine/testing/tiny";
 import { bindDenoiser, decodeLatents } from "../src/core/generate";
 import { sample } from "../src/core/sampling";
-import { baseAdapter, createSession, loadSafetensors, need, nodeRunner, readManifest } from "./ort-node";
 
 const packs = ["tiny", "emoji64"].filter((p) => existsSync(`tests/fixtures/sampler-${p}.safetensors`));
-
-function relErr(got: Float32Array, want: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return num / Math.max(den, 1e-6);
-}
 
 describe.each(packs)("sampler parity: %s", (pack) => {
   const manifest = readManifest(pack);
@@ -54,21 +46,21 @@ describe.each(packs)("sampler parity: %s", (pack) => {
     const s = await createSession(pack, "image_encoder");
     const ref = need(fx, "reference");
     const out = await s.run({ image: new ort.Tensor("float32", ref.data as Float32Array, ref.shape) });
-    expect(relErr(out.image_tokens.data as Float32Array, need(fx, "image_tokens").data as Float32Array)).toBeLessThan(
+    expect(relError(out.image_tokens.data as Float32Array, need(fx, "image_tokens").data as Float32Array)).toBeLessThan(
       1e-4,
     );
   });
 
   it("DDIM latent and decoded image match", async () => {
     const z = await sampleWith("ddim");
-    expect(relErr(z, need(fx, "latent").data as Float32Array)).toBeLessThan(2e-3);
+    expect(relError(z, need(fx, "latent").data as Float32Array)).toBeLessThan(2e-3);
     const image = await decodeLatents(run, manifest, z, batch);
-    expect(relErr(image, need(fx, "image").data as Float32Array)).toBeLessThan(2e-3);
+    expect(relError(image, need(fx, "image").data as Float32Array)).toBeLessThan(2e-3);
   });
 
   it("Euler latent matches", async () => {
     const z = await sampleWith("euler");
-    expect(relErr(z, need(fx, "latent_euler").data as Float32Array)).toBeLessThan(2e-3);
+    expect(relError(z, need(fx, "latent_euler").data as Float32Array)).toBeLessThan(2e-3);
   });
 
   it("cancels between steps", async () => {

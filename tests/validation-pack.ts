@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { packPath } from "../src/core/engine/testing/tiny";
+import { packPath } from "../node/packs";
 import type { Manifest } from "../src/core/pack/manifest";
 
 const APPEND_SPRITES = `

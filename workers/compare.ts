@@ -7,7 +7,6 @@
  */
 import type * as ort from "onnxruntime-web";
 import { encodeReference, imageToTensor, type RgbaImage, type RunRole } from "../src/core/generate";
-import type { ImageEncoder } from "../src/core/metrics/encoders";
 import { evaluateCell } from "../src/core/metrics/grid";
 import {
   evaluatorSources,
@@ -16,9 +15,10 @@ import {
   type MetricSuite,
   missingEvaluatorNote,
 } from "../src/core/metrics/image";
+import { evaluatorEncoder, type ImageEncoder, imageEncoder, packPatchEncoder } from "../src/core/metrics/image-encoder";
 import { sha256Hex } from "../src/core/pack/hash";
 import { EVALUATOR_NAMES, type EvaluatorName, type EvaluatorSpec } from "../src/core/pack/manifest";
-import { type EncoderSpec, evaluatorEncoderSpec, packEncoderSpec } from "../src/core/quality/encoder";
+import type { EncoderSpec } from "../src/core/quality/encoder-spec";
 import { hwcToRgba, loadSceneAssets, SceneRenderer } from "../src/core/scene/render";
 import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from "./compare-api";
 import type { GenerationPack } from "./generation";
@@ -44,14 +44,6 @@ interface PackExtras {
   sessions: ort.InferenceSession[];
   scene?: SceneRenderer;
   notes: string[];
-}
-
-function sessionEncoder(
-  session: ort.InferenceSession,
-  spec: EncoderSpec,
-  background: [number, number, number],
-): ImageEncoder {
-  return { spec, background, run: (input) => runSession(session, { [spec.input]: input }) };
 }
 
 export class CompareService {
@@ -99,16 +91,16 @@ export class CompareService {
     const { manifest, galleryFile } = this.host.pack(packId);
     const out: PackExtras = { evaluators: {}, sessions: [], notes: [] };
     for (const name of EVALUATOR_NAMES) {
-      const spec = manifest.evaluators?.[name];
-      if (!spec) {
+      if (!manifest.evaluators?.[name]) {
         out.notes.push(missingEvaluatorNote(name));
         continue;
       }
       try {
-        const encoderSpec = evaluatorEncoderSpec(manifest, name);
-        const session = await this.evaluatorSession(packId, spec);
-        out.sessions.push(session);
-        out.evaluators[name] = sessionEncoder(session, encoderSpec, manifest.image.background);
+        out.evaluators[name] = await evaluatorEncoder(manifest, name, async (evaluator) => {
+          const session = await this.evaluatorSession(packId, evaluator);
+          out.sessions.push(session);
+          return (feeds) => runSession(session, feeds);
+        });
       } catch (e) {
         out.notes.push(`evaluators.${name} unavailable: ${(e as Error).message}`);
       }
@@ -134,18 +126,19 @@ export class CompareService {
     const extras = await this.load(req.packId);
     const patchSession = this.host.session(req.packId, "patch_encoder");
     if (!patchSession) throw new Error(`pack "${req.packId}" has no loaded patch_encoder session`);
-    const packSpec = packEncoderSpec(manifest);
-    const bg = manifest.image.background;
+    const patchEncoder = packPatchEncoder(manifest, (feeds) => runSession(patchSession, feeds));
     const fromEvaluators = evaluatorSuite(extras.evaluators);
     const suite: MetricSuite = {
-      patch: { patch_quality: sessionEncoder(patchSession, packSpec, bg), ...fromEvaluators.patch },
+      patch: { patch_quality: patchEncoder, ...fromEvaluators.patch },
       global: { ...fromEvaluators.global },
       scene: extras.scene,
     };
     for (const [key, id] of Object.entries(req.global)) {
       if (!id) continue;
       const u = this.host.userEncoder(id);
-      suite.global[key as keyof MetricSuite["global"]] = sessionEncoder(u.session, u.spec, u.background);
+      suite.global[key as keyof MetricSuite["global"]] = imageEncoder(u.spec, u.background, (feeds) =>
+        runSession(u.session, feeds),
+      );
     }
     const { cell } = req;
     const reference = await this.host.reference(req.packId, cell.subject);
@@ -176,7 +169,7 @@ export class CompareService {
       truth,
       images: r.images,
       maps: r.evaluations.map((e) => e.maps),
-      grid: { height: packSpec.grid[0], width: packSpec.grid[1] },
+      grid: { height: patchEncoder.spec.grid[0], width: patchEncoder.spec.grid[1] },
       records: r.records,
     };
   }

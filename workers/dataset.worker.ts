@@ -10,7 +10,7 @@ import { decodeDatasetZip, encodeDatasetZip, packShapes, type StoredDataset } fr
 import { meanQuality } from "../src/core/dataset/types";
 import { imageToTensor, type RgbaImage, tensorToImage } from "../src/core/generate";
 import type { Manifest } from "../src/core/pack/manifest";
-import { packEncoderSpec } from "../src/core/quality/encoder";
+import { packEncoderSpec } from "../src/core/quality/encoder-spec";
 import type { DatasetApi } from "./dataset-api";
 import { listDatasets, readDataset, removeDataset, saveDataset, summarize } from "./dataset-store";
 import { TaskSignals } from "./task-signals";

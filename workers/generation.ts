@@ -17,7 +17,6 @@ import {
   tensorToImage,
 } from "../src/core/generate";
 import { type Manifest, type PackSource, packBaseUrl, type RoleName, type SourceInfo } from "../src/core/pack";
-import { parseSafetensors } from "../src/core/safetensors";
 import { decodeImageBlob } from "./image-decode";
 import type { GenerationOutput, GenerationProgress, GenerationRequest } from "./inference-api";
 import { LruCache } from "./lru";
@@ -35,28 +34,6 @@ export interface GenerationPack {
   baseAdapter: AdapterTensors;
   /** A gallery file (pack-relative path) from wherever the pack came from. */
   galleryFile(file: string): Promise<Blob>;
-}
-
-/**
- * The adapter tensors named in the manifest, read from the denoiser's weights file. A missing one
- * is left out rather than failing the pack load: generation then names it (see bindDenoiser).
- */
-export function readBaseAdapter(manifest: Manifest, bytes: ReadonlyMap<string, Uint8Array>): AdapterTensors {
-  const den = manifest.roles.denoiser;
-  const spec = den?.adapter as { tensors: { name: string }[] } | undefined;
-  const file = (den?.weights as { file: string } | undefined)?.file;
-  const raw = file ? bytes.get(file) : undefined;
-  if (!spec || !raw) return new Map();
-  const { tensors } = parseSafetensors(
-    raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer,
-    file,
-  );
-  const adapter = new Map<string, Float32Array>();
-  for (const t of spec.tensors) {
-    const found = tensors.get(t.name);
-    if (found?.dtype === "F32") adapter.set(t.name, found.data as Float32Array);
-  }
-  return adapter;
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import type { GenerateSettings, RgbaImage } from "../src/core/generate";
 import type { LoadProgress, Manifest, PackRecord, PackSource, RoleName } from "../src/core/pack";
-import type { UserEncoderSpec } from "../src/core/quality/encoder";
+import type { UserEncoderSpec } from "../src/core/quality/encoder-spec";
 import type { GpuProbe } from "../src/gpu/device";
 import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from "./compare-api";
 import type { QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";

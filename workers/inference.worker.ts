@@ -4,14 +4,13 @@
  * Every request that takes time carries a task id for cancel() and a progress callback.
  */
 import * as Comlink from "comlink";
-import { PackCache } from "../src/core/pack/cache";
+import { readBaseAdapter } from "../src/core/pack/base-adapter";
 import { CacheQuotaError } from "../src/core/pack/errors";
 import type { RoleName } from "../src/core/pack/manifest";
 import { stagePack } from "../src/core/pack/stage";
-import { idbStore } from "../src/core/pack/store";
 import { probeWebGpu } from "../src/gpu/device";
 import { CompareService } from "./compare";
-import { type GenerationPack, Generator, gallerySource, readBaseAdapter } from "./generation";
+import { type GenerationPack, Generator, gallerySource } from "./generation";
 import type { ComputeEnv, ExecutionProvider, InferenceApi, LoadedPack } from "./inference-api";
 import {
   configureOrt,
@@ -21,13 +20,14 @@ import {
   runSession,
   wasmThreads,
 } from "./ort-sessions";
+import { packCache } from "./pack-cache";
 import { throttleProgress } from "./progress";
 import { QualityService } from "./quality";
 import { TaskSignals } from "./task-signals";
 
 configureOrt(new URL(import.meta.env.BASE_URL, self.location.origin).href);
 
-const cache = new PackCache(idbStore());
+const cache = packCache();
 const tasks = new TaskSignals();
 const loaded = new Map<string, RoleSessions>();
 let envPromise: Promise<ComputeEnv> | undefined;

@@ -1,6 +1,6 @@
 /** Types of the inference worker's patch-quality requests (Inspect tab), shared with the app. */
 import type { RgbaImage } from "../src/core/generate/image";
-import type { EncoderSpec, UserEncoderSpec } from "../src/core/quality/encoder";
+import type { EncoderSpec, UserEncoderSpec } from "../src/core/quality/encoder-spec";
 import type { PatchQualityMaps, RefWeightMode } from "../src/core/quality/maps";
 
 /** Which patch encoder to use: a loaded pack's, or a user encoder loaded with loadUserEncoder. */

@@ -14,7 +14,7 @@ import {
   normalizeChannels,
   patchFeatures,
   type UserEncoderSpec,
-} from "../src/core/quality/encoder";
+} from "../src/core/quality/encoder-spec";
 import { patchQualityMaps } from "../src/core/quality/maps";
 import type { QualityResult, QualityShape } from "../src/core/quality/types";
 import { GpuContext } from "../src/gpu/context";

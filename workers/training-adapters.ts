@@ -4,9 +4,8 @@
  * carries every adapter tensor with its manifest shape.
  */
 import { createStore, get, set, type UseStore, values } from "idb-keyval";
-import { PackCache } from "../src/core/pack/cache";
-import { idbStore } from "../src/core/pack/store";
 import { importAdapter } from "../src/core/training/adapter-file";
+import { packCache } from "./pack-cache";
 import type { ImportedAdapter } from "./training-api";
 
 interface StoredAdapter extends ImportedAdapter {
@@ -20,7 +19,7 @@ const adapters = () => {
 };
 
 export async function importAdapterFile(packId: string, bytes: ArrayBuffer, name: string): Promise<ImportedAdapter> {
-  const pack = await new PackCache(idbStore()).record(packId);
+  const pack = await packCache().record(packId);
   if (!pack) throw new Error(`pack "${packId}" is not in the pack cache: load it on the Models tab first`);
   const { tensors, metadata } = importAdapter(pack.manifest, bytes, name);
   const record: StoredAdapter = {

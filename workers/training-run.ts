@@ -8,8 +8,6 @@
 import { createStore, get, set, type UseStore, values } from "idb-keyval";
 import type { PreferenceDataset } from "../src/core/dataset/types";
 import { denoiserArch } from "../src/core/engine/arch";
-import { PackCache } from "../src/core/pack/cache";
-import { idbStore } from "../src/core/pack/store";
 import { parseSafetensors } from "../src/core/safetensors";
 import { alphasCumprod } from "../src/core/sampling";
 import {
@@ -22,6 +20,7 @@ import {
 import type { GpuContext } from "../src/gpu/context";
 import { GpuDeviceLostError } from "../src/gpu/errors";
 import { createTrainer } from "../src/gpu/trainer";
+import { packCache } from "./pack-cache";
 import type { RunRecord, TrainingEvent } from "./training-api";
 
 let store: UseStore | undefined;
@@ -40,20 +39,22 @@ export async function listRuns(): Promise<Omit<RunRecord, "dataset" | "checkpoin
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
-export async function packWeights(packId: string) {
-  const record = await new PackCache(idbStore()).record(packId);
+/** The cached pack's manifest and its denoiser weights file (pack-relative path and bytes). */
+export async function packWeightsFile(packId: string) {
+  const record = await packCache().record(packId);
   if (!record) throw new Error(`pack "${packId}" is not in the pack cache: load it on the Models tab first`);
-  const file = (record.manifest.roles.denoiser?.weights as { file: string } | undefined)?.file;
+  const file = record.manifest.roles.denoiser?.weights.file;
   const entry = record.files.find((f) => f.file === file);
   if (!entry) throw new Error(`pack "${packId}" has no denoiser weights file in the cache`);
-  const read = await new PackCache(idbStore()).read(entry);
+  const read = await packCache().read(entry);
   if (!read.ok) throw new Error(`pack "${packId}": ${read.problem}`);
-  const bytes = read.bytes;
-  const { tensors } = parseSafetensors(
-    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-    entry.file,
-  );
-  return { manifest: record.manifest, weights: new Map([...tensors].map(([n, t]) => [n, t.data as Float32Array])) };
+  return { manifest: record.manifest, file: entry.file, bytes: read.bytes };
+}
+
+async function packWeights(packId: string) {
+  const { manifest, file, bytes } = await packWeightsFile(packId);
+  const { tensors } = parseSafetensors(bytes, file);
+  return { manifest, weights: new Map([...tensors].map(([n, t]) => [n, t.data as Float32Array])) };
 }
 
 /** A new run record, or the stored one of `id` (resume). */

@@ -4,16 +4,15 @@
  * pause, resume from IndexedDB checkpoints and adapter export.
  */
 import * as Comlink from "comlink";
-import { adapterNames, denoiserArch } from "../src/core/engine/arch";
-import { PackCache } from "../src/core/pack/cache";
-import { idbStore } from "../src/core/pack/store";
+import { readBaseAdapter } from "../src/core/pack/base-adapter";
 import { exportAdapter } from "../src/core/training/adapter-file";
 import type { GpuContext } from "../src/gpu/context";
 import { acquireDevice } from "../src/gpu/device";
+import { packCache } from "./pack-cache";
 import { TaskSignals } from "./task-signals";
 import { importAdapterFile, importedAdapters, importedTensors } from "./training-adapters";
 import type { RunRecord, TrainingApi, TrainingEvent, TrainOptions } from "./training-api";
-import { listRuns, openRun, packWeights, readRun, trainRun } from "./training-run";
+import { listRuns, openRun, packWeightsFile, readRun, trainRun } from "./training-run";
 
 const tasks = new TaskSignals();
 /** The GPU context of each run this worker is training (for testLoseDevice). */
@@ -76,13 +75,13 @@ const api: TrainingApi = {
     );
   },
   async baseAdapter(packId) {
-    const { manifest, weights } = await packWeights(packId);
-    return new Map(adapterNames(denoiserArch(manifest)).map((n) => [n, weights.get(n) as Float32Array]));
+    const { manifest, file, bytes } = await packWeightsFile(packId);
+    return readBaseAdapter(manifest, new Map([[file, bytes]]));
   },
   async exportAdapter(runId) {
     const record = await readRun(runId);
     if (!record?.checkpoint) throw new Error(`run "${runId}" has no checkpoint`);
-    const pack = await new PackCache(idbStore()).record(record.packId);
+    const pack = await packCache().record(record.packId);
     if (!pack) throw new Error(`pack "${record.packId}" is not in the pack cache`);
     const meta = { run: runId, step: String(record.checkpoint.step), config: JSON.stringify(record.config) };
     return exportAdapter(pack.manifest, record.checkpoint.adapter, meta);

@@ -6,20 +6,13 @@
  * emoji64 pack when it has been exported, else the tiny pack (reported as `pack`).
  */
 import { existsSync } from "node:fs";
-import { createServer } from "vite";
 import type { Scenario } from "../harness";
 
 export const engine: Scenario = {
   description: "WGSL engine vs onnxruntime-web WebGPU: matmul GFLOP/s, train step ÷ forward, steps/s",
   async run(h) {
     const pack = existsSync("public/models/emoji64/denoiser.onnx") ? "emoji64" : "tiny";
-    const server = await createServer({ logLevel: "warn", server: { port: 0, strictPort: false } });
-    try {
-      await server.listen();
-      const url = server.resolvedUrls?.local[0];
-      if (!url) throw new Error("the Vite dev server did not report a URL");
-      const page = await h.freshPage();
-      await page.goto(`${url}src/gpu/engine.bench.ts`);
+    return h.devServerPage("src/gpu/engine.bench.ts", async (page) => {
       // tsx compiles the callback below with esbuild's keepNames, which calls a `__name` helper.
       await page.evaluate("globalThis.__name = (f) => f");
       const result = await page.evaluate(
@@ -52,10 +45,7 @@ export const engine: Scenario = {
         ],
       );
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-      await page.context().close();
       return { metrics: result.metrics, env: { backend: "webgpu", adapter: result.adapter, cores } };
-    } finally {
-      await server.close();
-    }
+    });
   },
 };

@@ -8,14 +8,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decodePng, encodePng } from "../../node/png";
 import type { Pack } from "../../scripts/train/headless";
-import { decodePng, encodePng } from "../../scripts/train/png";
 import type { BuildReference } from "../../src/core/dataset/build";
 import { decodeDatasetZip, encodeDatasetZip, packShapes } from "../../src/core/dataset/format";
 import type { PreferenceDataset } from "../../src/core/dataset/types";
 import type { PromptChoice, RgbaImage } from "../../src/core/generate";
 import type { CompareSampler } from "../../src/core/metrics/grid";
-import { packEncoderSpec } from "../../src/core/quality/encoder";
+import { packEncoderSpec } from "../../src/core/quality/encoder-spec";
 
 /** A dataset with its images as 8-bit RGBA, which is all the metrics and the zips ever read. */
 export interface BuiltDataset {
@@ -71,8 +71,7 @@ export function readDatasetZip(manifest: Pack["manifest"], path: string): BuiltD
 function hashPack(h: ReturnType<typeof createHash>, pack: Pack): void {
   h.update(readFileSync(join(pack.dir, "manifest.json")));
   for (const role of Object.values(pack.manifest.roles)) {
-    const weights = (role?.weights as { file?: string } | undefined)?.file;
-    for (const file of [role?.file, weights]) if (file) h.update(readFileSync(join(pack.dir, file)));
+    for (const file of [role?.file, role?.weights?.file]) if (file) h.update(readFileSync(join(pack.dir, file)));
   }
 }
 

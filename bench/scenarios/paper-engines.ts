@@ -11,9 +11,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decodePng } from "../../node/png";
 import { foundrySample, foundryTrain, type SampleJob, type SampleReference } from "../../scripts/train/foundry";
 import { type HeadlessConfig, type Pack, train } from "../../scripts/train/headless";
-import { decodePng } from "../../scripts/train/png";
 import { type BuildOptions, type BuildReference, buildDataset } from "../../src/core/dataset/build";
 import {
   type AdapterTensors,
@@ -252,12 +252,7 @@ export function torchEngine(s: TorchSetup): PaperEngine {
         const reports = await foundryTrain({ pack: folder, dataset: zipOf(r), config: r.config, out, threads: 1 });
         const seconds = ((performance.now() - t0) / 1000).toFixed(0);
         log(`trained ${r.id}: ${reports.length} steps in ${seconds} s, last loss ${lastLoss(reports.at(-1)?.loss)}`);
-        const bytes = readFileSync(out);
-        const { tensors } = importAdapter(
-          manifest,
-          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-          out,
-        );
+        const { tensors } = importAdapter(manifest, readFileSync(out), out);
         return { id: r.id, tensors, file: out };
       });
     },

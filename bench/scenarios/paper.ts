@@ -35,12 +35,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import * as ort from "onnxruntime-web";
+import { sessionRun, wasmSession } from "../../node/ort";
+import { decodePng } from "../../node/png";
 import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, type Pack } from "../../scripts/train/headless";
-import { decodePng } from "../../scripts/train/png";
 import { datasetReference } from "../../src/core/dataset/build";
-import { imageToTensor, type PromptChoice, type RgbaImage, type RunRole } from "../../src/core/generate";
-import { encodeImage, type ImageEncoder } from "../../src/core/metrics/encoders";
+import { imageToTensor, type PromptChoice, type RgbaImage } from "../../src/core/generate";
 import { type CompareSampler, gridCells, promptKey } from "../../src/core/metrics/grid";
 import {
   evaluatorSources,
@@ -50,6 +49,12 @@ import {
   missingEvaluatorNote,
 } from "../../src/core/metrics/image";
 import {
+  encodeImage,
+  evaluatorEncoder,
+  type ImageEncoder,
+  packPatchEncoder,
+} from "../../src/core/metrics/image-encoder";
+import {
   buildReport,
   markdownTable,
   metricsOf,
@@ -58,12 +63,11 @@ import {
 } from "../../src/core/metrics/report";
 import type { EvaluatorName, Manifest } from "../../src/core/pack/manifest";
 import { patchQualityCpu } from "../../src/core/quality/cpu";
-import { evaluatorEncoderSpec, packEncoderSpec } from "../../src/core/quality/encoder";
 import { patchQualityMaps } from "../../src/core/quality/maps";
 import { uint32Stream } from "../../src/core/sampling";
 import { loadSceneAssets, SceneRenderer } from "../../src/core/scene/render";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../../src/core/training/loop";
-import type { LossOptions } from "../../src/core/training/losses";
+import type { LossOptions } from "../../src/core/training/steps";
 import type { WeightOptions } from "../../src/core/training/weights";
 import type { Scenario } from "../harness";
 import { type BuiltDataset, cachedDataset, type DatasetRecipe, datasetKey } from "./paper-dataset";
@@ -354,31 +358,15 @@ export function paperOptions(argv: string[]): PaperOptions {
   };
 }
 
-function ortSession(path: string): Promise<ort.InferenceSession> {
-  ort.env.wasm.numThreads = 1;
-  ort.env.logLevel = "error";
-  return ort.InferenceSession.create(readFileSync(path), { executionProviders: ["wasm"] });
+/** One of the pack's evaluators as a metric encoder on its own session; throws when the pack lacks it. */
+function packEvaluator(pack: Pack, name: EvaluatorName): Promise<ImageEncoder> {
+  return evaluatorEncoder(pack.manifest, name, async (e) =>
+    sessionRun(await wasmSession(readFileSync(`${pack.dir}/${e.file}`))),
+  );
 }
 
-/** One of the pack's evaluators as a metric encoder on its own session; throws when the pack lacks it. */
-async function evaluatorEncoder(pack: Pack, name: EvaluatorName): Promise<ImageEncoder> {
-  const { manifest } = pack;
-  const spec = evaluatorEncoderSpec(manifest, name);
-  const session = await ortSession(`${pack.dir}/${manifest.evaluators?.[name]?.file}`);
-  return {
-    spec,
-    background: manifest.image.background,
-    run: async (input) => {
-      const out = await session.run({ [spec.input]: new ort.Tensor(input.dtype, input.data, input.dims) });
-      return Object.fromEntries(
-        Object.entries(out).map(([k, t]) => [
-          k,
-          { dtype: "float32" as const, dims: [...t.dims], data: t.data as Float32Array },
-        ]),
-      );
-    },
-  };
-}
+/** The pack's patch encoder on the pack's own sessions. */
+const patchEncoderOf = (pack: Pack) => packPatchEncoder(pack.manifest, (feeds) => pack.run("patch_encoder", feeds));
 
 /**
  * The same generated images with their quality maps recomputed by `enc` against `refs` (one image
@@ -402,16 +390,6 @@ async function remapDataset(d: BuiltDataset, refs: RgbaImage[], enc: ImageEncode
     samples.push({ ...sample, mGen: maps.gen, mRef: maps.ref });
   }
   return { ds: { ...ds, samples }, references: refs, samples: d.samples };
-}
-
-/** The pack's patch encoder (the training signal) as a metric encoder. */
-function packPatchEncoder(manifest: Manifest, run: RunRole): ImageEncoder {
-  const spec = packEncoderSpec(manifest);
-  return {
-    spec,
-    background: manifest.image.background,
-    run: (input) => run("patch_encoder", { [spec.input]: input }),
-  };
 }
 
 async function sceneRenderer(pack: Pack): Promise<SceneRenderer | undefined> {
@@ -451,11 +429,11 @@ function stageTimer() {
 }
 
 /** Training subjects: `gallery.train` minus the validation split, which is kept for tuning recipes. */
+/** `limit` fit subjects of the train gallery, evenly spaced over it (the gallery is in codepoint order, so a prefix would favour the first categories). */
 function trainingSubjects(manifest: Manifest, limit: number): string[] {
-  return (manifest.gallery?.train ?? [])
-    .filter((e) => !e.validation)
-    .slice(0, limit)
-    .map((e) => e.id);
+  const fit = (manifest.gallery?.train ?? []).filter((e) => !e.validation).map((e) => e.id);
+  if (limit >= fit.length) return fit;
+  return Array.from({ length: limit }, (_, i) => fit[Math.floor((i * fit.length) / limit)]);
 }
 
 /** Prompts per validation subject when the budget asks for every eval prompt (`--full`), as the eval kit has. */
@@ -584,7 +562,7 @@ async function datasetVariants(
       );
     }
     const withNatural = { ...d, ds: { ...d.ds, references } };
-    variants.natural_references = await remapDataset(withNatural, natural, packPatchEncoder(manifest, pack.run));
+    variants.natural_references = await remapDataset(withNatural, natural, patchEncoderOf(pack));
   }
   return variants as Record<DataVariant, BuiltDataset>;
 }
@@ -602,8 +580,8 @@ export async function runPaper(o: PaperOptions) {
   const methods = methodIds(b.methods).map((id) => METHODS.find((m) => m.id === id) as PaperMethod);
   // Each trained method's loss with the run's overrides (throws before any work on a contradiction).
   const losses = new Map(methods.map((m) => [m.id, m.loss && methodLoss(m, o.overrides?.loss)]));
-  const random = await evaluatorEncoder(pack, "patch_encoder_random");
-  const independent = manifest.evaluators?.independent ? await evaluatorEncoder(pack, "independent") : undefined;
+  const random = await packEvaluator(pack, "patch_encoder_random");
+  const independent = manifest.evaluators?.independent ? await packEvaluator(pack, "independent") : undefined;
   const notes = independent ? [] : [missingEvaluatorNote("independent")];
   const train_subjects = trainingSubjects(manifest, b.trainSubjects);
   if (Number.isFinite(b.trainSubjects) && train_subjects.length < b.trainSubjects)
@@ -661,7 +639,7 @@ export async function runPaper(o: PaperOptions) {
 
     const fromEvaluators = evaluatorSuite({ independent, patch_encoder_random: random });
     const suite: MetricSuite = {
-      patch: { patch_quality: packPatchEncoder(manifest, pack.run), ...fromEvaluators.patch },
+      patch: { patch_quality: patchEncoderOf(pack), ...fromEvaluators.patch },
       global: { ...fromEvaluators.global },
       scene,
     };

@@ -12,19 +12,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
-import { createServer } from "vite";
 import { estimatorCheck } from "../estimator";
 import type { Harness, Scenario } from "../harness";
 
 async function kernelSpeedup(h: Harness) {
-  const server = await createServer({ logLevel: "warn", server: { port: 0, strictPort: false } });
-  try {
-    await server.listen();
-    const url = server.resolvedUrls?.local[0];
-    if (!url) throw new Error("the Vite dev server did not report a URL");
-    const page = await h.freshPage();
-    // Any same-origin document will do; the bench module itself avoids booting the studio.
-    await page.goto(`${url}src/gpu/kernels/quality.bench.ts`);
+  // Any same-origin document will do; the bench module itself avoids booting the studio.
+  return h.devServerPage("src/gpu/kernels/quality.bench.ts", async (page) => {
     const result = await page.evaluate(
       async ([contextPath, benchPath]) => {
         const { GpuContext } = await import(/* @vite-ignore */ contextPath);
@@ -39,11 +32,8 @@ async function kernelSpeedup(h: Harness) {
       ["/src/gpu/context.ts", "/src/gpu/kernels/quality.bench.ts"],
     );
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    await page.context().close();
     return { ...result, cores };
-  } finally {
-    await server.close();
-  }
+  });
 }
 
 /** Two gallery images of the built-in pack the studio opens by default. */

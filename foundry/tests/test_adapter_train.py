@@ -90,7 +90,7 @@ def test_clip_grad_norm_scales_to_the_limit():
     assert grads[1].tolist() == pytest.approx([0.8])
 
 
-# --- weights and losses on hand-made data (the example of src/core/training/losses.test.ts) ---
+# --- weights and losses on hand-made data (the example of src/core/training/steps.test.ts) ---
 
 
 def hand_dataset() -> PreferenceDataset:

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { packPath } from "../../src/core/engine/testing/tiny";
+import { packPath } from "../../node/packs";
 import type { RgbaImage } from "../../src/core/generate";
 import type { CompareSampler } from "../../src/core/metrics/grid";
 import { parseSafetensors, type Tensor } from "../../src/core/safetensors";
@@ -126,7 +126,7 @@ export async function foundrySample(o: SampleOptions): Promise<SampleResult> {
   if (o.batch) args.push("--batch", String(o.batch));
   await runFoundry(args, o.onLine);
   const bytes = readFileSync(out);
-  const { tensors } = parseSafetensors(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), out);
+  const { tensors } = parseSafetensors(bytes, out);
   const images = need(tensors, "images", out);
   const size = images.shape[2];
   return {

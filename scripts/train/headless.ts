@@ -7,10 +7,12 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createServer } from "vite";
+import { nodeRunner } from "../../node/ort";
+import { baseAdapter, packDenoiser, packPath, readManifest } from "../../node/packs";
+import { decodePng } from "../../node/png";
 import { type BuildReference, buildDataset } from "../../src/core/dataset/build";
 import { meanQuality, type PreferenceDataset } from "../../src/core/dataset/types";
 import type { DenoiserArch } from "../../src/core/engine/arch";
-import { packDenoiser, packPath } from "../../src/core/engine/testing/tiny";
 import { CpuTrainer } from "../../src/core/engine/trainer";
 import type { AdapterTensors, GenerateSettings, PromptChoice } from "../../src/core/generate";
 import { imageToTensor } from "../../src/core/generate/image";
@@ -25,8 +27,6 @@ import {
   TrainingLoop,
 } from "../../src/core/training/loop";
 import type { TrainerChoice } from "../../src/gpu/trainer";
-import { baseAdapter, nodeRunner, readManifest } from "../../tests/ort-node";
-import { decodePng } from "./png";
 
 export interface HeadlessConfig {
   pack: string;

@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import "./services/devtools";
+import { dataset, inference, training } from "./services/workers";
 import { useTasks } from "./stores/tasks";
 import "./styles.css";
 
@@ -13,6 +14,7 @@ window.addEventListener("unhandledrejection", (e) => {
 window.addEventListener("error", (e) => {
   useTasks.getState().notice("error", e.message);
 });
+for (const host of [inference, training, dataset]) host.onCrash((e) => useTasks.getState().notice("error", e.message));
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html lacks #root");

@@ -19,22 +19,24 @@ export interface SafeTensors {
 
 const BYTES: Record<DType, number> = { F32: 4, I64: 8, I32: 4, U8: 1 };
 
-function view(dtype: DType, buf: ArrayBuffer, offset: number, count: number): TensorData {
-  // Copy so the tensor is aligned whatever the header length was.
-  const bytes = buf.slice(offset, offset + count * BYTES[dtype]);
-  if (dtype === "F32") return new Float32Array(bytes);
-  if (dtype === "I64") return new BigInt64Array(bytes);
-  if (dtype === "U8") return new Uint8Array(bytes);
-  return new Int32Array(bytes);
+function view(dtype: DType, bytes: Uint8Array, offset: number, count: number): TensorData {
+  // Copy so the tensor is aligned whatever the header length and the input's byteOffset were. The
+  // view is a plain Uint8Array: a Node Buffer's slice() would share memory instead of copying.
+  const copy = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, count * BYTES[dtype]).slice().buffer;
+  if (dtype === "F32") return new Float32Array(copy);
+  if (dtype === "I64") return new BigInt64Array(copy);
+  if (dtype === "U8") return new Uint8Array(copy);
+  return new Int32Array(copy);
 }
 
-export function parseSafetensors(buf: ArrayBuffer, source = "safetensors"): SafeTensors {
-  if (buf.byteLength < 8) throw new Error(`${source}: file too short for a safetensors header`);
-  const headerLen = Number(new DataView(buf).getBigUint64(0, true));
-  if (8 + headerLen > buf.byteLength) throw new Error(`${source}: header length ${headerLen} exceeds file size`);
+/** Parses a whole file's bytes; the tensors are copies, so `bytes` may be a view into a larger buffer. */
+export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): SafeTensors {
+  if (bytes.byteLength < 8) throw new Error(`${source}: file too short for a safetensors header`);
+  const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  if (8 + headerLen > bytes.byteLength) throw new Error(`${source}: header length ${headerLen} exceeds file size`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, headerLen)));
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
   } catch (e) {
     throw new Error(`${source}: header is not valid JSON (${(e as Error).message})`);
   }
@@ -50,10 +52,10 @@ export function parseSafetensors(buf: ArrayBuffer, source = "safetensors"): Safe
     if (!(dtype in BYTES)) throw new Error(`${source}: tensor ${name} has unsupported dtype ${dtype}`);
     const count = shape.reduce((a, b) => a * b, 1);
     const [begin, end] = data_offsets;
-    if (end - begin !== count * BYTES[dtype] || base + end > buf.byteLength) {
+    if (end - begin !== count * BYTES[dtype] || base + end > bytes.byteLength) {
       throw new Error(`${source}: tensor ${name} has data offsets that do not match shape ${JSON.stringify(shape)}`);
     }
-    tensors.set(name, { dtype, shape, data: view(dtype, buf, base + begin, count) });
+    tensors.set(name, { dtype, shape, data: view(dtype, bytes, base + begin, count) });
   }
   return { tensors, metadata };
 }

@@ -32,21 +32,29 @@ export class CommandBatch {
   }
 
   /**
-   * Binds `bindings` to @group(0) @binding(0..n-1) in order and dispatches `workgroups`. A null
-   * skips a binding number, for entry points that use only some of a module's bindings.
+   * Binds `entries` to @group(0) and dispatches `workgroups`. `layout` defaults to the pipeline's;
+   * kernels pass the one they looked up once.
    */
-  dispatch(pipeline: GPUComputePipeline, bindings: (Binding | null)[], workgroups: [number, number?, number?]): void {
+  dispatch(
+    pipeline: GPUComputePipeline,
+    entries: GPUBindGroupEntry[],
+    workgroups: [number, number?, number?],
+    layout = pipeline.getBindGroupLayout(0),
+  ): void {
     this.assertOpen();
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
-    const bindGroup = this.owner.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.flatMap((b, binding) => (b ? [{ binding, resource: "buffer" in b ? b : { buffer: b } }] : [])),
-    });
+    const bindGroup = this.owner.device.createBindGroup({ layout, entries });
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
+  }
+
+  /** Bytes a binding covers; a pooled buffer counts the size it was acquired for, not its size class. */
+  bindingBytes(binding: Binding): number {
+    if (!("buffer" in binding)) return this.owner.pool.byteLength(binding);
+    return binding.size ?? this.owner.pool.byteLength(binding.buffer) - (binding.offset ?? 0);
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, byteLength: number): void {

@@ -1,7 +1,9 @@
 /**
  * Reuses GPU buffers by (usage, size class) so training steps and batched kernels do not
  * allocate per call. Sizes are rounded up to a multiple of a quarter of their power of two
- * (< 25 % waste), so shapes that differ slightly share buffers. `liveCount` is what leak tests watch.
+ * (< 25 % waste), so shapes that differ slightly share buffers. The pool remembers the size each
+ * in-use buffer was asked for, so operand checks see the tensor, not the padding. `liveCount` is
+ * what leak tests watch.
  */
 
 /** Smallest size class; also keeps uniform buffers at a multiple of 16 bytes. */
@@ -16,7 +18,8 @@ export function sizeClass(byteLength: number): number {
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly live = new Set<GPUBuffer>();
-  private readonly inUse = new Set<GPUBuffer>();
+  /** In-use buffers and the byte length each was acquired for. */
+  private readonly inUse = new Map<GPUBuffer, number>();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -24,8 +27,13 @@ export class BufferPool {
   acquire(byteLength: number, usage: GPUBufferUsageFlags, label = "pooled"): GPUBuffer {
     const size = sizeClass(byteLength);
     const buffer = this.free.get(`${usage}:${size}`)?.pop() ?? this.create(size, usage, label);
-    this.inUse.add(buffer);
+    this.inUse.set(buffer, byteLength);
     return buffer;
+  }
+
+  /** The byte length an in-use buffer of this pool was acquired for; any other buffer's size. */
+  byteLength(buffer: GPUBuffer): number {
+    return this.inUse.get(buffer) ?? buffer.size;
   }
 
   release(buffer: GPUBuffer): void {
@@ -54,7 +62,7 @@ export class BufferPool {
 
   destroy(): void {
     this.trim();
-    for (const b of this.inUse) this.dispose(b);
+    for (const b of this.inUse.keys()) this.dispose(b);
     this.inUse.clear();
   }
 

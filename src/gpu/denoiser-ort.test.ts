@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import * as ort from "onnxruntime-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSession } from "../../tests/ort-node.ts";
+import { createSession } from "../../node/ort.ts";
+import { packDenoiser } from "../../node/packs.ts";
 import { adapterNames } from "../core/engine/arch.ts";
 import { CpuDenoiser, type DenoiserInputs } from "../core/engine/denoiser.ts";
-import { packDenoiser, relError } from "../core/engine/testing/tiny.ts";
+import { relError } from "../core/engine/testing/tiny.ts";
 import { gaussian } from "../core/sampling/rng.ts";
 import type { GpuContext } from "./context.ts";
 import { GpuDenoiser } from "./denoiser.ts";

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packDenoiser } from "../../node/packs.ts";
 import { initLora, LORA_TARGETS } from "../core/engine/arch.ts";
 import { CpuDenoiser } from "../core/engine/denoiser.ts";
-import { engineFixture, packDenoiser, relError } from "../core/engine/testing/tiny.ts";
+import { weightedMse } from "../core/engine/objectives.ts";
+import { engineFixture, relError } from "../core/engine/testing/tiny.ts";
 import { CpuTrainer } from "../core/engine/trainer.ts";
-import { weightedMse } from "../core/losses/index.ts";
 import { gaussian } from "../core/sampling/rng.ts";
 import type { GpuContext } from "./context.ts";
 import { GpuDenoiser } from "./denoiser.ts";

@@ -12,6 +12,7 @@ import type * as Ort from "onnxruntime-web";
 import { adapterNames, denoiserArch } from "../core/engine/arch.ts";
 import type { DenoiserInputs } from "../core/engine/denoiser.ts";
 import type { Manifest } from "../core/pack/manifest.ts";
+import { requireRole } from "../core/pack/roles.ts";
 import { parseSafetensors } from "../core/safetensors.ts";
 import { gaussian } from "../core/sampling/rng.ts";
 import { medianMs } from "../core/timing.ts";
@@ -118,13 +119,9 @@ export async function benchEngine(
   // Denoiser: one ORT forward vs one adapter training step, same batch.
   const manifest = JSON.parse(new TextDecoder().decode(await readPackFile("manifest.json"))) as Manifest;
   const arch = denoiserArch(manifest);
-  const role = manifest.roles.denoiser;
-  const weightsFile = (role?.weights as { file: string } | undefined)?.file;
-  if (!role || !weightsFile) throw new Error(`${manifest.id}: no denoiser with weights`);
-  const st = await readPackFile(weightsFile);
-  const tensors = parseSafetensors(
-    st.buffer.slice(st.byteOffset, st.byteOffset + st.byteLength) as ArrayBuffer,
-  ).tensors;
+  const role = requireRole(manifest, "denoiser");
+  const st = await readPackFile(role.weights.file);
+  const tensors = parseSafetensors(st).tensors;
   const weights = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
   const S = arch.latentSize;
   const inputs: DenoiserInputs = {

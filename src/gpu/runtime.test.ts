@@ -62,8 +62,9 @@ describe.skipIf(skipWebGpu)("GPU runtime (WebGPU)", () => {
 
     const x = upload(ctx, new Float32Array([1, 2, 3, 4]));
     const batch = ctx.batch();
-    batch.dispatch(await double, [{ buffer: x, size: 16 }], [1]);
-    batch.dispatch(triple, [{ buffer: x, size: 16 }], [1]);
+    const entries = [{ binding: 0, resource: { buffer: x, size: 16 } }];
+    batch.dispatch(await double, entries, [1]);
+    batch.dispatch(triple, entries, [1]);
     batch.submit();
     expect(Array.from(await readFloat32(ctx, x, 4))).toEqual([6, 12, 18, 24]);
     ctx.pool.release(x);
@@ -80,7 +81,7 @@ describe.skipIf(skipWebGpu)("GPU runtime (WebGPU)", () => {
     const pipeline = await ctx.pipelines.get({ code: SCALE, entryPoint: "main" });
     const uniform = ctx.pool.acquire(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     const batch = ctx.batch();
-    batch.dispatch(pipeline, [uniform], [1]); // a uniform buffer bound as storage is invalid
+    batch.dispatch(pipeline, [{ binding: 0, resource: { buffer: uniform } }], [1]); // a uniform buffer bound as storage is invalid
     batch.submit();
     await expect(ctx.sync()).rejects.toBeInstanceOf(GpuCommandError);
     await ctx.sync(); // reported once

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { packDenoiser } from "../core/engine/testing/tiny.ts";
+import { packDenoiser } from "../../node/packs.ts";
 import { createNodeContext, skipWebGpu } from "./testing/node-gpu.ts";
 import { createTrainer } from "./trainer.ts";
 

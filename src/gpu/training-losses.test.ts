@@ -4,10 +4,11 @@
  * the DPO-style terms are not trivially zero.
  */
 import { describe, expect, it } from "vitest";
-import { packDenoiser, relError } from "../core/engine/testing/tiny.ts";
+import { packDenoiser } from "../../node/packs.ts";
+import { relError } from "../core/engine/testing/tiny.ts";
 import { CpuTrainer } from "../core/engine/trainer.ts";
 import { gaussian } from "../core/sampling/index.ts";
-import { buildStep, type LossOptions, METHODS } from "../core/training/losses.ts";
+import { buildStep, type LossOptions, METHODS } from "../core/training/steps.ts";
 import { syntheticDataset } from "../core/training/testing/dataset.ts";
 import { DEFAULT_WEIGHTS } from "../core/training/weights.ts";
 import { GpuDenoiser } from "./denoiser.ts";

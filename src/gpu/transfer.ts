@@ -1,5 +1,4 @@
 /** Moving data between typed arrays and GPU buffers. Readback happens only through here. */
-import type { Binding } from "./batch.ts";
 import type { GpuContext } from "./context.ts";
 
 /** Usage for tensors: bindable as storage, uploadable, readable. A function because in Node the
@@ -56,10 +55,4 @@ export async function readBuffers(
 export async function readFloat32(ctx: GpuContext, buffer: GPUBuffer, length: number): Promise<Float32Array> {
   const [data] = await readBuffers(ctx, [{ buffer, byteLength: length * 4 }]);
   return new Float32Array(data);
-}
-
-/** Byte size of a binding's buffer region, for checks against expected tensor sizes. */
-export function bindingSize(binding: Binding): number {
-  if (!("buffer" in binding)) return binding.size;
-  return binding.size ?? binding.buffer.size - (binding.offset ?? 0);
 }

@@ -1,7 +1,7 @@
-"""The studio's four training losses (src/core/training/losses.ts), each built as one batch of
+"""The studio's four training losses (src/core/training/steps.ts), each built as one batch of
 items that share the step's noise ε and timestep t plus one of the engine's two objectives
 (src/core/engine/trainer.ts): weighted MSE, or Diffusion-DPO over per-item weighted errors
-against the frozen reference model. The equations are in losses.ts; this file follows its item
+against the frozen reference model. The equations are in steps.ts; this file follows its item
 order and weights exactly. Loss arithmetic is in double precision with per-item errors rounded
 to float32, as the CPU engine does, so β·d (β in the thousands) is formed at the same precision."""
 
@@ -175,5 +175,5 @@ def objective_loss(eps: torch.Tensor, batch: Batch, objective: Objective, eps_re
     e64 = e.double()
     d = (e64[:p] - e_ref[:p]) - (e64[p:] - e_ref[p:])
     loss = -F.logsigmoid(-objective.beta * d).mean()
-    margin = (0.0 - float(d.detach().sum())) / p  # as losses.ts sums it: +0, not −0, when d = 0
+    margin = (0.0 - float(d.detach().sum())) / p  # as objectives.ts sums it: +0, not −0, when d = 0
     return StepLoss(loss, e.detach(), margin)

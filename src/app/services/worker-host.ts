@@ -20,7 +20,12 @@ export class WorkerCrashedError extends Error {
   }
 }
 
-export class WorkerHost<Api> {
+/** A worker API whose long requests carry a task id that `cancel` stops (workers/task-signals.ts). */
+export interface CancellableApi {
+  cancel(taskId: string): Promise<boolean>;
+}
+
+export class WorkerHost<Api extends CancellableApi> {
   private worker!: Worker;
   private remote!: Comlink.Remote<Api>;
   private crashed!: Promise<never>;
@@ -72,5 +77,21 @@ export class WorkerHost<Api> {
   call<R>(fn: (api: Comlink.Remote<Api>) => Promise<R>): Promise<R> {
     if (this.givenUp) return Promise.reject(this.givenUp);
     return Promise.race([fn(this.remote), this.crashed]);
+  }
+
+  /** Calls a long request under a fresh task id; aborting `signal` cancels it in the worker. */
+  async callCancellable<R>(
+    signal: AbortSignal,
+    fn: (api: Comlink.Remote<Api>, taskId: string) => Promise<R>,
+  ): Promise<R> {
+    signal.throwIfAborted();
+    const taskId = crypto.randomUUID();
+    const cancel = () => void this.call((api) => api.cancel(taskId));
+    signal.addEventListener("abort", cancel);
+    try {
+      return await this.call((api) => fn(api, taskId));
+    } finally {
+      signal.removeEventListener("abort", cancel);
+    }
   }
 }

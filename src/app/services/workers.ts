@@ -3,10 +3,7 @@ import * as Comlink from "comlink";
 import type { DatasetApi } from "../../../workers/dataset-api";
 import type { InferenceApi } from "../../../workers/inference-api";
 import type { TrainingApi } from "../../../workers/training-api";
-import { useTasks } from "../stores/tasks";
 import { WorkerHost } from "./worker-host";
-
-const reportCrash = (e: Error) => useTasks.getState().notice("error", e.message);
 
 export const inference = new WorkerHost<InferenceApi>(
   "inference",
@@ -25,7 +22,3 @@ export const dataset = new WorkerHost<DatasetApi>(
 
 /** Wraps a callback so the worker can call it across the boundary. */
 export const callback = <F extends (...args: never[]) => unknown>(fn: F) => Comlink.proxy(fn);
-
-inference.onCrash(reportCrash);
-training.onCrash(reportCrash);
-dataset.onCrash(reportCrash);

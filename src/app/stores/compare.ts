@@ -8,6 +8,7 @@ import type { CompareCapabilities, CompareCellResult } from "../../../workers/co
 import type { AdapterInput, LoadedPack } from "../../../workers/inference-api";
 import type { UserEncoderInfo } from "../../../workers/quality-api";
 import type { PromptChoice } from "../../core/generate";
+import { samplerDefaults } from "../../core/generate/sampler-defaults";
 import { type CompareSampler, type GridCell, gridCells } from "../../core/metrics/grid";
 import type { GlobalMetric } from "../../core/metrics/image";
 import { buildReport, type CompareReport, metricsOf } from "../../core/metrics/report";
@@ -15,7 +16,7 @@ import { SCENE_METRICS } from "../../core/metrics/scene";
 import type { Manifest } from "../../core/pack";
 import { inference } from "../services/workers";
 import { type AdapterChoice, useAdapters } from "./adapters";
-import { useTasks } from "./tasks";
+import { runTask, useTasks } from "./tasks";
 
 /** Known metric keys in display order. */
 export const METRIC_ORDER = [
@@ -97,7 +98,6 @@ export function heldoutSubjects(m: Manifest): { id: string; name: string }[] {
 
 export function defaultForm(pack: LoadedPack): CompareForm {
   const m = pack.manifest;
-  const d = m.scheduler.defaults;
   return {
     packId: pack.id,
     adapters: ["base"],
@@ -108,13 +108,7 @@ export function defaultForm(pack: LoadedPack): CompareForm {
     promptsPerSubject: 2,
     customPrompt: Object.fromEntries(m.prompt.slots.map((s) => [s.name, s.values[0]?.text ?? "any"])),
     seeds: [101, 102],
-    sampler: {
-      steps: Number(d.steps ?? 25),
-      sampler: d.sampler === "euler" ? "euler" : "ddim",
-      guidanceImage: Number(d.guidance_image ?? 3),
-      guidancePrompt: Number(d.guidance_prompt ?? 2),
-      ipScale: Number(d.ip_scale ?? 1),
-    },
+    sampler: samplerDefaults(m),
   };
 }
 
@@ -160,87 +154,69 @@ export const useCompare = create<CompareState>()((set, get) => ({
     }
     const m = pack.manifest;
     const cells = gridCells(form.subjects, (s) => promptsFor(form, m, s), form.seeds);
-    const tasks = useTasks.getState();
-    const taskId = tasks.start(`Comparing ${form.adapters.length} adapters on ${cells.length} cells`, () =>
-      get().cancel(),
-    );
     set({
       status: "running",
       error: undefined,
       cells: [],
       report: undefined,
       progress: { done: 0, total: cells.length },
-      taskId,
       view: { ...get().view, sortBy: form.adapters[0] },
     });
     const { list } = useAdapters.getState();
     const global = Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v?.id]));
-    try {
-      // Fetch each adapter's tensors once; every cell reuses them.
-      const adapters: { id: string; adapter: AdapterInput }[] = [];
-      for (const id of form.adapters) adapters.push({ id, adapter: await useAdapters.getState().tensors(id) });
-      const views: CompareCellView[] = [];
-      for (const [i, cell] of cells.entries()) {
-        if (get().taskId !== taskId) throw new DOMException("Cancelled", "AbortError");
-        const result = await inference.call((api) =>
-          api.compareCell(`${taskId}:${i}`, { packId: pack.id, cell, adapters, sampler: form.sampler, global }),
-        );
-        views.push({ ...result, cell });
-        set({ cells: [...views], progress: { done: i + 1, total: cells.length } });
-        useTasks
-          .getState()
-          .update(
-            taskId,
-            (i + 1) / cells.length,
-            `cell ${i + 1} of ${cells.length}: ${cell.subject}, seed ${cell.seed}`,
+    const result = await runTask(
+      `Comparing ${form.adapters.length} adapters on ${cells.length} cells`,
+      async (signal, progress, taskId) => {
+        set({ taskId });
+        // Fetch each adapter's tensors once; every cell reuses them.
+        const adapters: { id: string; adapter: AdapterInput }[] = [];
+        for (const id of form.adapters) adapters.push({ id, adapter: await useAdapters.getState().tensors(id) });
+        const views: CompareCellView[] = [];
+        for (const [i, cell] of cells.entries()) {
+          const result = await inference.callCancellable(signal, (api, requestId) =>
+            api.compareCell(requestId, { packId: pack.id, cell, adapters, sampler: form.sampler, global }),
           );
-      }
-      const records = views.flatMap((v) => v.records);
-      const report = buildReport({
-        createdAt: new Date().toISOString(),
-        packId: pack.id,
-        settings: {
-          subjects: form.subjects,
-          prompts: Object.fromEntries(form.subjects.map((s) => [s, promptsFor(form, m, s)])),
-          promptMode: form.promptMode,
-          seeds: form.seeds,
-          sampler: form.sampler,
-          noise: "one initial latent per cell (latentNoise(seed)), shared by every adapter",
-          evaluators: {
-            patch_quality: "roles.patch_encoder",
-            ...get().capabilities?.evaluators,
-            ...Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v ? v.spec : null])),
-            scene: get().capabilities?.scenes ?? false,
+          views.push({ ...result, cell });
+          set({ cells: [...views], progress: { done: i + 1, total: cells.length } });
+          progress((i + 1) / cells.length, `cell ${i + 1} of ${cells.length}: ${cell.subject}, seed ${cell.seed}`);
+        }
+        const records = views.flatMap((v) => v.records);
+        return buildReport({
+          createdAt: new Date().toISOString(),
+          packId: pack.id,
+          settings: {
+            subjects: form.subjects,
+            prompts: Object.fromEntries(form.subjects.map((s) => [s, promptsFor(form, m, s)])),
+            promptMode: form.promptMode,
+            seeds: form.seeds,
+            sampler: form.sampler,
+            noise: "one initial latent per cell (latentNoise(seed)), shared by every adapter",
+            evaluators: {
+              patch_quality: "roles.patch_encoder",
+              ...get().capabilities?.evaluators,
+              ...Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v ? v.spec : null])),
+              scene: get().capabilities?.scenes ?? false,
+            },
+            provider: pack.provider,
           },
-          provider: pack.provider,
-        },
-        methods: form.adapters.map((id) => {
-          const a = list.find((x) => x.id === id);
-          return { id, label: labelOf(list, id), source: { kind: a?.source ?? id, method: a?.method } };
-        }),
-        metrics: metricsOf(records, METRIC_ORDER),
-        baseline: form.adapters[0],
-        records,
-      });
-      set({ status: "done", report, taskId: undefined });
-      useTasks.getState().finish(taskId, "done", `${records.length} images compared`);
-    } catch (e) {
-      const cancelled = (e as Error).name === "AbortError" || /cancel/i.test((e as Error).message);
-      set({
-        status: cancelled ? "cancelled" : "error",
-        error: cancelled ? undefined : (e as Error).message,
-        taskId: undefined,
-      });
-      useTasks
-        .getState()
-        .finish(taskId, cancelled ? "cancelled" : "error", cancelled ? "Cancelled" : (e as Error).message);
-    }
+          methods: form.adapters.map((id) => {
+            const a = list.find((x) => x.id === id);
+            return { id, label: labelOf(list, id), source: { kind: a?.source ?? id, method: a?.method } };
+          }),
+          metrics: metricsOf(records, METRIC_ORDER),
+          baseline: form.adapters[0],
+          records,
+        });
+      },
+      { done: (report) => `${report.records.length} images compared` },
+    );
+    if (result.status === "done") set({ status: "done", report: result.value, taskId: undefined });
+    else
+      set({ status: result.status, error: result.status === "error" ? result.message : undefined, taskId: undefined });
   },
 
   cancel() {
-    const { taskId, progress } = get();
-    if (!taskId) return;
-    set({ taskId: undefined });
-    void inference.call((api) => api.cancel(`${taskId}:${progress.done}`));
+    const { taskId } = get();
+    if (taskId) useTasks.getState().cancel(taskId);
   },
 }));

@@ -7,10 +7,11 @@ import { create } from "zustand";
 import type { BuildRequest, DatasetSummary } from "../../../workers/dataset-api";
 import type { DatasetSettings, StoredDataset } from "../../core/dataset/format";
 import type { PromptChoice, RgbaImage } from "../../core/generate";
-import { isAbortError, type Manifest } from "../../core/pack";
+import { samplerDefaults } from "../../core/generate/sampler-defaults";
+import type { Manifest } from "../../core/pack";
 import { callback, dataset, inference, training } from "../services/workers";
 import { useAdapters } from "./adapters";
-import { useTasks } from "./tasks";
+import { runTask, useTasks } from "./tasks";
 
 export interface FormReference {
   id: string;
@@ -68,8 +69,6 @@ function download(bytes: Uint8Array, name: string) {
 
 /** The pack's training subjects, one "any" prompt, seeds 1-2 and the pack's sampler defaults. */
 export async function defaultForm(manifest: Manifest): Promise<DatasetForm> {
-  const d = manifest.scheduler.defaults;
-  const num = (v: unknown, fallback: number) => (Number.isFinite(Number(v)) ? Number(v) : fallback);
   const references = await Promise.all(
     (manifest.gallery?.train ?? []).map(async (e) => ({
       id: e.id,
@@ -83,13 +82,7 @@ export async function defaultForm(manifest: Manifest): Promise<DatasetForm> {
     references,
     prompts: [Object.fromEntries(manifest.prompt.slots.map((s) => [s.name, "any"]))],
     seeds: "1-2",
-    sampler: {
-      steps: num(d.steps, 25),
-      sampler: d.sampler === "euler" ? "euler" : "ddim",
-      guidanceImage: num(d.guidance_image, 3),
-      guidancePrompt: num(d.guidance_prompt, 2),
-      ipScale: num(d.ip_scale, 1),
-    },
+    sampler: samplerDefaults(manifest),
     adapter: "base",
     refWeight: "coverage",
   };
@@ -125,52 +118,56 @@ export const useDataset = create<DatasetState>()((set, get) => ({
 
   async build(manifest, seeds, form = get().form) {
     if (!form || get().building) return;
-    const tasks = useTasks.getState();
-    const taskId = tasks.start(`Building dataset "${form.name}"`, () => get().cancel());
-    set({ building: { taskId, done: 0, total: 0, images: [] }, error: undefined });
+    set({ error: undefined });
+    const result = await runTask(
+      `Building dataset "${form.name}"`,
+      async (signal, progress, taskId) => {
+        set({ building: { taskId, done: 0, total: 0, images: [] } });
+        const choice = await useAdapters.getState().tensors(form.adapter);
+        const tensors =
+          choice.kind === "base" ? await training.call((api) => api.baseAdapter(manifest.id)) : choice.tensors;
+        const request: BuildRequest = {
+          name: form.name,
+          manifest,
+          references: form.references,
+          prompts: form.prompts,
+          seeds,
+          sampler: form.sampler,
+          adapter: { label: choice.kind === "base" ? "base" : choice.label, tensors },
+          refWeight: form.refWeight,
+        };
+        return dataset.callCancellable(signal, (api, requestId) =>
+          api.build(
+            requestId,
+            request,
+            callback((role, feeds) => inference.call((api) => api.run(manifest.id, role, feeds))),
+            callback((p) => {
+              set((s) => ({
+                building: s.building && {
+                  ...s.building,
+                  done: p.done,
+                  total: p.total,
+                  images: p.image
+                    ? [...s.building.images, { png: p.image, meanGen: p.meanGen ?? 0 }]
+                    : s.building.images,
+                },
+              }));
+              progress(p.done / p.total, `${p.done} of ${p.total} images`);
+            }),
+          ),
+        );
+      },
+      {
+        done: (summary) => `${summary.samples} images, mean quality ${summary.meanGen.toFixed(3)}`,
+        cancelled: "Cancelled; nothing was stored",
+      },
+    );
     try {
-      const choice = await useAdapters.getState().tensors(form.adapter);
-      const tensors =
-        choice.kind === "base" ? await training.call((api) => api.baseAdapter(manifest.id)) : choice.tensors;
-      const request: BuildRequest = {
-        name: form.name,
-        manifest,
-        references: form.references,
-        prompts: form.prompts,
-        seeds,
-        sampler: form.sampler,
-        adapter: { label: choice.kind === "base" ? "base" : choice.label, tensors },
-        refWeight: form.refWeight,
-      };
-      const summary = await dataset.call((api) =>
-        api.build(
-          taskId,
-          request,
-          callback((role, feeds) => inference.call((api) => api.run(manifest.id, role, feeds))),
-          callback((p) => {
-            set((s) => ({
-              building: s.building && {
-                ...s.building,
-                done: p.done,
-                total: p.total,
-                images: p.image ? [...s.building.images, { png: p.image, meanGen: p.meanGen ?? 0 }] : s.building.images,
-              },
-            }));
-            useTasks.getState().update(taskId, p.done / p.total, `${p.done} of ${p.total} images`);
-          }),
-        ),
-      );
-      useTasks
-        .getState()
-        .finish(taskId, "done", `${summary.samples} images, mean quality ${summary.meanGen.toFixed(3)}`);
+      if (result.status === "error") set({ error: result.message });
+      if (result.status !== "done") return;
       await get().refresh();
-      await get().view(summary.id);
-      return summary.id;
-    } catch (e) {
-      const cancelled = isAbortError(e);
-      const message = cancelled ? "Cancelled; nothing was stored" : (e as Error).message;
-      useTasks.getState().finish(taskId, cancelled ? "cancelled" : "error", message);
-      if (!cancelled) set({ error: message });
+      await get().view(result.value.id);
+      return result.value.id;
     } finally {
       set({ building: undefined });
     }
@@ -178,7 +175,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
 
   cancel() {
     const taskId = get().building?.taskId;
-    if (taskId) void dataset.call((api) => api.cancel(taskId));
+    if (taskId) useTasks.getState().cancel(taskId);
   },
 
   async view(id) {
@@ -203,18 +200,17 @@ export const useDataset = create<DatasetState>()((set, get) => ({
 
   async importZip(manifest, file) {
     set({ error: undefined });
-    const tasks = useTasks.getState();
-    const taskId = tasks.start(`Importing ${file.name}`);
-    try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      const summary = await dataset.call((api) => api.importZip(bytes, file.name, manifest));
-      useTasks.getState().finish(taskId, "done", `${summary.samples} images of ${summary.references} references`);
-      await get().refresh();
-      await get().view(summary.id);
-    } catch (e) {
-      const message = (e as Error).message;
-      useTasks.getState().finish(taskId, "error", message);
-      set({ error: message });
-    }
+    const result = await runTask(
+      `Importing ${file.name}`,
+      async () => {
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        return dataset.call((api) => api.importZip(bytes, file.name, manifest));
+      },
+      { done: (summary) => `${summary.samples} images of ${summary.references} references`, cancellable: false },
+    );
+    if (result.status === "error") set({ error: result.message });
+    if (result.status !== "done") return;
+    await get().refresh();
+    await get().view(result.value.id);
   },
 }));

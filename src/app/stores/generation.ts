@@ -5,16 +5,11 @@
 import { create } from "zustand";
 import type { GenerationOutput, ReferenceInput } from "../../../workers/inference-api";
 import type { GenerateSettings, RgbaImage } from "../../core/generate";
-import { isAbortError, type Manifest } from "../../core/pack";
-import {
-  defaultSettings,
-  defaultSubject,
-  type ReferenceChoice,
-  type RunSettings,
-} from "../components/generate/settings";
+import type { Manifest } from "../../core/pack";
+import { defaultSettings, defaultSubject, type ReferenceChoice, type RunSettings } from "../generate-settings";
 import { callback, inference } from "../services/workers";
 import { useAdapters } from "./adapters";
-import { useTasks } from "./tasks";
+import { runTask, useTasks } from "./tasks";
 
 export type RunStatus = "running" | "done" | "error" | "cancelled";
 
@@ -79,59 +74,53 @@ export const useGeneration = create<GenerationState>()((set, get) => {
   }
 
   async function start(settings: RunSettings, reference: RgbaImage) {
-    const label = `Generating ${settings.batch} × ${settings.reference.label}`;
-    const tasks = useTasks.getState();
-    const cancel = () => void inference.call((api) => api.cancel(taskId));
-    const taskId = tasks.start(label, cancel);
-    const card: RunCard = {
-      id: taskId,
-      settings,
-      status: "running",
-      step: 0,
-      total: settings.steps,
-      reference,
-      images: [],
-      cancel,
-    };
-    set((s) => ({ cards: [card, ...s.cards] }));
     const input: ReferenceInput =
       settings.reference.kind === "gallery"
         ? { kind: "gallery", id: settings.reference.id }
         : { kind: "pixels", image: reference, label: settings.reference.label };
-    try {
-      const adapter = await useAdapters.getState().tensors(settings.adapter);
-      const out = await inference.call((api) =>
-        api.generate(
-          taskId,
-          {
-            packId: settings.packId,
-            reference: input,
-            adapter,
-            settings,
-            previewEvery: PREVIEW_EVERY,
-          },
-          callback((p) => {
-            // A preview decoded late must not move the card back after the run ended.
-            if (get().cards.find((c) => c.id === taskId)?.status !== "running") return;
-            patchCard(taskId, { step: p.step, total: p.total, ...(p.preview && { preview: p.preview }) });
-            useTasks.getState().update(taskId, p.step / p.total, `Step ${p.step} of ${p.total}`);
-          }),
-        ),
-      );
-      patchCard(taskId, {
+    // The card is the task's: it shares its id and its cancel.
+    const result = await runTask(
+      `Generating ${settings.batch} × ${settings.reference.label}`,
+      async (signal, progress, taskId) => {
+        const card: RunCard = {
+          id: taskId,
+          settings,
+          status: "running",
+          step: 0,
+          total: settings.steps,
+          reference,
+          images: [],
+          cancel: () => useTasks.getState().cancel(taskId),
+        };
+        set((s) => ({ cards: [card, ...s.cards] }));
+        const adapter = await useAdapters.getState().tensors(settings.adapter);
+        return inference.callCancellable(signal, (api, requestId) =>
+          api.generate(
+            requestId,
+            { packId: settings.packId, reference: input, adapter, settings, previewEvery: PREVIEW_EVERY },
+            callback((p) => {
+              // A preview decoded late must not move the card back after the run ended.
+              if (get().cards.find((c) => c.id === taskId)?.status !== "running") return;
+              patchCard(taskId, { step: p.step, total: p.total, ...(p.preview && { preview: p.preview }) });
+              progress(p.step / p.total, `Step ${p.step} of ${p.total}`);
+            }),
+          ),
+        );
+      },
+      { done: (out) => `${out.images.length} image(s) in ${(out.timing.totalMs / 1000).toFixed(1)} s` },
+    );
+    if (result.status === "done") {
+      const out = result.value;
+      patchCard(result.id, {
         status: "done",
         images: out.images,
         reference: out.reference,
         timing: out.timing,
         cancel: undefined,
       });
-      const secs = (out.timing.totalMs / 1000).toFixed(1);
-      useTasks.getState().finish(taskId, "done", `${out.images.length} image(s) in ${secs} s`);
-    } catch (e) {
-      const cancelled = isAbortError(e);
-      const message = cancelled ? "Cancelled" : (e as Error).message;
-      patchCard(taskId, { status: cancelled ? "cancelled" : "error", error: message, cancel: undefined });
-      useTasks.getState().finish(taskId, cancelled ? "cancelled" : "error", message);
+    } else {
+      const error = result.status === "cancelled" ? "Cancelled" : result.message;
+      patchCard(result.id, { status: result.status, error, cancel: undefined });
     }
   }
 

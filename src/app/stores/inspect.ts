@@ -5,7 +5,7 @@
 import { create } from "zustand";
 import type { EncoderRef, QualityResponse, UserEncoderInfo } from "../../../workers/quality-api";
 import type { Manifest } from "../../core/pack";
-import { packEncoderSpec } from "../../core/quality/encoder";
+import { packEncoderSpec } from "../../core/quality/encoder-spec";
 import type { ColormapName } from "../../core/quality/heatmap";
 import { inference } from "../services/workers";
 import type { SelectedImage } from "./selection";

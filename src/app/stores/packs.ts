@@ -3,10 +3,20 @@
 import { builtinPackIds } from "virtual:builtin-packs";
 import { create } from "zustand";
 import type { LoadedPack } from "../../../workers/inference-api";
-import { formatBytes, isAbortError, type PackRecord, type PackSource, packFiles } from "../../core/pack";
+import {
+  concreteShape,
+  formatBytes,
+  type Manifest,
+  type PackRecord,
+  type PackSource,
+  packFiles,
+  ROLE_NAMES,
+  type RoleName,
+  zeroFeeds,
+} from "../../core/pack";
 import { callback, inference } from "../services/workers";
 import { useSettings } from "./settings";
-import { useTasks } from "./tasks";
+import { runTask, useTasks } from "./tasks";
 
 export const DEFAULT_PACK_ID = "emoji64";
 export const FALLBACK_PACK_ID = "tiny";
@@ -31,6 +41,13 @@ export function describeSource(source: PackSource): string {
   return `cached pack "${source.id}"`;
 }
 
+/** One role's run on zero inputs: its output shapes and time, or why it failed. */
+export interface RoleRun {
+  role: RoleName;
+  text: string;
+  ok: boolean;
+}
+
 interface PacksState {
   loaded: Record<string, LoadedPack>;
   cached: PackRecord[];
@@ -40,46 +57,65 @@ interface PacksState {
   unload(id: string): Promise<void>;
   refreshCached(): Promise<void>;
   deleteCached(id: string): Promise<void>;
+  /** Runs each role of a loaded pack once on zero inputs and checks its output shapes against the manifest. */
+  runEachRole(packId: string, manifest: Manifest): Promise<RoleRun[]>;
 }
+
+export interface PackNeeds {
+  /** A role the tab cannot work without. */
+  role?: RoleName;
+  /** The pack the user chose in the tab. */
+  chosen?: string;
+}
+
+/**
+ * The pack a tab works on: the one chosen in it while that is loaded, else the first loaded pack
+ * (in load order); either only if it has the role the tab needs.
+ */
+export function activePack(
+  loaded: Record<string, LoadedPack>,
+  { role, chosen }: PackNeeds = {},
+): LoadedPack | undefined {
+  const fits = (p: LoadedPack | undefined) => (p && (!role || p.manifest.roles[role]) ? p : undefined);
+  return fits(chosen === undefined ? undefined : loaded[chosen]) ?? Object.values(loaded).find(fits);
+}
+
+/** The active pack (see activePack), re-rendering when it changes. */
+export const useActivePack = (needs?: PackNeeds) => usePacks((s) => activePack(s.loaded, needs));
 
 export const usePacks = create<PacksState>()((set, get) => ({
   loaded: {},
   cached: [],
 
   async load(source) {
-    const tasks = useTasks.getState();
-    const label = `Loading ${describeSource(source)}`;
-    const taskId = tasks.start(label, () => void inference.call((api) => api.cancel(taskId)));
     set({ lastError: undefined });
-    try {
-      const pack = await inference.call((api) =>
-        api.loadPack(
-          taskId,
-          source,
-          useSettings.getState().executionProvider,
-          callback((p) =>
-            useTasks.getState().update(taskId, p.total > 0 ? Math.min(p.loaded / p.total, 1) : null, p.message),
+    const result = await runTask(
+      `Loading ${describeSource(source)}`,
+      (signal, progress) =>
+        inference.callCancellable(signal, (api, taskId) =>
+          api.loadPack(
+            taskId,
+            source,
+            useSettings.getState().executionProvider,
+            callback((p) => progress(p.total > 0 ? Math.min(p.loaded / p.total, 1) : null, p.message)),
           ),
         ),
-      );
-      const how = pack.fetched.length ? `${formatBytes(fetchedBytes(pack))} fetched` : "from cache";
-      useTasks.getState().finish(taskId, "done", `Loaded "${pack.id}" in ${Math.round(pack.loadMs)} ms (${how})`);
+      {
+        done: (pack) => {
+          const how = pack.fetched.length ? `${formatBytes(fetchedBytes(pack))} fetched` : "from cache";
+          return `Loaded "${pack.id}" in ${Math.round(pack.loadMs)} ms (${how})`;
+        },
+        cancelled: "Cancelled; nothing was cached",
+      },
+    );
+    if (result.status === "done") {
+      const pack = result.value;
       if (pack.cacheWarning) useTasks.getState().notice("warning", pack.cacheWarning);
       for (const note of pack.notes) useTasks.getState().notice("info", note);
       set((s) => ({ loaded: { ...s.loaded, [pack.id]: pack } }));
-      await get().refreshCached();
-      return pack;
-    } catch (e) {
-      if (isAbortError(e)) {
-        useTasks.getState().finish(taskId, "cancelled", "Cancelled; nothing was cached");
-      } else {
-        const message = (e as Error).message;
-        useTasks.getState().finish(taskId, "error", message);
-        set({ lastError: message });
-      }
-      await get().refreshCached();
-      return undefined;
-    }
+    } else if (result.status === "error") set({ lastError: result.message });
+    await get().refreshCached();
+    return result.status === "done" ? result.value : undefined;
   },
 
   async unload(id) {
@@ -101,6 +137,32 @@ export const usePacks = create<PacksState>()((set, get) => ({
   async deleteCached(id) {
     await inference.call((api) => api.deleteCachedPack(id));
     await get().refreshCached();
+  },
+
+  async runEachRole(packId, manifest) {
+    const results: RoleRun[] = [];
+    for (const role of ROLE_NAMES) {
+      const spec = manifest.roles[role];
+      if (!spec) continue;
+      const started = performance.now();
+      try {
+        const out = await inference.call((api) => api.run(packId, role, zeroFeeds(spec.inputs)));
+        const ms = Math.round(performance.now() - started);
+        const shapes = spec.outputs.map((t) => {
+          const got = out[t.name];
+          const ok = got && got.dims.join() === concreteShape(t.shape, 1).join();
+          return { ok, text: `${t.name} ${got ? `[${got.dims.join(", ")}]` : "missing"}` };
+        });
+        results.push({
+          role,
+          ok: shapes.every((s) => s.ok),
+          text: `${shapes.map((s) => s.text).join(", ")} in ${ms} ms`,
+        });
+      } catch (e) {
+        results.push({ role, ok: false, text: `failed: ${(e as Error).message}` });
+      }
+    }
+    return results;
   },
 }));
 

@@ -4,7 +4,7 @@
  */
 import { create } from "zustand";
 import type { RgbaImage } from "../../core/generate/image";
-import type { RunSettings } from "../components/generate/settings";
+import type { RunSettings } from "../generate-settings";
 
 export interface SelectedImage {
   rgba: RgbaImage;

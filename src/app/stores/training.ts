@@ -5,13 +5,14 @@
  */
 import { create } from "zustand";
 import type { DatasetSummary } from "../../../workers/dataset-api";
-import type { RunRecord, TrainingApi, TrainingEvent } from "../../../workers/training-api";
+import type { EngineCheck, RunRecord, TrainingApi, TrainingEvent } from "../../../workers/training-api";
 import type { RgbaImage } from "../../core/generate";
+import { samplerDefaults } from "../../core/generate/sampler-defaults";
 import type { Manifest } from "../../core/pack";
 import type { StepReport, TrainConfig } from "../../core/training/loop";
 import { callback, dataset, inference, training } from "../services/workers";
 import { useAdapters } from "./adapters";
-import { useTasks } from "./tasks";
+import { runTask, useTasks } from "./tasks";
 
 export type RunSummary = Awaited<ReturnType<TrainingApi["runs"]>>[number];
 
@@ -34,12 +35,16 @@ interface Active {
 }
 
 interface TrainingState {
+  /** The training device found by the last successful check. */
+  engine?: EngineCheck;
   datasets: DatasetSummary[];
   datasetId?: string;
   runs: RunSummary[];
   active?: Active;
   previews: Preview[];
   previewEvery: number;
+  /** Acquires the training engine's WebGPU device and records its limits. */
+  checkEngine(): Promise<void>;
   refresh(packId: string): Promise<void>;
   chooseDataset(id: string): void;
   setPreviewEvery(k: number): void;
@@ -62,7 +67,6 @@ export const useTraining = create<TrainingState>()((set, get) => {
     if (previewing || !subject) return;
     previewing = true;
     try {
-      const d = manifest.scheduler.defaults;
       const out = await inference.call((api) =>
         api.generate(
           `preview-${runId}-${step}`,
@@ -71,14 +75,12 @@ export const useTraining = create<TrainingState>()((set, get) => {
             reference: { kind: "gallery", id: subject.id },
             adapter: { kind: "tensors", label: `${runId} step ${step}`, tensors },
             settings: {
+              ...samplerDefaults(manifest),
               prompt: {},
               seed: PREVIEW_SEEDS[0],
               batch: PREVIEW_SEEDS.length,
               steps: PREVIEW_STEPS,
               sampler: "ddim",
-              guidanceImage: Number(d.guidance_image ?? 3),
-              guidancePrompt: Number(d.guidance_prompt ?? 2),
-              ipScale: Number(d.ip_scale ?? 1),
             },
           },
           callback(() => {}),
@@ -99,49 +101,55 @@ export const useTraining = create<TrainingState>()((set, get) => {
     config: TrainConfig,
     call: (onEvent: (e: TrainingEvent) => void, previewEvery: number) => Promise<RunRecord>,
   ) {
-    const tasks = useTasks.getState();
-    const taskId = tasks.start(`Training ${runId} (${config.loss.method})`, () => get().pause());
     set((s) => ({
       active: { runId, status: "starting", history: s.active?.runId === runId ? s.active.history : [], config },
       previews: s.active?.runId === runId ? s.previews : [],
     }));
     const patch = (p: Partial<Active>) =>
       set((s) => (s.active?.runId === runId ? { active: { ...s.active, ...p } } : {}));
-    const onEvent = (e: TrainingEvent) => {
-      if (e.kind === "step") {
-        set((s) =>
-          s.active?.runId === runId ? { active: { ...s.active, history: [...s.active.history, e.report] } } : {},
-        );
-        useTasks.getState().update(taskId, e.report.step / config.steps, `step ${e.report.step} of ${config.steps}`);
-      } else if (e.kind === "checkpoint") {
-        // Steps after a running checkpoint only exist when the run resumed from it (lost device): they are trained again.
-        set((s) =>
-          s.active?.runId === runId
-            ? {
-                active: {
-                  ...s.active,
-                  status: e.status,
-                  message: e.message,
-                  history: e.status === "running" ? s.active.history.filter((r) => r.step <= e.step) : s.active.history,
-                },
-              }
-            : {},
-        );
-        if (!get().runs.some((r) => r.id === runId)) void get().refresh(manifest.id);
-      } else if (e.kind === "backend") patch({ backend: e.note ? `${e.backend} (${e.note})` : e.backend });
-      else if (e.kind === "adapter") void preview(manifest, runId, e.step, e.tensors);
-    };
-    try {
-      const record = await call(callback(onEvent), get().previewEvery);
+    const result = await runTask(
+      `Training ${runId} (${config.loss.method})`,
+      (signal, progress) => {
+        // Cancelling a run pauses it: it stops after the current step with a checkpoint, and can resume.
+        signal.addEventListener("abort", () => void training.call((api) => api.pause(runId)));
+        const onEvent = (e: TrainingEvent) => {
+          if (e.kind === "step") {
+            set((s) =>
+              s.active?.runId === runId ? { active: { ...s.active, history: [...s.active.history, e.report] } } : {},
+            );
+            progress(e.report.step / config.steps, `step ${e.report.step} of ${config.steps}`);
+          } else if (e.kind === "checkpoint") {
+            // Steps after a running checkpoint only exist when the run resumed from it (lost device): they are trained again.
+            set((s) =>
+              s.active?.runId === runId
+                ? {
+                    active: {
+                      ...s.active,
+                      status: e.status,
+                      message: e.message,
+                      history:
+                        e.status === "running" ? s.active.history.filter((r) => r.step <= e.step) : s.active.history,
+                    },
+                  }
+                : {},
+            );
+            if (!get().runs.some((r) => r.id === runId)) void get().refresh(manifest.id);
+          } else if (e.kind === "backend") patch({ backend: e.note ? `${e.backend} (${e.note})` : e.backend });
+          else if (e.kind === "adapter") void preview(manifest, runId, e.step, e.tensors);
+        };
+        return call(callback(onEvent), get().previewEvery);
+      },
+      {
+        done: (record) => {
+          const detail = record.message ?? `${record.status} at step ${record.checkpoint?.step}`;
+          return record.status === "failed" || record.status === "interrupted" ? { failed: detail } : detail;
+        },
+      },
+    );
+    if (result.status === "done") {
+      const record = result.value;
       patch({ status: record.status, message: record.message, history: record.history });
-      const level = record.status === "failed" || record.status === "interrupted" ? "error" : "done";
-      useTasks
-        .getState()
-        .finish(taskId, level, record.message ?? `${record.status} at step ${record.checkpoint?.step}`);
-    } catch (e) {
-      patch({ status: "interrupted", message: (e as Error).message });
-      useTasks.getState().finish(taskId, "error", (e as Error).message);
-    }
+    } else patch({ status: "interrupted", message: result.status === "error" ? result.message : "Cancelled" });
     await get().refresh(manifest.id);
     await useAdapters.getState().refresh(manifest.id);
   }
@@ -151,6 +159,21 @@ export const useTraining = create<TrainingState>()((set, get) => {
     runs: [],
     previews: [],
     previewEvery: 10,
+
+    async checkEngine() {
+      const result = await runTask(
+        "Checking the training device",
+        (signal, progress) =>
+          training.callCancellable(signal, (api, taskId) =>
+            api.checkEngine(
+              taskId,
+              callback((p) => progress(null, p.message)),
+            ),
+          ),
+        { done: (check) => `WebGPU device ready on ${check.adapter.name}` },
+      );
+      if (result.status === "done") set({ engine: result.value });
+    },
 
     async refresh(packId) {
       const [datasets, runs] = await Promise.all([

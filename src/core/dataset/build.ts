@@ -14,9 +14,10 @@ import {
   type PromptChoice,
   type RunRole,
 } from "../generate";
-import type { Manifest } from "../pack/manifest";
+import { feed } from "../pack/feeds";
+import { type Manifest, roleInput, roleOutput } from "../pack/manifest";
 import { patchQualityCpu } from "../quality/cpu";
-import { normalizeChannels, packEncoderSpec, patchFeatures } from "../quality/encoder";
+import { normalizeChannels, packEncoderSpec, patchFeatures } from "../quality/encoder-spec";
 import { patchQualityMaps, type RefWeightMode } from "../quality/maps";
 import type { DatasetReference, DatasetSample, PreferenceDataset } from "./types";
 
@@ -57,23 +58,19 @@ function f32(out: Record<string, { data: unknown }>, name: string, role: string)
   return t;
 }
 
-const imageInput = (manifest: Manifest, data: Float32Array) => {
-  const size = manifest.image.size;
-  return { dtype: "float32" as const, dims: [1, 3, size, size], data };
-};
-
 /** A reference as training sees it: its image tokens, its VAE latent (scaled space) and the null prompt. */
 export async function datasetReference(
   run: RunRole,
   manifest: Manifest,
   ref: BuildReference,
 ): Promise<DatasetReference> {
-  const vae = manifest.roles.vae_encoder;
-  if (!vae) throw new Error(`pack "${manifest.id}" has no vae_encoder`);
+  const image = roleInput(manifest, "vae_encoder", "image");
   const imageTokens = await encodeReference(run, manifest, ref.tensor);
-  const latentOut = await run("vae_encoder", { [vae.inputs[0].name]: imageInput(manifest, ref.tensor) });
+  const latentOut = await run("vae_encoder", { [image.name]: feed(image, 1, ref.tensor) });
   const scale = manifest.latent.scale_factor;
-  const latent = f32(latentOut, vae.outputs[0].name, "vae_encoder").map((v) => v * scale);
+  const latent = f32(latentOut, roleOutput(manifest, "vae_encoder", "latent").name, "vae_encoder").map(
+    (v) => v * scale,
+  );
   const promptIds = Array(manifest.prompt.length).fill(manifest.prompt.null_id);
   return { id: ref.id, latent, imageTokens, promptIds };
 }
@@ -81,9 +78,10 @@ export async function datasetReference(
 export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> {
   const { run, manifest } = o;
   const spec = packEncoderSpec(manifest);
+  const patchImage = roleInput(manifest, "patch_encoder", "image");
   const grid = { height: spec.grid[0], width: spec.grid[1] };
   const features = async (pixels: Float32Array) => {
-    const out = await run("patch_encoder", { [spec.input]: imageInput(manifest, normalizeChannels(pixels, spec)) });
+    const out = await run("patch_encoder", { [patchImage.name]: feed(patchImage, 1, normalizeChannels(pixels, spec)) });
     return patchFeatures(f32(out, spec.output, "patch_encoder"), out[spec.output].dims, spec);
   };
   const ds: PreferenceDataset = { packId: manifest.id, grid, references: [], samples: [] };

@@ -7,7 +7,7 @@
  */
 import { unzipSync, zipSync } from "fflate";
 import type { PromptChoice } from "../generate/prompt";
-import type { Manifest } from "../pack/manifest";
+import { type Manifest, requireRole } from "../pack/manifest";
 import type { Grid, RefWeightMode } from "../quality/maps";
 import type { DatasetReference, DatasetSample, PreferenceDataset } from "./types";
 
@@ -49,14 +49,12 @@ export interface DatasetShapes {
 }
 
 export function packShapes(manifest: Manifest, grid: Grid): DatasetShapes {
-  const enc = manifest.roles.image_encoder as { tokens?: unknown; dim?: unknown } | undefined;
-  if (typeof enc?.tokens !== "number" || typeof enc.dim !== "number")
-    throw new Error(`pack "${manifest.id}": roles.image_encoder declares no tokens and dim`);
+  const { tokens, dim } = requireRole(manifest, "image_encoder");
   const { channels, height, width } = manifest.latent;
   return {
     packId: manifest.id,
     latent: [channels, height, width],
-    tokens: [enc.tokens, enc.dim],
+    tokens: [tokens, dim],
     grid,
     promptLength: manifest.prompt.length,
   };

@@ -1,21 +1,20 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Manifest } from "../pack/manifest";
+import { parseManifest, requireRole } from "../pack/manifest";
 import { adapterNames, denoiserArch, gridTokens } from "./arch";
 
 describe("denoiser architecture from the manifest", () => {
-  const manifest = JSON.parse(readFileSync("public/models/tiny/manifest.json", "utf8")) as Manifest;
+  const manifest = parseManifest(readFileSync("public/models/tiny/manifest.json", "utf8"));
   const withArch = (change: Record<string, unknown>) => {
     const m = structuredClone(manifest);
-    const den = m.roles.denoiser as unknown as { architecture: Record<string, unknown> };
-    Object.assign(den.architecture, change);
+    Object.assign(requireRole(m, "denoiser").architecture, change);
     return m;
   };
 
   it("reads the tiny pack", () => {
     const a = denoiserArch(manifest);
     expect([a.width, a.depth, a.heads, a.latentChannels, a.latentSize, gridTokens(a)]).toEqual([32, 2, 2, 4, 16, 64]);
-    const spec = (manifest.roles.denoiser as unknown as { adapter: { tensors: { name: string }[] } }).adapter.tensors;
+    const spec = requireRole(manifest, "denoiser").adapter.tensors;
     expect(adapterNames(a)).toEqual(spec.map((t) => t.name));
   });
 

@@ -31,21 +31,50 @@ export function adapterNames(a: DenoiserArch): string[] {
   ).flat();
 }
 
-export function denoiserArch(manifest: Manifest): DenoiserArch {
-  const a = manifest.roles.denoiser?.architecture as Record<string, unknown> | undefined;
-  if (!a) throw new Error("manifest.json: roles.denoiser.architecture is missing");
-  const num = (key: string): number => {
-    const v = a[key];
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(`manifest.json: roles.denoiser.architecture.${key}: expected a number`);
-    }
-    return v;
+/** `[out, in]` of every adapter tensor: the image-path key/value projections map image tokens to the width. */
+export function adapterShape(a: DenoiserArch): [number, number] {
+  return [a.width, a.imageDim];
+}
+
+const ARCH = "roles.denoiser.architecture";
+/** The engine's one design; anything else would be silently built as it. */
+const FIXED = { type: "dit", activation: "gelu_tanh", modulation: "adaLN-zero" } as const;
+
+/**
+ * Reads `roles.denoiser.architecture` against the latent it works on, passing each problem to
+ * `fail` with its JSON path; undefined when there was any. The manifest validator runs it, so a
+ * pack the engine cannot build is refused at load.
+ */
+export function readDenoiserArch(
+  a: Readonly<Record<string, unknown>>,
+  latent: { channels: number; height: number; width: number },
+  fail: (path: string, problem: string) => void,
+): DenoiserArch | undefined {
+  let ok = true;
+  const bad = (path: string, problem: string) => {
+    ok = false;
+    fail(path, problem);
   };
-  if (a.type !== "dit" || a.activation !== "gelu_tanh" || a.modulation !== "adaLN-zero") {
-    throw new Error("manifest.json: roles.denoiser.architecture: the engine builds only dit / gelu_tanh / adaLN-zero");
+  const present = (key: string): boolean => {
+    if (a[key] !== undefined) return true;
+    bad(`${ARCH}.${key}`, "missing required field");
+    return false;
+  };
+  const num = (key: string, integer = true): number => {
+    const v = a[key];
+    if (!present(key)) return Number.NaN;
+    if (typeof v !== "number" || !Number.isFinite(v)) bad(`${ARCH}.${key}`, "expected a number");
+    else if (v <= 0 || (integer && !Number.isInteger(v)))
+      bad(`${ARCH}.${key}`, integer ? "expected a positive integer" : "expected a positive number");
+    return v as number;
+  };
+  for (const [key, value] of Object.entries(FIXED)) {
+    if (present(key) && a[key] !== value)
+      bad(`${ARCH}.${key}`, `expected "${value}": the engine builds only dit / gelu_tanh / adaLN-zero`);
   }
-  if (manifest.latent.height !== manifest.latent.width)
-    throw new Error("manifest.json: latent: the engine needs a square latent");
+  if (present("spatial_prompt") && typeof a.spatial_prompt !== "boolean")
+    bad(`${ARCH}.spatial_prompt`, "expected true or false");
+  if (latent.height !== latent.width) bad("latent", "the engine needs a square latent");
   const arch: DenoiserArch = {
     width: num("width"),
     depth: num("depth"),
@@ -57,14 +86,31 @@ export function denoiserArch(manifest: Manifest): DenoiserArch {
     imageTokens: num("image_tokens"),
     imageDim: num("image_dim"),
     freqDim: num("freq_dim"),
-    normEps: num("norm_eps"),
+    normEps: num("norm_eps", false),
     spatialPrompt: a.spatial_prompt === true,
-    latentChannels: manifest.latent.channels,
-    latentSize: manifest.latent.height,
+    latentChannels: latent.channels,
+    latentSize: latent.height,
   };
-  if (arch.width % arch.heads !== 0) throw new Error("manifest.json: architecture.width must be divisible by heads");
-  if (gridTokens(arch) !== num("tokens"))
-    throw new Error("manifest.json: architecture.tokens does not match the latent grid");
+  const tokens = num("tokens");
+  if (!ok) return undefined;
+  if (arch.width % arch.heads !== 0) bad(`${ARCH}.width`, `must be divisible by heads (${arch.heads})`);
+  if (gridTokens(arch) !== tokens)
+    bad(
+      `${ARCH}.tokens`,
+      `expected (${arch.latentSize} / patch ${arch.patch})² = ${gridTokens(arch)}: tokens does not match the latent grid`,
+    );
+  return ok ? arch : undefined;
+}
+
+/** The architecture of a validated manifest; raw JSON is read too, and refused naming every problem. */
+export function denoiserArch(manifest: Manifest): DenoiserArch {
+  const a = manifest.roles.denoiser?.architecture;
+  if (!a) throw new Error("manifest.json: roles.denoiser.architecture is missing");
+  const issues: string[] = [];
+  const arch = readDenoiserArch(a, manifest.latent, (path, problem) =>
+    issues.push(`manifest.json: ${path}: ${problem}`),
+  );
+  if (!arch) throw new Error(issues.join("\n"));
   return arch;
 }
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { weightedMse } from "../losses";
+import { packDenoiser } from "../../../node/packs";
 import { gaussian } from "../sampling/rng";
 import { initLora, LORA_TARGETS } from "./arch";
 import { CpuDenoiser } from "./denoiser";
-import { engineFixture, packDenoiser, relError } from "./testing/tiny";
+import { weightedMse } from "./objectives";
+import { engineFixture, relError } from "./testing/tiny";
 import { CpuTrainer } from "./trainer";
 
 /**

@@ -3,9 +3,10 @@
  * fallback `CpuTrainer` below), so the training worker can use either: objectives, one optimizer
  * step, gradients for inspection, reference forwards, adapter checkpoints.
  */
-import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "../losses";
+
 import type { DenoiserArch, LoraConfig } from "./arch";
 import { CpuDenoiser, type DenoiserInputs } from "./denoiser";
+import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "./objectives";
 import { AdamW, type AdamWOptions, clipGradNorm, type OptimizerState } from "./optim";
 
 type F32 = Float32Array;

@@ -3,7 +3,8 @@
  * the denoiser → VAE decoder. Sessions are reached through `RunRole`, so the same code runs in
  * the inference worker (onnxruntime-web) and in Node tests and benchmarks.
  */
-import type { Manifest, RoleName } from "../pack/manifest";
+import { feed } from "../pack/feeds";
+import { type Manifest, type RoleName, requireRole, roleInput, roleOutput } from "../pack/manifest";
 import { latentNoise } from "../sampling/rng";
 import { type DenoiseFn, sample } from "../sampling/samplers";
 import { assertFinite } from "./image";
@@ -81,18 +82,16 @@ export async function encodeReference(
   manifest: Manifest,
   reference: Float32Array,
 ): Promise<Float32Array> {
-  const size = manifest.image.size;
-  const out = await run("image_encoder", { image: { dtype: "float32", dims: [1, 3, size, size], data: reference } });
-  const tokens = f32(out.image_tokens, "image_encoder");
+  const image = roleInput(manifest, "image_encoder", "image");
+  const out = await run("image_encoder", { [image.name]: feed(image, 1, reference) });
+  const tokens = f32(out[roleOutput(manifest, "image_encoder", "image_tokens").name], "image_encoder");
   assertFinite(tokens, "image_encoder output");
   return tokens;
 }
 
 /** Denoiser call with the adapter tensors and ip_scale bound. */
 export function bindDenoiser(run: RunRole, manifest: Manifest, adapter: AdapterTensors, ipScale: number): DenoiseFn {
-  const den = manifest.roles.denoiser;
-  const spec = den?.adapter as { tensors: { name: string; shape: number[] }[]; scale_input: string } | undefined;
-  if (!den || !spec) throw new Error(`pack "${manifest.id}" has no denoiser adapter spec`);
+  const spec = requireRole(manifest, "denoiser").adapter;
   const fixed: Record<string, TensorData> = {
     [spec.scale_input]: { dtype: "float32", dims: [1], data: new Float32Array([ipScale]) },
   };
@@ -103,17 +102,20 @@ export function bindDenoiser(run: RunRole, manifest: Manifest, adapter: AdapterT
       throw new Error(`adapter tensor ${t.name} is missing or has the wrong size`);
     fixed[t.name] = { dtype: "float32", dims: t.shape, data: values };
   }
-  const { channels, height, width } = manifest.latent;
-  const tokenShape = den.inputs.find((i) => i.name === "image_tokens")?.shape.slice(1) as number[];
+  const latentIn = roleInput(manifest, "denoiser", "latent");
+  const timestepIn = roleInput(manifest, "denoiser", "timestep");
+  const promptIn = roleInput(manifest, "denoiser", "prompt_ids");
+  const tokensIn = roleInput(manifest, "denoiser", "image_tokens");
+  const eps = roleOutput(manifest, "denoiser", "eps").name;
   return async ({ latent, timestep, promptIds, imageTokens, batch }) => {
     const out = await run("denoiser", {
-      latent: { dtype: "float32", dims: [batch, channels, height, width], data: latent },
-      timestep: { dtype: "float32", dims: [batch], data: timestep },
-      prompt_ids: { dtype: "int64", dims: [batch, manifest.prompt.length], data: promptIds },
-      image_tokens: { dtype: "float32", dims: [batch, ...tokenShape], data: imageTokens },
+      [latentIn.name]: feed(latentIn, batch, latent),
+      [timestepIn.name]: feed(timestepIn, batch, timestep),
+      [promptIn.name]: feed(promptIn, batch, promptIds),
+      [tokensIn.name]: feed(tokensIn, batch, imageTokens),
       ...fixed,
     });
-    return f32(out.eps, "denoiser");
+    return f32(out[eps], "denoiser");
   };
 }
 
@@ -123,12 +125,10 @@ export async function decodeLatents(
   latents: Float32Array,
   batch: number,
 ): Promise<Float32Array> {
-  const { channels, height, width, scale_factor } = manifest.latent;
-  const unscaled = Float32Array.from(latents, (v) => v / scale_factor);
-  const out = await run("vae_decoder", {
-    latent: { dtype: "float32", dims: [batch, channels, height, width], data: unscaled },
-  });
-  return f32(out.image, "vae_decoder");
+  const latent = roleInput(manifest, "vae_decoder", "latent");
+  const unscaled = Float32Array.from(latents, (v) => v / manifest.latent.scale_factor);
+  const out = await run("vae_decoder", { [latent.name]: feed(latent, batch, unscaled) });
+  return f32(out[roleOutput(manifest, "vae_decoder", "image").name], "vae_decoder");
 }
 
 export async function generate(req: GenerateRequest): Promise<GenerateResult> {

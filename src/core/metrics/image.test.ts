@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { TensorData } from "../generate";
-import type { EncoderSpec } from "../quality/encoder";
-import { cosine, encodeImage, type ImageEncoder } from "./encoders";
+import type { EncoderSpec } from "../quality/encoder-spec";
 import { evaluatorSources, evaluatorSuite, ImageEvaluator, missingEvaluatorNote, patchQualityOf } from "./image";
+import { cosine, encodeImage, type ImageEncoder } from "./image-encoder";
 
 const spec = (o: Partial<EncoderSpec>): EncoderSpec => ({
   input: "image",

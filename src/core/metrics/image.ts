@@ -16,7 +16,7 @@ import type { RgbaImage } from "../generate";
 import type { EvaluatorName, ScenePrompt } from "../pack/manifest";
 import { patchQualityCpu } from "../quality/cpu";
 import { rgbaToHwc, type SceneRenderer } from "../scene/render";
-import { cosine, type Encoded, encodeImage, type ImageEncoder } from "./encoders";
+import { cosine, type Encoded, encodeImage, type ImageEncoder } from "./image-encoder";
 import { sceneMetrics } from "./scene";
 
 export const PATCH_METRICS = ["patch_quality", "patch_quality_independent", "patch_quality_random"] as const;

@@ -1,3 +1,4 @@
+export * from "./base-adapter";
 export * from "./cache";
 export * from "./download";
 export * from "./errors";

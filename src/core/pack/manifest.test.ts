@@ -18,6 +18,8 @@ type Json = any;
 async function manifest(): Promise<Json> {
   return structuredClone((await unitPack()).manifest);
 }
+const packJson = (id: string): Json =>
+  JSON.parse(readFileSync(new URL(`../../../public/models/${id}/manifest.json`, import.meta.url), "utf8"));
 
 describe("validateManifest", () => {
   it("accepts a complete schema-v1 manifest", async () => {
@@ -71,7 +73,7 @@ describe("validateManifest", () => {
       "manifest.json: id: must match /^[a-z0-9_-]+$/",
       "manifest.json: prompt.slots: has 1 slots but prompt.length is 2",
       'manifest.json: roles.vae_encoder.inputs[0].shape[1]: expected a positive integer or "batch"',
-      'manifest.json: roles.denoiser.inputs[3].name: duplicate tensor name "latent"',
+      'manifest.json: roles.denoiser.inputs[7].name: duplicate tensor name "latent"',
       'manifest.json: roles.denoiser.outputs[0].dtype: expected one of "float32", "int64"',
       "manifest.json: roles.bogus: unknown role; expected one of vae_encoder, vae_decoder, image_encoder, denoiser, patch_encoder",
     ]);
@@ -106,9 +108,6 @@ describe("validateManifest", () => {
   });
 
   describe("scenes and evaluators", () => {
-    const packJson = (id: string): Json =>
-      JSON.parse(readFileSync(new URL(`../../../public/models/${id}/manifest.json`, import.meta.url), "utf8"));
-
     it("accepts both packs' scene kits and random encoders, typed", () => {
       for (const id of ["tiny", "emoji64"]) {
         const m = validateManifest(packJson(id));
@@ -169,6 +168,69 @@ describe("validateManifest", () => {
       expect(issuesOf(m)).toEqual([
         "manifest.json: evaluators.patch_encoder_random.outputs: expected one output (the patch features), or two with embedding_output; found 2",
         'manifest.json: evaluators.independent.embedding_output: "cls" is not one of the outputs ("features", "embedding")',
+      ]);
+    });
+  });
+
+  describe("role contracts", () => {
+    it("refuses adapter tensors that disagree with the architecture, naming the field", () => {
+      const renamed = packJson("tiny");
+      renamed.roles.denoiser.adapter.tensors[1].name = "blocks.0.attn_ip.to_q_ip.weight";
+      expect(issuesOf(renamed)).toEqual([
+        'manifest.json: roles.denoiser.adapter.tensors[1].name: expected "blocks.0.attn_ip.to_v_ip.weight", the architecture\'s adapter tensor 1',
+      ]);
+      const reshaped = packJson("emoji64");
+      reshaped.roles.denoiser.adapter.tensors[0].shape = [128, 64];
+      expect(issuesOf(reshaped)).toEqual([
+        "manifest.json: roles.denoiser.adapter.tensors[0].shape: expected [128, 128], [architecture.width, architecture.image_dim]",
+      ]);
+      const short = packJson("tiny");
+      short.roles.denoiser.adapter.tensors.pop();
+      expect(issuesOf(short)).toEqual([
+        "manifest.json: roles.denoiser.adapter.tensors: expected 4 tensors (to_k_ip and to_v_ip of each of architecture.depth = 2 blocks), found 3",
+      ]);
+    });
+
+    it("refuses a denoiser without a required architecture field, architecture or weights", () => {
+      const m = packJson("tiny");
+      delete m.roles.denoiser.architecture.spatial_prompt;
+      m.roles.denoiser.architecture.norm_eps = 0;
+      expect(issuesOf(m)).toEqual([
+        "manifest.json: roles.denoiser.architecture.spatial_prompt: missing required field",
+        "manifest.json: roles.denoiser.architecture.norm_eps: expected a positive number",
+      ]);
+      const bare = packJson("tiny");
+      delete bare.roles.denoiser.architecture;
+      delete bare.roles.denoiser.weights;
+      expect(issuesOf(bare)).toEqual([
+        "manifest.json: roles.denoiser.weights: missing required field",
+        "manifest.json: roles.denoiser.architecture: missing required field",
+      ]);
+    });
+
+    it("refuses a role that lacks a tensor its contract names, or lists one it does not take", () => {
+      const m = packJson("tiny");
+      m.roles.vae_decoder.outputs[0].name = "pixels";
+      m.roles.denoiser.inputs = m.roles.denoiser.inputs.filter(
+        (t: Json) => t.name !== "timestep" && t.name !== "ip_scale",
+      );
+      expect(issuesOf(m)).toEqual([
+        'manifest.json: roles.vae_decoder.outputs[0].name: unexpected tensor "pixels"; the role gives "image"',
+        'manifest.json: roles.vae_decoder.outputs: missing the tensor "image"',
+        'manifest.json: roles.denoiser.inputs: missing the tensor "timestep"',
+        'manifest.json: roles.denoiser.inputs: missing the tensor "ip_scale"',
+      ]);
+    });
+
+    it("checks the contract tensors' dtypes and shapes against the manifest, and the timestep input", () => {
+      const m = packJson("tiny");
+      m.scheduler.timestep_input = "int";
+      m.roles.denoiser.inputs[2].shape = ["batch", 4];
+      m.roles.vae_encoder.outputs[0].dtype = "int64";
+      expect(issuesOf(m)).toEqual([
+        'manifest.json: scheduler.timestep_input: expected one of "float"',
+        'manifest.json: roles.vae_encoder.outputs[0].dtype: expected "float32"',
+        "manifest.json: roles.denoiser.inputs[2].shape: expected [batch, 3]",
       ]);
     });
   });

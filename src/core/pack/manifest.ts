@@ -2,13 +2,14 @@
  * Model-pack manifest, schema v1 (docs/manifest.md): types and validator.
  * The validator collects every problem it finds, each naming the file and the JSON path.
  */
+import { Checker, checkFileRef, checkPatchLayout, checkTensors, isObject, type Json, PACK_PATH_PATTERN } from "./check";
+import { checkRoles, ROLE_NAMES, type RoleName, type Roles } from "./roles";
+
+export * from "./roles";
 
 export const MANIFEST_FILE = "manifest.json";
 export const SCHEMA_NAME = "patchdpo-pack";
 export const SCHEMA_VERSION = 1;
-
-export const ROLE_NAMES = ["vae_encoder", "vae_decoder", "image_encoder", "denoiser", "patch_encoder"] as const;
-export type RoleName = (typeof ROLE_NAMES)[number];
 
 export type DType = "float32" | "int64";
 export type Dim = number | "batch";
@@ -25,16 +26,12 @@ export interface FileRef {
   sha256: string;
 }
 
-export interface RoleSpec extends FileRef {
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-  /** Role-specific extras (tokens, dim, grid, architecture, adapter…), kept as given. */
-  [extra: string]: unknown;
-}
-
-export interface AdapterSpec {
-  tensors: TensorSpec[];
-  scale_input: string;
+/** How an encoder lays out its patch features (the patch_encoder role and the evaluators). */
+export interface PatchLayout {
+  grid: [number, number];
+  dim: number;
+  skip_tokens: number;
+  output_layout: "BHWD" | "BDHW" | "BTD";
 }
 
 export interface GalleryEntry {
@@ -51,13 +48,9 @@ export interface GalleryEntry {
  * layout. Its outputs are the patch features and, when `embedding_output` names one, a global
  * embedding; `evaluatorOutputs` tells them apart.
  */
-export interface EvaluatorSpec extends FileRef {
+export interface EvaluatorSpec extends FileRef, PatchLayout {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
-  grid: [number, number];
-  dim: number;
-  skip_tokens: number;
-  output_layout: "BHWD" | "BDHW" | "BTD";
   /** The output holding a global embedding `[batch, D]`; the other output holds the patch features. */
   embedding_output?: string;
   description?: string;
@@ -122,7 +115,8 @@ export interface Manifest {
     beta_start: number;
     beta_end: number;
     prediction_type: string;
-    timestep_input: string;
+    /** The denoiser's timestep input is the integer step as float32. */
+    timestep_input: "float";
     defaults: Record<string, number | string>;
   };
   prompt: {
@@ -130,7 +124,7 @@ export interface Manifest {
     null_id: number;
     slots: { name: string; any_id: number; values: { id: number; text: string }[] }[];
   };
-  roles: Partial<Record<RoleName, RoleSpec>>;
+  roles: Roles;
   gallery?: { heldout: GalleryEntry[]; train: GalleryEntry[] };
   evaluators?: Evaluators;
   scenes?: SceneKit;
@@ -147,131 +141,7 @@ export class ManifestError extends Error {
   }
 }
 
-type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Walks the JSON, recording `file: path: problem` for each violation. */
-class Checker {
-  readonly issues: string[] = [];
-  constructor(readonly file: string) {}
-
-  fail(path: string, problem: string): void {
-    this.issues.push(`${this.file}: ${path}: ${problem}`);
-  }
-
-  /** Returns the field or records it as missing. */
-  field(obj: Record<string, Json>, key: string, path: string): Json | undefined {
-    if (!(key in obj) || obj[key] === undefined) {
-      this.fail(join(path, key), "missing required field");
-      return undefined;
-    }
-    return obj[key];
-  }
-
-  object(v: Json, path: string): Record<string, Json> | undefined {
-    if (v === undefined) return undefined;
-    if (isObject(v)) return v;
-    this.fail(path, "expected an object");
-    return undefined;
-  }
-
-  array(v: Json, path: string): Json[] | undefined {
-    if (v === undefined) return undefined;
-    if (Array.isArray(v)) return v;
-    this.fail(path, "expected an array");
-    return undefined;
-  }
-
-  string(v: Json, path: string, pattern?: RegExp): void {
-    if (v === undefined) return;
-    if (typeof v !== "string") this.fail(path, "expected a string");
-    else if (pattern && !pattern.test(v)) this.fail(path, `must match ${pattern}`);
-  }
-
-  number(v: Json, path: string, opts: { integer?: boolean; min?: number } = {}): void {
-    if (v === undefined) return;
-    if (typeof v !== "number" || !Number.isFinite(v)) this.fail(path, "expected a number");
-    else if (opts.integer && !Number.isInteger(v)) this.fail(path, "expected an integer");
-    else if (opts.min !== undefined && v < opts.min) this.fail(path, `must be >= ${opts.min}`);
-  }
-
-  oneOf(v: Json, path: string, allowed: readonly Json[]): void {
-    if (v === undefined) return;
-    if (!allowed.includes(v)) this.fail(path, `expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
-  }
-
-  numberTuple(v: Json, path: string, length: number): void {
-    const arr = this.array(v, path);
-    if (!arr) return;
-    if (arr.length !== length) this.fail(path, `expected ${length} numbers`);
-    arr.forEach((x, i) => {
-      this.number(x, `${path}[${i}]`);
-    });
-  }
-}
-
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
-}
-
 const ID_PATTERN = /^[a-z0-9_-]+$/;
-const SHA256_PATTERN = /^[0-9a-f]{64}$/;
-/** Relative paths inside the pack; no escaping the folder, no URLs. */
-const PACK_PATH_PATTERN = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))(?!.*:)[^\\]+$/;
-
-function checkFileRef(c: Checker, obj: Record<string, Json>, path: string): void {
-  c.string(c.field(obj, "file", path), join(path, "file"), PACK_PATH_PATTERN);
-  c.number(c.field(obj, "bytes", path), join(path, "bytes"), { integer: true, min: 1 });
-  c.string(c.field(obj, "sha256", path), join(path, "sha256"), SHA256_PATTERN);
-}
-
-function checkTensors(c: Checker, v: Json, path: string, allowEmpty: boolean): void {
-  const list = c.array(v, path);
-  if (!list) return;
-  if (!allowEmpty && list.length === 0) c.fail(path, "expected at least one tensor");
-  const seen = new Set<string>();
-  list.forEach((t, i) => {
-    const p = `${path}[${i}]`;
-    const obj = c.object(t, p);
-    if (!obj) return;
-    const name = c.field(obj, "name", p);
-    c.string(name, `${p}.name`);
-    if (typeof name === "string") {
-      if (seen.has(name)) c.fail(`${p}.name`, `duplicate tensor name "${name}"`);
-      seen.add(name);
-    }
-    c.oneOf(c.field(obj, "dtype", p), `${p}.dtype`, ["float32", "int64"]);
-    const shape = c.array(c.field(obj, "shape", p), `${p}.shape`);
-    shape?.forEach((d, j) => {
-      if (d === "batch") return;
-      if (typeof d !== "number" || !Number.isInteger(d) || d < 1) {
-        c.fail(`${p}.shape[${j}]`, 'expected a positive integer or "batch"');
-      }
-    });
-  });
-}
-
-function checkRole(c: Checker, role: string, v: Json): void {
-  const path = `roles.${role}`;
-  const obj = c.object(v, path);
-  if (!obj) return;
-  checkFileRef(c, obj, path);
-  checkTensors(c, c.field(obj, "inputs", path), `${path}.inputs`, false);
-  checkTensors(c, c.field(obj, "outputs", path), `${path}.outputs`, false);
-  const weights = obj.weights;
-  if (weights !== undefined) {
-    const w = c.object(weights, `${path}.weights`);
-    if (w) checkFileRef(c, w, `${path}.weights`);
-  }
-  if (role === "denoiser" && obj.adapter !== undefined) {
-    const a = c.object(obj.adapter, `${path}.adapter`);
-    if (a) {
-      checkTensors(c, c.field(a, "tensors", `${path}.adapter`), `${path}.adapter.tensors`, true);
-      c.string(c.field(a, "scale_input", `${path}.adapter`), `${path}.adapter.scale_input`);
-    }
-  }
-}
-
 function checkGallery(c: Checker, v: Json): void {
   const g = c.object(v, "gallery");
   if (!g) return;
@@ -330,13 +200,7 @@ function checkEvaluators(c: Checker, v: Json): void {
     const outputs = c.field(obj, "outputs", path);
     checkTensors(c, outputs, `${path}.outputs`, false);
     if (Array.isArray(outputs)) checkEvaluatorOutputs(c, outputs, obj.embedding_output, path);
-    const grid = c.array(c.field(obj, "grid", path), `${path}.grid`);
-    if (grid && (grid.length !== 2 || !grid.every((g) => Number.isInteger(g) && (g as number) >= 1))) {
-      c.fail(`${path}.grid`, "expected [height, width], positive integers");
-    }
-    c.number(c.field(obj, "dim", path), `${path}.dim`, { integer: true, min: 1 });
-    c.number(c.field(obj, "skip_tokens", path), `${path}.skip_tokens`, { integer: true, min: 0 });
-    c.oneOf(c.field(obj, "output_layout", path), `${path}.output_layout`, ["BHWD", "BDHW", "BTD"]);
+    checkPatchLayout(c, obj, path);
   }
 }
 
@@ -451,7 +315,7 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
     c.number(c.field(sched, "beta_start", "scheduler"), "scheduler.beta_start");
     c.number(c.field(sched, "beta_end", "scheduler"), "scheduler.beta_end");
     c.string(c.field(sched, "prediction_type", "scheduler"), "scheduler.prediction_type");
-    c.string(c.field(sched, "timestep_input", "scheduler"), "scheduler.timestep_input");
+    c.oneOf(c.field(sched, "timestep_input", "scheduler"), "scheduler.timestep_input", ["float"]);
     c.object(c.field(sched, "defaults", "scheduler"), "scheduler.defaults");
   }
 
@@ -481,17 +345,7 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
   }
 
   const roles = c.object(c.field(m, "roles", ""), "roles");
-  if (roles) {
-    const names = Object.keys(roles);
-    if (names.length === 0) c.fail("roles", "expected at least one role");
-    for (const role of names) {
-      if (!(ROLE_NAMES as readonly string[]).includes(role)) {
-        c.fail(`roles.${role}`, `unknown role; expected one of ${ROLE_NAMES.join(", ")}`);
-        continue;
-      }
-      checkRole(c, role, roles[role]);
-    }
-  }
+  if (roles) checkRoles(c, roles, m);
 
   if (m.gallery !== undefined) checkGallery(c, m.gallery);
   if (m.evaluators !== undefined) checkEvaluators(c, m.evaluators);
@@ -526,7 +380,7 @@ export function packFiles(manifest: Manifest): PackFile[] {
     const spec = manifest.roles[role];
     if (!spec) continue;
     files.push({ role, kind: "onnx", file: spec.file, bytes: spec.bytes, sha256: spec.sha256 });
-    const w = spec.weights as FileRef | undefined;
+    const w = spec.weights;
     if (w) files.push({ role, kind: "weights", file: w.file, bytes: w.bytes, sha256: w.sha256 });
   }
   return files;

@@ -7,7 +7,7 @@ import type { PackCache, PackRecord, SourceInfo } from "./cache";
 import { download } from "./download";
 import { PackError } from "./errors";
 import { sha256Hex } from "./hash";
-import { MANIFEST_FILE, type Manifest, type PackFile, packFiles, parseManifest } from "./manifest";
+import { MANIFEST_FILE, type Manifest, type PackFile, packFiles, parseManifest, validateManifest } from "./manifest";
 
 export type PackSource =
   | { kind: "url"; url: string; builtin?: boolean }
@@ -79,7 +79,8 @@ async function readManifest(
     case "cache": {
       const cached = await deps.cache.record(source.id);
       if (!cached) throw new PackError(`Pack "${source.id}" is not in the cache`);
-      return { manifest: cached.manifest, cached };
+      // Validated again: a pack cached under an older studio may lack what this one requires.
+      return { manifest: validateManifest(cached.manifest), cached };
     }
     case "files": {
       const blob = source.files[MANIFEST_FILE];
@@ -95,7 +96,7 @@ async function readManifest(
         signal?.throwIfAborted();
         // Offline: fall back to the copy cached from this same URL, if any.
         const cached = (await deps.cache.records()).find((r) => r.source.kind === "url" && r.source.url === source.url);
-        if (cached) return { manifest: cached.manifest, cached };
+        if (cached) return { manifest: validateManifest(cached.manifest), cached };
         throw new PackError(`${MANIFEST_FILE}: could not fetch ${url} (${(e as Error).message})`);
       }
       if (!response.ok) throw new PackError(`${MANIFEST_FILE}: fetching ${url} failed with HTTP ${response.status}`);

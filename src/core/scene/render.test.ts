@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { decodePng } from "../../../scripts/train/png";
+import { decodePng } from "../../../node/png";
 import { parseManifest } from "../pack/manifest";
 import { parseSafetensors } from "../safetensors";
 import { loadSceneAssets, SceneRenderer } from "./render";
@@ -18,7 +18,7 @@ describe("SceneRenderer", () => {
   it("matches the foundry's ground truth for the first 32 held-out subjects' eval prompts within 1/255", async () => {
     const r = await renderer("emoji64");
     const b = readFileSync(new URL("tests/fixtures/estimator-emoji64.safetensors", root));
-    const { tensors } = parseSafetensors(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), "fixture");
+    const { tensors } = parseSafetensors(b, "fixture");
     const truth = tensors.get("ground_truth");
     const subject = tensors.get("subject")?.data as BigInt64Array;
     if (!truth) throw new Error("fixture has no ground_truth");

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../pack/manifest";
+import { requireRole } from "../pack/roles";
 import { serializeSafetensors, type Tensor } from "../safetensors";
 import { exportAdapter, importAdapter } from "./adapter-file";
 
 const manifest = JSON.parse(readFileSync("public/models/tiny/manifest.json", "utf8")) as Manifest;
-const spec =
-  (manifest.roles.denoiser?.adapter as { tensors: { name: string; shape: number[] }[] } | undefined)?.tensors ?? [];
+const spec = requireRole(manifest, "denoiser").adapter.tensors;
 const adapter = new Map(
   spec.map((t, k) => [
     t.name,

@@ -4,17 +4,8 @@
  * the pack id and training settings in the metadata.
  */
 import type { Manifest } from "../pack/manifest";
+import { requireRole } from "../pack/roles";
 import { parseSafetensors, serializeSafetensors, type Tensor } from "../safetensors";
-
-interface AdapterSpec {
-  tensors: { name: string; shape: number[] }[];
-}
-
-function adapterSpec(manifest: Manifest): AdapterSpec {
-  const spec = manifest.roles.denoiser?.adapter as AdapterSpec | undefined;
-  if (!spec) throw new Error(`pack "${manifest.id}" declares no denoiser adapter tensors`);
-  return spec;
-}
 
 export function exportAdapter(
   manifest: Manifest,
@@ -22,7 +13,7 @@ export function exportAdapter(
   metadata: Record<string, string> = {},
 ): ArrayBuffer {
   const tensors = new Map<string, Tensor>();
-  for (const { name, shape } of adapterSpec(manifest).tensors) {
+  for (const { name, shape } of requireRole(manifest, "denoiser").adapter.tensors) {
     const data = adapter.get(name);
     if (!data) throw new Error(`the adapter has no tensor ${name}`);
     tensors.set(name, { dtype: "F32", shape, data });
@@ -30,15 +21,18 @@ export function exportAdapter(
   return serializeSafetensors(tensors, { pack: manifest.id, ...metadata });
 }
 
-/** Reads an adapter file for `manifest`; every manifest tensor must be present with its shape. */
+/**
+ * Reads an adapter file for `manifest` (its bytes as the worker receives them, an ArrayBuffer, or a
+ * view such as a file read in Node); every manifest tensor must be present with its shape.
+ */
 export function importAdapter(
   manifest: Manifest,
-  bytes: ArrayBuffer,
+  bytes: ArrayBuffer | Uint8Array,
   source = "adapter.safetensors",
 ): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
-  const { tensors, metadata } = parseSafetensors(bytes, source);
+  const { tensors, metadata } = parseSafetensors(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), source);
   const out = new Map<string, Float32Array>();
-  for (const { name, shape } of adapterSpec(manifest).tensors) {
+  for (const { name, shape } of requireRole(manifest, "denoiser").adapter.tensors) {
     const t = tensors.get(name);
     if (!t) throw new Error(`${source}: no tensor ${name}`);
     if (t.dtype !== "F32" || t.shape.join("×") !== shape.join("×"))

@@ -1,4 +1,4 @@
 export * from "./adapter-file";
 export * from "./loop";
-export * from "./losses";
+export * from "./steps";
 export * from "./weights";

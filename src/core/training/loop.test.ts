@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { packDenoiser } from "../../../node/packs";
 import { CpuTrainer } from "../engine";
-import { packDenoiser, relError } from "../engine/testing/tiny";
+import { relError } from "../engine/testing/tiny";
 import type { Manifest } from "../pack/manifest";
 import { exportAdapter, importAdapter } from "./adapter-file";
 import { DEFAULT_TRAIN_CONFIG, NonFiniteError, type TrainConfig, TrainingLoop } from "./loop";

@@ -5,11 +5,11 @@
  * checkpoints and refuses to continue from a non-finite loss or adapter.
  */
 import type { PreferenceDataset } from "../dataset/types";
+import { dpoLoss, perSampleMse } from "../engine/objectives";
 import type { OptimizerState } from "../engine/optim";
 import type { AdapterTrainer } from "../engine/trainer";
-import { dpoLoss, perSampleMse } from "../losses";
 import { gaussian, uint32Stream } from "../sampling";
-import { buildStep, type LossOptions, type StepDraw } from "./losses";
+import { buildStep, type LossOptions, type StepDraw } from "./steps";
 import { DEFAULT_WEIGHTS, type LatentShape } from "./weights";
 
 export interface TrainConfig {

@@ -2,7 +2,7 @@
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
 import code from "./activation.wgsl?raw";
-import { dispatchThreads, loadKernels, params } from "./dispatch.ts";
+import { declareKernels, loadKernels } from "./dispatch.ts";
 
 export type Activation = "gelu" | "silu";
 
@@ -20,8 +20,15 @@ export interface ActivationKernels {
   ): void;
 }
 
+const ACTIVATION = declareKernels({
+  name: "activation",
+  code,
+  params: { n: "u32", accumulate: "u32" },
+  entries: { forward: ["x", "y"], backward: ["x", "y", "dy"] },
+});
+
 export async function activationKernels(ctx: GpuContext): Promise<ActivationKernels> {
-  const k = await loadKernels(ctx, code, {
+  const k = await loadKernels(ctx, ACTIVATION, {
     gelu: { entryPoint: "forward", constants: { ACT: 0 } },
     silu: { entryPoint: "forward", constants: { ACT: 1 } },
     geluBack: { entryPoint: "backward", constants: { ACT: 0 } },
@@ -29,10 +36,10 @@ export async function activationKernels(ctx: GpuContext): Promise<ActivationKern
   });
   return {
     forward(b, act, n, x, y) {
-      dispatchThreads(b, k[act], [params(b, [n, 0]), x, y], n);
+      k[act].dispatchThreads(b, { n }, { x: [x, n], y: [y, n] }, n);
     },
     backward(b, act, n, dy, x, dx, accumulate) {
-      dispatchThreads(b, k[`${act}Back`], [params(b, [n, Number(!!accumulate)]), x, dx, dy], n);
+      k[`${act}Back`].dispatchThreads(b, { n, accumulate }, { x: [x, n], y: [dx, n], dy: [dy, n] }, n);
     },
   };
 }

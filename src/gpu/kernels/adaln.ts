@@ -6,7 +6,7 @@
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
 import code from "./adaln.wgsl?raw";
-import { dispatchThreads, loadKernels, params } from "./dispatch.ts";
+import { declareKernels, loadKernels, type Operand } from "./dispatch.ts";
 
 export interface AdaShape {
   batch: number;
@@ -70,8 +70,22 @@ export interface AdaLnKernels {
   ): void;
 }
 
+const ADALN = declareKernels({
+  name: "adaln",
+  code,
+  params: { batch: "u32", tokens: "u32", c: "u32", mod_stride: "u32", a_off: "u32", b_off: "u32", accumulate: "u32" },
+  entries: {
+    modulate: ["x", "mods", "y"],
+    modulate_back: ["mods", "y", "dy"],
+    modulate_params: ["x", "y", "dy"],
+    gate_add: ["x", "mods", "y"],
+    gate_back: ["mods", "y", "dy"],
+    gate_param: ["x", "y", "dy"],
+  },
+});
+
 export async function adaLnKernels(ctx: GpuContext): Promise<AdaLnKernels> {
-  const k = await loadKernels(ctx, code, {
+  const k = await loadKernels(ctx, ADALN, {
     modulate: { entryPoint: "modulate" },
     modulateBack: { entryPoint: "modulate_back" },
     modulateParams: { entryPoint: "modulate_params" },
@@ -79,32 +93,46 @@ export async function adaLnKernels(ctx: GpuContext): Promise<AdaLnKernels> {
     gateBack: { entryPoint: "gate_back" },
     gateParam: { entryPoint: "gate_param" },
   });
-  const u = (b: CommandBatch, s: AdaShape, a: number, c: number, accumulate = false) =>
-    params(b, [s.batch, s.tokens, s.c, s.stride, a, c, Number(accumulate)]);
-  const all = (s: AdaShape) => s.batch * s.tokens * s.c;
+  const u = (s: AdaShape, a_off: number, b_off: number, accumulate?: boolean) => ({
+    batch: s.batch,
+    tokens: s.tokens,
+    c: s.c,
+    mod_stride: s.stride,
+    a_off,
+    b_off,
+    accumulate,
+  });
+  /** A `[batch, tokens, c]` tensor. */
+  const all = (s: AdaShape, t: Binding): Operand => [t, s.batch * s.tokens * s.c];
+  /** `mod`, read (or written) up to the last item's column blocks at `offsets`. */
+  const mod = (s: AdaShape, t: Binding, ...offsets: number[]): Operand => [
+    t,
+    (s.batch - 1) * s.stride + Math.max(...offsets) + s.c,
+  ];
   return {
-    modulate(b, s, x, mod, cols, y) {
-      dispatchThreads(b, k.modulate, [u(b, s, cols.shift, cols.scale), x, mod, y], all(s));
+    modulate(b, s, x, m, cols, y) {
+      const operands = { x: all(s, x), mods: mod(s, m, cols.shift, cols.scale), y: all(s, y) };
+      k.modulate.dispatchThreads(b, u(s, cols.shift, cols.scale), operands, s.batch * s.tokens * s.c);
     },
-    modulateBack(b, s, dy, mod, scale, dx, accumulate) {
-      dispatchThreads(b, k.modulateBack, [u(b, s, 0, scale, accumulate), null, mod, dx, dy], all(s));
+    modulateBack(b, s, dy, m, scale, dx, accumulate) {
+      const operands = { mods: mod(s, m, scale), y: all(s, dx), dy: all(s, dy) };
+      k.modulateBack.dispatchThreads(b, u(s, 0, scale, accumulate), operands, s.batch * s.tokens * s.c);
     },
     modulateParams(b, s, dy, x, cols, dmod, accumulate) {
-      dispatchThreads(
-        b,
-        k.modulateParams,
-        [u(b, s, cols.shift, cols.scale, accumulate), x, null, dmod, dy],
-        s.batch * s.c,
-      );
+      const operands = { x: all(s, x), y: mod(s, dmod, cols.shift, cols.scale), dy: all(s, dy) };
+      k.modulateParams.dispatchThreads(b, u(s, cols.shift, cols.scale, accumulate), operands, s.batch * s.c);
     },
-    gateAdd(b, s, x, mod, gate, h) {
-      dispatchThreads(b, k.gateAdd, [u(b, s, gate, 0), h, mod, x], all(s));
+    gateAdd(b, s, x, m, gate, h) {
+      const operands = { x: all(s, h), mods: mod(s, m, gate), y: all(s, x) };
+      k.gateAdd.dispatchThreads(b, u(s, gate, 0), operands, s.batch * s.tokens * s.c);
     },
-    gateBack(b, s, dx, mod, gate, dh, accumulate) {
-      dispatchThreads(b, k.gateBack, [u(b, s, gate, 0, accumulate), null, mod, dh, dx], all(s));
+    gateBack(b, s, dx, m, gate, dh, accumulate) {
+      const operands = { mods: mod(s, m, gate), y: all(s, dh), dy: all(s, dx) };
+      k.gateBack.dispatchThreads(b, u(s, gate, 0, accumulate), operands, s.batch * s.tokens * s.c);
     },
     gateParam(b, s, dx, h, gate, dmod, accumulate) {
-      dispatchThreads(b, k.gateParam, [u(b, s, gate, 0, accumulate), h, null, dmod, dx], s.batch * s.c);
+      const operands = { x: all(s, h), y: mod(s, dmod, gate), dy: all(s, dx) };
+      k.gateParam.dispatchThreads(b, u(s, gate, 0, accumulate), operands, s.batch * s.c);
     },
   };
 }

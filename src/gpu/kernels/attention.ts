@@ -13,7 +13,7 @@ import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
 import { storageUsage } from "../transfer.ts";
 import code from "./attention.wgsl?raw";
-import { dispatchThreads, loadKernels, params } from "./dispatch.ts";
+import { declareKernels, loadKernels } from "./dispatch.ts";
 import { matmulKernel } from "./matmul.ts";
 
 /** Rows of `stride` floats; the operand's heads·d columns start at `offset`. Defaults: contiguous. */
@@ -49,9 +49,27 @@ export interface AttentionKernels {
   ): void;
 }
 
+const ATTENTION = declareKernels({
+  name: "attention",
+  code,
+  params: {
+    batch: "u32",
+    rows: "u32",
+    heads: "u32",
+    d: "u32",
+    stride: "u32",
+    off: "u32",
+    m: "u32",
+    accumulate: "u32",
+    scale: "f32",
+    alpha: "f32",
+  },
+  entries: { split_heads: ["src", "dst"], merge_heads: ["src", "dst"], softmax: ["dst"], softmax_back: ["src", "dst"] },
+});
+
 export async function attentionKernels(ctx: GpuContext): Promise<AttentionKernels> {
   const [k, mm] = await Promise.all([
-    loadKernels(ctx, code, {
+    loadKernels(ctx, ATTENTION, {
       split: { entryPoint: "split_heads" },
       merge: { entryPoint: "merge_heads" },
       softmax: { entryPoint: "softmax" },
@@ -60,12 +78,19 @@ export async function attentionKernels(ctx: GpuContext): Promise<AttentionKernel
     matmulKernel(ctx),
   ]);
   const temp = (b: CommandBatch, floats: number) => b.temp(floats * 4, storageUsage());
+  /** Uniform values of a copy between layout `o` and head-major order, and `o`'s extent in values. */
+  const layout = (s: AttentionShape, o: AttnOperand, rows: number) => {
+    const stride = o.stride ?? s.heads * s.d;
+    const off = o.offset ?? 0;
+    const params = { batch: s.batch, rows, heads: s.heads, d: s.d, stride, off };
+    return { params, extent: (s.batch * rows - 1) * stride + off + s.heads * s.d };
+  };
   /** Copies (alpha·) operand `o` of `rows` rows per item into a fresh head-major buffer. */
   const split = (b: CommandBatch, s: AttentionShape, o: AttnOperand, rows: number, alpha = 1): GPUBuffer => {
     const n = s.batch * s.heads * rows * s.d;
     const y = temp(b, n);
-    const u = params(b, [s.batch, rows, s.heads, s.d, o.stride ?? s.heads * s.d, o.offset ?? 0, 0, 0], [1, alpha]);
-    dispatchThreads(b, k.split, [u, o.buf, y], n);
+    const { params, extent } = layout(s, o, rows);
+    k.split.dispatchThreads(b, { ...params, alpha }, { src: [o.buf, extent], dst: [y, n] }, n);
     return y;
   };
   /** Writes (or adds alpha·) head-major `y` into operand layout `o`. */
@@ -79,21 +104,17 @@ export async function attentionKernels(ctx: GpuContext): Promise<AttentionKernel
     alpha = 1,
   ) => {
     const n = s.batch * s.heads * rows * s.d;
-    const u = params(
-      b,
-      [s.batch, rows, s.heads, s.d, o.stride ?? s.heads * s.d, o.offset ?? 0, 0, Number(accumulate)],
-      [1, alpha],
-    );
-    dispatchThreads(b, k.merge, [u, y, o.buf], n);
+    const { params, extent } = layout(s, o, rows);
+    k.merge.dispatchThreads(b, { ...params, accumulate, alpha }, { src: [y, n], dst: [o.buf, extent] }, n);
   };
-  const rowsParams = (b: CommandBatch, s: AttentionShape) =>
-    params(b, [0, s.batch * s.heads * s.n, 0, 0, 0, 0, s.m, 0], [1 / Math.sqrt(s.d), 1]);
+  /** Uniform values of the softmax kernels: one row per (item, head, query). */
+  const softmaxRows = (s: AttentionShape) => ({ rows: s.batch * s.heads * s.n, m: s.m, scale: 1 / Math.sqrt(s.d) });
   return {
     forward(b, s, t, probs, out, opts = {}) {
       const z = s.batch * s.heads;
       const [q, kk, v] = [split(b, s, t.q, s.n), split(b, s, t.k, s.m), split(b, s, t.v, s.m)];
       mm(b, { batch: z, m: s.n, n: s.m, k: s.d, transB: true }, { a: q, b: kk, c: probs });
-      dispatchThreads(b, k.softmax, [rowsParams(b, s), null, probs], z * s.n);
+      k.softmax.dispatchThreads(b, softmaxRows(s), { dst: [probs, z * s.n * s.m] }, z * s.n);
       const o = temp(b, z * s.n * s.d);
       mm(b, { batch: z, m: s.n, n: s.d, k: s.m }, { a: probs, b: v, c: o });
       merge(b, s, o, { buf: out }, s.n, !!opts.accumulate, opts.alpha ?? 1);
@@ -104,7 +125,8 @@ export async function attentionKernels(ctx: GpuContext): Promise<AttentionKernel
       const v = split(b, s, t.v, s.m);
       const dS = temp(b, z * s.n * s.m);
       mm(b, { batch: z, m: s.n, n: s.m, k: s.d, transB: true }, { a: dO, b: v, c: dS });
-      dispatchThreads(b, k.softmaxBack, [rowsParams(b, s), t.probs, dS], z * s.n);
+      const scores = z * s.n * s.m;
+      k.softmaxBack.dispatchThreads(b, softmaxRows(s), { src: [t.probs, scores], dst: [dS, scores] }, z * s.n);
       if (grads.dq) {
         const dq = temp(b, z * s.n * s.d);
         mm(b, { batch: z, m: s.n, n: s.d, k: s.m }, { a: dS, b: split(b, s, t.k, s.m), c: dq });

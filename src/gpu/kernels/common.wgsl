@@ -1,5 +1,5 @@
-// Prefix of every element-wise engine kernel (dispatch.ts prepends it): 1-D thread indices over a
-// grid that may wrap into a second dimension when a tensor needs more than 65535 workgroups.
+// Prefix of every engine kernel module (dispatch.ts prepends it): 1-D thread indices over a grid
+// that may wrap into a second dimension when a tensor needs more than 65535 workgroups.
 const WG: u32 = 64u;
 
 fn thread_index(id: vec3u, groups: vec3u) -> u32 {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "../../core/losses/index.ts";
+import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "../../core/engine/objectives.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
 import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
@@ -7,8 +7,8 @@ import { expectNear, TestTensors } from "../testing/tensors.ts";
 import { type LossKernels, lossKernels } from "./loss.ts";
 
 /**
- * Loss kernels in WebGPU vs core/losses (whose gradients are checked against finite differences
- * in losses.test.ts): values and gradients to 1e-5·(1 + |ref|).
+ * Loss kernels in WebGPU vs core/engine/objectives.ts (whose gradients are checked against finite
+ * differences in objectives.test.ts): values and gradients to 1e-5·(1 + |ref|).
  */
 describe.skipIf(skipWebGpu)("loss kernels", () => {
   let ctx: GpuContext;

@@ -1,10 +1,11 @@
 /**
  * Weighted MSE, per-sample errors and the Diffusion-DPO term on the GPU (loss.wgsl); CPU
- * counterparts in core/losses. Values stay on the device; read them when the caller wants them.
+ * counterparts in core/engine/objectives.ts. Values stay on the device; read them when the caller
+ * wants them.
  */
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
-import { dispatchThreads, loadKernels, params } from "./dispatch.ts";
+import { declareKernels, loadKernels, type Operand, unread } from "./dispatch.ts";
 import code from "./loss.wgsl?raw";
 
 export interface MseOperands {
@@ -33,8 +34,20 @@ export interface LossKernels {
   ): void;
 }
 
+const LOSS = declareKernels({
+  name: "loss",
+  code,
+  params: { n: "u32", segments: "u32", scale: "f32", beta: "f32" },
+  entries: {
+    sq_err: ["pred", "target_", "weight", "out"],
+    reduce: ["out", "e_in"],
+    mse_grad: ["pred", "target_", "weight", "coef", "grad"],
+    dpo: ["out", "coef", "e_in", "grad"],
+  },
+});
+
 export async function lossKernels(ctx: GpuContext): Promise<LossKernels> {
-  const k = await loadKernels(ctx, code, {
+  const k = await loadKernels(ctx, LOSS, {
     sqErr: { entryPoint: "sq_err" },
     sqErrWeighted: { entryPoint: "sq_err", constants: { WEIGHTED: 1 } },
     reduce: { entryPoint: "reduce" },
@@ -42,19 +55,32 @@ export async function lossKernels(ctx: GpuContext): Promise<LossKernels> {
     gradWeighted: { entryPoint: "mse_grad", constants: { WEIGHTED: 1 } },
     dpo: { entryPoint: "dpo" },
   });
+  /** pred, target and weight over n values; without weights, pred stands in, unread. */
+  const mse = (n: number, t: MseOperands): { pred: Operand; target_: Operand; weight: Operand } => ({
+    pred: [t.pred, n],
+    target_: [t.target, n],
+    weight: t.weight ? [t.weight, n] : unread(t.pred),
+  });
   return {
     sampleErrors(b, n, samples, t, out) {
       const e = b.temp(n * 4);
       const sq = t.weight ? k.sqErrWeighted : k.sqErr;
-      dispatchThreads(b, sq, [params(b, [n, samples]), t.pred, t.target, t.weight ?? t.pred, e], n);
-      b.dispatch(k.reduce, [params(b, [n, samples], [samples / n]), null, null, null, out, null, e], [samples]);
+      sq.dispatchThreads(b, { n, segments: samples }, { ...mse(n, t), out: [e, n] }, n);
+      const sums = { out: [out, samples], e_in: [e, n] } as const;
+      k.reduce.dispatch(b, { n, segments: samples, scale: samples / n }, sums, [samples]);
     },
     errorGrad(b, n, samples, t, coef, grad) {
       const g = t.weight ? k.gradWeighted : k.grad;
-      dispatchThreads(b, g, [params(b, [n, samples]), t.pred, t.target, t.weight ?? t.pred, null, coef, null, grad], n);
+      g.dispatchThreads(b, { n, segments: samples }, { ...mse(n, t), coef: [coef, samples], grad: [grad, n] }, n);
     },
     dpo(b, pairs, beta, errors, refErrors, out, dErrors) {
-      b.dispatch(k.dpo, [params(b, [0, pairs], [0, beta]), null, null, null, out, refErrors, errors, dErrors], [1]);
+      const operands = {
+        out: [out, 1],
+        coef: [refErrors, 2 * pairs],
+        e_in: [errors, 2 * pairs],
+        grad: [dErrors, 2 * pairs],
+      } as const;
+      k.dpo.dispatch(b, { segments: pairs, beta }, operands, [1]);
     },
   };
 }

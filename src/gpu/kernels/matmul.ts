@@ -6,6 +6,7 @@
 import type { MatmulShape } from "../../core/engine/ops.ts";
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
+import { declareKernels, loadKernel, unread } from "./dispatch.ts";
 import code from "./matmul.wgsl?raw";
 
 export type { MatmulShape };
@@ -31,26 +32,34 @@ function checkShape({ batch, m, n, k }: MatmulShape): void {
 /** Records a matmul of any shape into an open batch; the kernel variants are compiled up front. */
 export type MatmulKernel = (batch: CommandBatch, shape: MatmulShape, operands: MatmulOperands) => void;
 
+const MATMUL = declareKernels({
+  name: "matmul",
+  code,
+  params: { m: "u32", n: "u32", k: "u32", stride_a: "u32", stride_b: "u32" },
+  entries: { main: ["a", "b", "c", "bias"] },
+});
+
 export async function matmulKernel(ctx: GpuContext): Promise<MatmulKernel> {
   const variants = await Promise.all(
     Array.from({ length: 8 }, (_, v) =>
-      ctx.pipelines.get({
-        code,
-        entryPoint: "main",
-        constants: { TRANS_A: v & 1, TRANS_B: (v >> 1) & 1, HAS_BIAS: (v >> 2) & 1 },
-        label: "matmul",
-      }),
+      loadKernel(ctx, MATMUL, "main", { TRANS_A: v & 1, TRANS_B: (v >> 1) & 1, HAS_BIAS: (v >> 2) & 1 }),
     ),
   );
   return (batch, shape, { a, b, c, bias }) => {
     checkShape(shape);
     const { batch: items, m, n, k } = shape;
     if (!!shape.bias !== !!bias) throw new Error(`matmul shape says ${shape.bias ? "with" : "without"} a bias binding`);
-    const pipeline = variants[Number(!!shape.transA) | (Number(!!shape.transB) << 1) | (Number(!!shape.bias) << 2)];
-    const params = new Uint32Array([m, n, k, shape.broadcastA ? 0 : m * k, shape.broadcastB ? 0 : k * n]);
-    batch.dispatch(
-      pipeline,
-      [a, b, c, batch.uniform(params), bias ?? a],
+    const kernel = variants[Number(!!shape.transA) | (Number(!!shape.transB) << 1) | (Number(!!shape.bias) << 2)];
+    const [strideA, strideB] = [shape.broadcastA ? 0 : m * k, shape.broadcastB ? 0 : k * n];
+    kernel.dispatch(
+      batch,
+      { m, n, k, stride_a: strideA, stride_b: strideB },
+      {
+        a: [a, (items - 1) * strideA + m * k],
+        b: [b, (items - 1) * strideB + k * n],
+        c: [c, items * m * n],
+        bias: bias ? [bias, n] : unread(a),
+      },
       [Math.ceil(n / TILE), Math.ceil(m / TILE), items],
     );
   };

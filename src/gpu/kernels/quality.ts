@@ -1,13 +1,14 @@
 /**
- * WGSL patch quality (quality.wgsl), batched: all pairs of a batch in one command submission.
- * Features can come as typed arrays or as GPU buffers already on the device (e.g. the patch
- * encoder's ORT-web WebGPU output), which are bound in place without a copy.
+ * WGSL patch quality (quality.wgsl), batched: `qualityKernel` records all pairs of a batch into
+ * an open command batch, like the other kernels; `patchQualityGpu` is the one-submission
+ * convenience on top. Features can come as typed arrays or as GPU buffers already on the device
+ * (e.g. the patch encoder's ORT-web WebGPU output), which are bound in place without a copy.
  */
 import { checkQualityShape, type QualityResult, type QualityShape } from "../../core/quality/types.ts";
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
-import type { KernelSpec } from "../pipeline-cache.ts";
-import { bindingSize, readBuffers, storageUsage } from "../transfer.ts";
+import { readBuffers, storageUsage } from "../transfer.ts";
+import { declareKernels, loadKernels, WG } from "./dispatch.ts";
 import code from "./quality.wgsl?raw";
 
 /** Typed array, or a device buffer (binding offsets must respect minStorageBufferOffsetAlignment). */
@@ -22,31 +23,80 @@ export interface QualityBuffers {
   refArg: GPUBuffer;
 }
 
-const WG = 64;
-const SIM_TILE = 8 * 4; // workgroup 8×8 threads, 4×4 outputs each
-
-const kernels = {
-  invNorms: { code, entryPoint: "inv_norms", constants: { WG } },
-  similarity: { code, entryPoint: "similarity" },
-  reduceRows: { code, entryPoint: "reduce_max", constants: { WG, COLUMNS: 0 } },
-  reduceCols: { code, entryPoint: "reduce_max", constants: { WG, COLUMNS: 1 } },
-} satisfies Record<string, KernelSpec>;
-
-function featureLength(source: FeatureSource): number {
-  return source instanceof Float32Array ? source.length : Math.floor(bindingSize(source) / 4);
-}
-
-function bindFeatures(batch: CommandBatch, source: FeatureSource, values: number): Binding {
-  if (source instanceof Float32Array) return batch.upload(source, storageUsage());
-  return "buffer" in source ? { ...source, size: values * 4 } : { buffer: source, size: values * 4 };
-}
-
 export interface QualityOptions {
   /** Cap on the similarity scratch buffer; larger batches run in chunks of items (default 64 MiB). */
   maxSimBytes?: number;
 }
 
-/** Runs the kernel; nothing is read back. */
+/** Records patch quality of `gen` against `ref`, of shape `out.shape`, into `out`. */
+export type QualityKernel = (
+  batch: CommandBatch,
+  gen: FeatureSource,
+  ref: FeatureSource,
+  out: QualityBuffers,
+  options?: QualityOptions,
+) => void;
+
+const SIM_TILE = 8 * 4; // workgroup 8×8 threads, 4×4 outputs each
+
+const QUALITY = declareKernels({
+  name: "quality",
+  code,
+  params: { rows: "u32", dim: "u32", ng: "u32", nr: "u32", batch0: "u32", items: "u32" },
+  entries: {
+    inv_norms: ["norm_x", "norm_inv"],
+    similarity: ["gen", "refs", "gen_inv", "ref_inv", "sim"],
+    reduce_max: ["red_sim", "out_max", "out_arg"],
+  },
+});
+
+export async function qualityKernel(ctx: GpuContext): Promise<QualityKernel> {
+  const k = await loadKernels(ctx, QUALITY, {
+    invNorms: { entryPoint: "inv_norms" },
+    similarity: { entryPoint: "similarity" },
+    reduceRows: { entryPoint: "reduce_max", constants: { COLUMNS: 0 } },
+    reduceCols: { entryPoint: "reduce_max", constants: { COLUMNS: 1 } },
+  });
+  return (b, gen, ref, out, options = {}) => {
+    const { shape } = out;
+    const { batch: items, genPatches: ng, refPatches: nr, dim } = shape;
+    // A device buffer may hold more than the features; only the prefix is read.
+    const length = (source: FeatureSource, values: number) =>
+      source instanceof Float32Array ? source.length : Math.min(Math.floor(b.bindingBytes(source) / 4), values);
+    checkQualityShape(shape, length(gen, items * ng * dim), length(ref, items * nr * dim));
+    const simBytesPerItem = ng * nr * 4;
+    const limit = Math.min(options.maxSimBytes ?? 64 * 1024 * 1024, ctx.device.limits.maxStorageBufferBindingSize);
+    if (simBytesPerItem > limit) throw new RangeError(`${ng}×${nr} similarity matrix exceeds ${limit} bytes`);
+    const chunk = Math.min(
+      items,
+      Math.floor(limit / simBytesPerItem),
+      ctx.device.limits.maxComputeWorkgroupsPerDimension,
+    );
+
+    const bind = (source: FeatureSource) =>
+      source instanceof Float32Array ? b.upload(source, storageUsage()) : source;
+    const g = [bind(gen), items * ng * dim] as const;
+    const r = [bind(ref), items * nr * dim] as const;
+    const gInv = [b.temp(items * ng * 4), items * ng] as const;
+    const rInv = [b.temp(items * nr * 4), items * nr] as const;
+    k.invNorms.dispatchThreads(b, { rows: items * ng, dim }, { norm_x: g, norm_inv: gInv }, items * ng);
+    k.invNorms.dispatchThreads(b, { rows: items * nr, dim }, { norm_x: r, norm_inv: rInv }, items * nr);
+    const sim = b.temp(chunk * simBytesPerItem);
+    for (let b0 = 0; b0 < items; b0 += chunk) {
+      const n = Math.min(chunk, items - b0);
+      const params = { dim, ng, nr, batch0: b0, items: n };
+      const simOut = [sim, n * ng * nr] as const;
+      const operands = { gen: g, refs: r, gen_inv: gInv, ref_inv: rInv, sim: simOut };
+      k.similarity.dispatch(b, params, operands, [Math.ceil(nr / SIM_TILE), Math.ceil(ng / SIM_TILE), n]);
+      const rows = { red_sim: simOut, out_max: [out.genMax, items * ng], out_arg: [out.genArg, items * ng] } as const;
+      k.reduceRows.dispatch(b, params, rows, [Math.ceil(ng / WG), n]);
+      const cols = { red_sim: simOut, out_max: [out.refMax, items * nr], out_arg: [out.refArg, items * nr] } as const;
+      k.reduceCols.dispatch(b, params, cols, [Math.ceil(nr / WG), n]);
+    }
+  };
+}
+
+/** Records the kernel into one submission of its own; nothing is read back. */
 export async function computePatchQuality(
   ctx: GpuContext,
   gen: FeatureSource,
@@ -54,23 +104,8 @@ export async function computePatchQuality(
   shape: QualityShape,
   options: QualityOptions = {},
 ): Promise<QualityBuffers> {
-  const { batch: items, genPatches: ng, refPatches: nr, dim } = shape;
-  // Device buffers may be larger than the tensor (pooled sizes); only the prefix is bound.
-  const genLength = gen instanceof Float32Array ? gen.length : Math.min(featureLength(gen), items * ng * dim);
-  const refLength = ref instanceof Float32Array ? ref.length : Math.min(featureLength(ref), items * nr * dim);
-  checkQualityShape(shape, genLength, refLength);
-  const simBytesPerItem = ng * nr * 4;
-  const limit = Math.min(options.maxSimBytes ?? 64 * 1024 * 1024, ctx.device.limits.maxStorageBufferBindingSize);
-  if (simBytesPerItem > limit) throw new RangeError(`${ng}×${nr} similarity matrix exceeds ${limit} bytes`);
-  const chunk = Math.min(
-    items,
-    Math.floor(limit / simBytesPerItem),
-    ctx.device.limits.maxComputeWorkgroupsPerDimension,
-  );
-  const [invNorms, similarity, reduceRows, reduceCols] = await Promise.all(
-    [kernels.invNorms, kernels.similarity, kernels.reduceRows, kernels.reduceCols].map((k) => ctx.pipelines.get(k)),
-  );
-
+  const record = await qualityKernel(ctx);
+  const { batch: items, genPatches: ng, refPatches: nr } = shape;
   const usage = storageUsage();
   const out: QualityBuffers = {
     shape,
@@ -80,35 +115,7 @@ export async function computePatchQuality(
     refArg: ctx.pool.acquire(items * nr * 4, usage, "quality.refArg"),
   };
   try {
-    ctx.submit("patch-quality", (batch) => {
-      const g = bindFeatures(batch, gen, items * ng * dim);
-      const r = bindFeatures(batch, ref, items * nr * dim);
-      const gInv = batch.temp(items * ng * 4);
-      const rInv = batch.temp(items * nr * 4);
-      batch.dispatch(
-        invNorms,
-        [g, gInv, batch.uniform(new Uint32Array([items * ng, dim]))],
-        [Math.ceil((items * ng) / WG)],
-      );
-      batch.dispatch(
-        invNorms,
-        [r, rInv, batch.uniform(new Uint32Array([items * nr, dim]))],
-        [Math.ceil((items * nr) / WG)],
-      );
-      const sim = batch.temp(chunk * simBytesPerItem);
-      for (let b0 = 0; b0 < items; b0 += chunk) {
-        const n = Math.min(chunk, items - b0);
-        const simParams = batch.uniform(new Uint32Array([ng, nr, dim, b0]));
-        batch.dispatch(
-          similarity,
-          [g, r, gInv, rInv, sim, simParams],
-          [Math.ceil(nr / SIM_TILE), Math.ceil(ng / SIM_TILE), n],
-        );
-        const reduceParams = batch.uniform(new Uint32Array([ng, nr, b0, n]));
-        batch.dispatch(reduceRows, [sim, out.genMax, out.genArg, reduceParams], [Math.ceil(ng / WG), n]);
-        batch.dispatch(reduceCols, [sim, out.refMax, out.refArg, reduceParams], [Math.ceil(nr / WG), n]);
-      }
-    });
+    ctx.submit("patch-quality", (b) => record(b, gen, ref, out, options));
   } catch (e) {
     releasePatchQuality(ctx, out);
     throw e;

@@ -8,21 +8,21 @@ const ZERO_NORM_SQUARED: f32 = 1e-24;
 // Outputs per thread along each axis of the similarity tile (4×4 register tile).
 const TILE: u32 = 4u;
 
-override WG: u32 = 64u;
+// rows, dim: inv_norms; ng, nr, dim, batch0: similarity; ng, nr, batch0, items: reduce_max.
+struct Params { rows: u32, dim: u32, ng: u32, nr: u32, batch0: u32, items: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
 
 // ---- inv_norms: 1/‖x_row‖, or 0 for zero vectors -------------------------------------------
-struct NormParams { rows: u32, dim: u32 }
-@group(0) @binding(0) var<storage, read> norm_x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> norm_inv: array<f32>;
-@group(0) @binding(2) var<uniform> np: NormParams;
+@group(0) @binding(1) var<storage, read> norm_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> norm_inv: array<f32>;
 
 @compute @workgroup_size(WG)
-fn inv_norms(@builtin(global_invocation_id) id: vec3u) {
-  let row = id.x;
-  if (row >= np.rows) { return; }
-  let base = row * np.dim;
+fn inv_norms(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let row = thread_index(id, groups);
+  if (row >= p.rows) { return; }
+  let base = row * p.dim;
   var sq = 0.0;
-  for (var k = 0u; k < np.dim; k++) {
+  for (var k = 0u; k < p.dim; k++) {
     let v = norm_x[base + k];
     sq += v * v;
   }
@@ -30,13 +30,11 @@ fn inv_norms(@builtin(global_invocation_id) id: vec3u) {
 }
 
 // ---- similarity: sim[item, i, j] = <g_i, r_j> / (‖g_i‖ ‖r_j‖) for items batch0.. ------------
-struct SimParams { ng: u32, nr: u32, dim: u32, batch0: u32 }
-@group(0) @binding(0) var<storage, read> gen: array<f32>;
-@group(0) @binding(1) var<storage, read> refs: array<f32>;
-@group(0) @binding(2) var<storage, read> gen_inv: array<f32>;
-@group(0) @binding(3) var<storage, read> ref_inv: array<f32>;
-@group(0) @binding(4) var<storage, read_write> sim: array<f32>;
-@group(0) @binding(5) var<uniform> sp: SimParams;
+@group(0) @binding(1) var<storage, read> gen: array<f32>;
+@group(0) @binding(2) var<storage, read> refs: array<f32>;
+@group(0) @binding(3) var<storage, read> gen_inv: array<f32>;
+@group(0) @binding(4) var<storage, read> ref_inv: array<f32>;
+@group(0) @binding(5) var<storage, read_write> sim: array<f32>;
 
 // Scalar loads: dim need not be a multiple of 4, so rows are not vec4-aligned.
 fn gen4(at: u32) -> vec4f {
@@ -49,10 +47,10 @@ fn ref4(at: u32) -> vec4f {
 
 // Stores row i (of the item whose first row in `sim` is item_row0) for columns j0..j0+3 in range.
 fn store_row(item_row0: u32, i: u32, j0: u32, cos: vec4f) {
-  if (i >= sp.ng) { return; }
-  let out = (item_row0 + i) * sp.nr + j0;
+  if (i >= p.ng) { return; }
+  let out = (item_row0 + i) * p.nr + j0;
   for (var c = 0u; c < TILE; c++) {
-    if (j0 + c < sp.nr) { sim[out + c] = cos[c]; }
+    if (j0 + c < p.nr) { sim[out + c] = cos[c]; }
   }
 }
 
@@ -62,18 +60,18 @@ fn store_row(item_row0: u32, i: u32, j0: u32, cos: vec4f) {
 fn similarity(@builtin(global_invocation_id) id: vec3u) {
   let i0 = id.y * TILE;
   let j0 = id.x * TILE;
-  if (i0 >= sp.ng || j0 >= sp.nr) { return; }
-  let b = sp.batch0 + id.z;
+  if (i0 >= p.ng || j0 >= p.nr) { return; }
+  let b = p.batch0 + id.z;
   // Out-of-range rows/columns of an edge tile re-read the last valid one and are not stored.
-  let gr0 = b * sp.ng + i0;
-  let gr1 = b * sp.ng + min(i0 + 1u, sp.ng - 1u);
-  let gr2 = b * sp.ng + min(i0 + 2u, sp.ng - 1u);
-  let gr3 = b * sp.ng + min(i0 + 3u, sp.ng - 1u);
-  let rr0 = b * sp.nr + j0;
-  let rr1 = b * sp.nr + min(j0 + 1u, sp.nr - 1u);
-  let rr2 = b * sp.nr + min(j0 + 2u, sp.nr - 1u);
-  let rr3 = b * sp.nr + min(j0 + 3u, sp.nr - 1u);
-  let d = sp.dim;
+  let gr0 = b * p.ng + i0;
+  let gr1 = b * p.ng + min(i0 + 1u, p.ng - 1u);
+  let gr2 = b * p.ng + min(i0 + 2u, p.ng - 1u);
+  let gr3 = b * p.ng + min(i0 + 3u, p.ng - 1u);
+  let rr0 = b * p.nr + j0;
+  let rr1 = b * p.nr + min(j0 + 1u, p.nr - 1u);
+  let rr2 = b * p.nr + min(j0 + 2u, p.nr - 1u);
+  let rr3 = b * p.nr + min(j0 + 3u, p.nr - 1u);
+  let d = p.dim;
   var c0 = vec4f(0.0);
   var c1 = vec4f(0.0);
   var c2 = vec4f(0.0);
@@ -101,7 +99,7 @@ fn similarity(@builtin(global_invocation_id) id: vec3u) {
     c3 += gen[gr3 * d + k] * bv;
   }
   let r_inv = vec4f(ref_inv[rr0], ref_inv[rr1], ref_inv[rr2], ref_inv[rr3]);
-  let base = id.z * sp.ng;
+  let base = id.z * p.ng;
   store_row(base, i0, j0, c0 * gen_inv[gr0] * r_inv);
   store_row(base, i0 + 1u, j0, c1 * gen_inv[gr1] * r_inv);
   store_row(base, i0 + 2u, j0, c2 * gen_inv[gr2] * r_inv);
@@ -109,23 +107,21 @@ fn similarity(@builtin(global_invocation_id) id: vec3u) {
 }
 
 // ---- reduce_max: max/argmax of each sim row (COLUMNS = false) or column (true) ------------
-struct ReduceParams { ng: u32, nr: u32, batch0: u32, items: u32 }
-@group(0) @binding(0) var<storage, read> red_sim: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out_max: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out_arg: array<u32>;
-@group(0) @binding(3) var<uniform> rp: ReduceParams;
+@group(0) @binding(1) var<storage, read> red_sim: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out_max: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out_arg: array<u32>;
 
 override COLUMNS: bool = false;
 
 @compute @workgroup_size(WG)
 fn reduce_max(@builtin(global_invocation_id) id: vec3u) {
-  let n_out = select(rp.ng, rp.nr, COLUMNS);
-  let n_scan = select(rp.nr, rp.ng, COLUMNS);
+  let n_out = select(p.ng, p.nr, COLUMNS);
+  let n_scan = select(p.nr, p.ng, COLUMNS);
   let e = id.x;
   let item = id.y;
-  if (e >= n_out || item >= rp.items) { return; }
-  let stride = select(1u, rp.nr, COLUMNS);
-  let start = item * rp.ng * rp.nr + select(e * rp.nr, e, COLUMNS);
+  if (e >= n_out || item >= p.items) { return; }
+  let stride = select(1u, p.nr, COLUMNS);
+  let start = item * p.ng * p.nr + select(e * p.nr, e, COLUMNS);
   // Seeded with the first candidate: WGSL has no -inf literal, and NaN then propagates as on the CPU.
   var best = red_sim[start];
   var arg = 0u;
@@ -136,7 +132,7 @@ fn reduce_max(@builtin(global_invocation_id) id: vec3u) {
       arg = s;
     }
   }
-  let o = (rp.batch0 + item) * n_out + e;
+  let o = (p.batch0 + item) * n_out + e;
   out_max[o] = best;
   out_arg[o] = arg;
 }

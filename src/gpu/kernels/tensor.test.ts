@@ -61,7 +61,7 @@ describe.skipIf(skipWebGpu)("tensor kernels", () => {
       t.zeros(vocab * c),
     ];
     ctx.submit("gather", (b) => {
-      k.gather(b, ids.length, c, bids, btab, by);
+      k.gather(b, ids.length, vocab, c, bids, btab, by);
       k.gatherBack(b, ids.length, vocab, c, bids, bdy, bdt);
     });
     const [y, dt] = await t.read([by, ids.length * c], [bdt, vocab * c]);

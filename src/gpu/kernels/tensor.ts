@@ -5,7 +5,7 @@
 import type { PatchShape } from "../../core/engine/ops.ts";
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
-import { dispatchThreads, loadKernels, params } from "./dispatch.ts";
+import { declareKernels, loadKernels } from "./dispatch.ts";
 import code from "./tensor.wgsl?raw";
 
 export interface TensorKernels {
@@ -22,8 +22,8 @@ export interface TensorKernels {
   patchify(b: CommandBatch, s: PatchShape, latent: Binding, tokens: Binding): void;
   /** Tokens → latent; the backward of `patchify`. */
   unpatchify(b: CommandBatch, s: PatchShape, tokens: Binding, latent: Binding): void;
-  /** y[r, :] = table[ids[r], :] for `rows` u32 ids. */
-  gather(b: CommandBatch, rows: number, c: number, ids: Binding, table: Binding, y: Binding): void;
+  /** y[r, :] = table[ids[r], :] for `rows` u32 ids into a `[vocab, c]` table. */
+  gather(b: CommandBatch, rows: number, vocab: number, c: number, ids: Binding, table: Binding, y: Binding): void;
   /** dtable[v, :] (+)= Σ_{ids[r] = v} dy[r, :]. */
   gatherBack(
     b: CommandBatch,
@@ -37,44 +37,60 @@ export interface TensorKernels {
   ): void;
 }
 
+const TENSOR = declareKernels({
+  name: "tensor",
+  code,
+  params: {
+    n: "u32",
+    period: "u32",
+    c: "u32",
+    channels: "u32",
+    size: "u32",
+    pt: "u32",
+    accumulate: "u32",
+    alpha: "f32",
+  },
+  entries: {
+    add_bcast: ["a", "y"],
+    patchify: ["a", "y"],
+    unpatchify: ["a", "y"],
+    gather: ["a", "y", "ids"],
+    gather_back: ["a", "y", "ids"],
+  },
+});
+
 export async function tensorKernels(ctx: GpuContext): Promise<TensorKernels> {
-  const k = await loadKernels(ctx, code, {
+  const k = await loadKernels(ctx, TENSOR, {
     addBroadcast: { entryPoint: "add_bcast" },
     patchify: { entryPoint: "patchify" },
     unpatchify: { entryPoint: "unpatchify" },
     gather: { entryPoint: "gather" },
     gatherBack: { entryPoint: "gather_back" },
   });
-  const u = (
-    b: CommandBatch,
-    f: { n: number; period?: number; c?: number; s?: PatchShape; accumulate?: boolean; alpha?: number },
-  ) =>
-    params(
-      b,
-      [f.n, f.period ?? 1, f.c ?? 1, f.s?.channels ?? 1, f.s?.size ?? 1, f.s?.patch ?? 1, Number(!!f.accumulate)],
-      [f.alpha ?? 1],
-    );
-  const count = (s: PatchShape) => s.batch * s.channels * s.size * s.size;
+  /** Permutes `a` into `y`, both `[B, C, H, W]` values. */
+  const permute = (b: CommandBatch, kernel: typeof k.patchify, s: PatchShape, a: Binding, y: Binding) => {
+    const n = s.batch * s.channels * s.size * s.size;
+    const params = { n, channels: s.channels, size: s.size, pt: s.patch };
+    kernel.dispatchThreads(b, params, { a: [a, n], y: [y, n] }, n);
+  };
   return {
     addBroadcast(b, n, a, period, y, opts = {}) {
-      dispatchThreads(b, k.addBroadcast, [u(b, { n, period, ...opts }), a, y], n);
+      const params = { n, period, accumulate: opts.accumulate, alpha: opts.alpha ?? 1 };
+      k.addBroadcast.dispatchThreads(b, params, { a: [a, period], y: [y, n] }, n);
     },
     patchify(b, s, latent, tokens) {
-      dispatchThreads(b, k.patchify, [u(b, { n: count(s), s }), latent, tokens], count(s));
+      permute(b, k.patchify, s, latent, tokens);
     },
     unpatchify(b, s, tokens, latent) {
-      dispatchThreads(b, k.unpatchify, [u(b, { n: count(s), s }), tokens, latent], count(s));
+      permute(b, k.unpatchify, s, tokens, latent);
     },
-    gather(b, rows, c, ids, table, y) {
-      dispatchThreads(b, k.gather, [u(b, { n: rows * c, c }), table, y, ids], rows * c);
+    gather(b, rows, vocab, c, ids, table, y) {
+      const operands = { a: [table, vocab * c], y: [y, rows * c], ids: [ids, rows] } as const;
+      k.gather.dispatchThreads(b, { n: rows * c, c }, operands, rows * c);
     },
     gatherBack(b, rows, vocab, c, ids, dy, dtable, accumulate) {
-      dispatchThreads(
-        b,
-        k.gatherBack,
-        [u(b, { n: vocab * c, period: rows, c, accumulate }), dy, dtable, ids],
-        vocab * c,
-      );
+      const operands = { a: [dy, rows * c], y: [dtable, vocab * c], ids: [ids, rows] } as const;
+      k.gatherBack.dispatchThreads(b, { n: vocab * c, period: rows, c, accumulate }, operands, vocab * c);
     },
   };
 }

@@ -3,11 +3,9 @@ import { useState } from "react";
 import type { LoadedPack } from "../../../../workers/inference-api";
 import { describePrompt } from "../../../core/generate";
 import { GLOBAL_METRICS, type GlobalMetric } from "../../../core/metrics/image";
-import { parseUserEncoderSpec } from "../../../core/quality/encoder";
-import { inference } from "../../services/workers";
 import { adapterLabel, useAdapters, usePackAdapters } from "../../stores/adapters";
 import { heldoutSubjects, METRIC_LABELS, METRIC_ORDER, promptsFor, useCompare } from "../../stores/compare";
-import { useSettings } from "../../stores/settings";
+import { loadUserEncoder } from "../../stores/user-encoders";
 import { ImportAdapterButton } from "../ImportAdapterButton";
 
 function AdapterPicker({ packId }: { packId: string }) {
@@ -47,19 +45,7 @@ function EvaluatorSlot({ metric }: { metric: GlobalMetric }) {
     setError(undefined);
     try {
       if (!spec || !model) throw new Error("choose the encoder description (JSON) and its ONNX file");
-      let json: unknown;
-      try {
-        json = JSON.parse(await spec.text());
-      } catch (e) {
-        throw new Error(`${spec.name}: not valid JSON (${(e as Error).message})`);
-      }
-      const parsed = parseUserEncoderSpec(json, spec.name);
-      if (parsed.file !== model.name)
-        throw new Error(`${spec.name}: file is "${parsed.file}" but the chosen file is "${model.name}"`);
-      const bytes = new Uint8Array(await model.arrayBuffer());
-      const loaded = await inference.call((api) =>
-        api.loadUserEncoder(parsed, bytes, useSettings.getState().executionProvider),
-      );
+      const loaded = await loadUserEncoder(spec.name, await spec.text(), model);
       useCompare.getState().setGlobal(metric, loaded);
     } catch (e) {
       setError((e as Error).message);

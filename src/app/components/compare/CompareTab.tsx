@@ -2,14 +2,14 @@
 import { useEffect } from "react";
 import { useAdapters } from "../../stores/adapters";
 import { useCompare } from "../../stores/compare";
-import { usePacks } from "../../stores/packs";
+import { useActivePack } from "../../stores/packs";
 import { CompareForm } from "./CompareForm";
 import { CompareGrid } from "./CompareGrid";
 import { CompareResults } from "./CompareResults";
 import "./compare.css";
 
 export function CompareTab() {
-  const pack = usePacks((s) => Object.values(s.loaded).find((p) => p.manifest.roles.patch_encoder));
+  const pack = useActivePack({ role: "patch_encoder" });
   const { form, status, progress, error, report, cells } = useCompare();
   const list = useAdapters((s) => s.list);
   useEffect(() => {

@@ -1,7 +1,7 @@
 /** The Dataset tab: build a preference dataset on the left; stored datasets and the viewed one on the right. */
 import { useEffect } from "react";
 import { useDataset } from "../../stores/dataset";
-import { usePacks } from "../../stores/packs";
+import { useActivePack } from "../../stores/packs";
 import { BuildForm } from "./BuildForm";
 import { DatasetList } from "./DatasetList";
 import { DatasetView } from "./DatasetView";
@@ -9,7 +9,7 @@ import { PngThumb } from "./PngImage";
 import "./dataset.css";
 
 export function DatasetTab() {
-  const pack = Object.values(usePacks((s) => s.loaded))[0];
+  const pack = useActivePack();
   const { packId, viewed, building, error } = useDataset();
   const manifest = pack?.manifest;
   useEffect(() => {

@@ -1,7 +1,7 @@
 /** The Generate tab: reference, prompt and sampler settings on the left, the results gallery on the right. */
 import { useEffect } from "react";
 import { useGeneration } from "../../stores/generation";
-import { usePacks } from "../../stores/packs";
+import { useActivePack, usePacks } from "../../stores/packs";
 import { AdapterSelect } from "./AdapterSelect";
 import { ReferencePicker } from "./ReferencePicker";
 import { RunCardView } from "./RunCardView";
@@ -12,16 +12,15 @@ export function GenerateTab() {
   const loaded = usePacks((s) => s.loaded);
   const { form, cards } = useGeneration();
   const packIds = Object.keys(loaded);
-  const pack = form && loaded[form.packId];
+  const active = useActivePack({ chosen: form?.packId });
+  const pack = active && active.id === form?.packId ? active : undefined;
 
-  // Follow the loaded packs: start on the first one, and move on when the chosen one is unloaded.
+  // Follow the active pack: the form starts on it, and moves on when the chosen one is unloaded.
   useEffect(() => {
-    if ((!form || !loaded[form.packId]) && packIds.length) {
-      void useGeneration.getState().initForm(packIds[0], loaded[packIds[0]].manifest);
-    }
-  }, [form, loaded, packIds]);
+    if (active && active.id !== form?.packId) void useGeneration.getState().initForm(active.id, active.manifest);
+  }, [active, form?.packId]);
 
-  if (!packIds.length) {
+  if (!active) {
     return (
       <p className="muted">No pack is loaded yet. Load one in the Models tab (the built-in pack loads on start).</p>
     );

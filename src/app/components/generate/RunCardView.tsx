@@ -1,10 +1,10 @@
 /** One run in the results gallery: its images, full settings, progress and actions. */
 import type { Manifest } from "../../../core/pack";
+import { describeRun, imageSeed, pngName } from "../../generate-settings";
 import { type RunCard, useGeneration } from "../../stores/generation";
 import { useSelection } from "../../stores/selection";
 import { useSettings } from "../../stores/settings";
 import { downloadPng, RgbaCanvas } from "./RgbaCanvas";
-import { describeRun, imageSeed, pngName } from "./settings";
 
 export function RunCardView({ card, manifest }: { card: RunCard; manifest?: Manifest }) {
   const { rerun, remove } = useGeneration.getState();

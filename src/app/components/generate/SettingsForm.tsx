@@ -1,9 +1,9 @@
 /** Prompt (one value or "any" per slot of the pack's vocabulary) and sampler settings. */
 import type { GenerateSettings } from "../../../core/generate";
 import type { Manifest } from "../../../core/pack";
+import { randomSeed } from "../../generate-settings";
 import { useGeneration } from "../../stores/generation";
 import { NumberField } from "../NumberField";
-import { randomSeed } from "./settings";
 
 export function SettingsForm({ manifest, settings }: { manifest: Manifest; settings: GenerateSettings }) {
   const set = useGeneration.getState().setSettings;

@@ -2,18 +2,13 @@
 import { useEffect } from "react";
 import { COLORMAPS, type ColormapName } from "../../../core/quality/heatmap";
 import { useInspect } from "../../stores/inspect";
-import { usePacks } from "../../stores/packs";
+import { useActivePack } from "../../stores/packs";
 import { type SelectedImage, useSelection } from "../../stores/selection";
 import { exportHeatmapPng, exportMapsJson } from "./exports";
 import { Histogram } from "./Histogram";
 import { ImageSlot } from "./ImageSlot";
 import { PairView } from "./PairView";
 import { UserEncoderForm } from "./UserEncoderForm";
-
-/** The first loaded pack that has a patch encoder. */
-function usePatchEncoderPack() {
-  return usePacks((s) => Object.values(s.loaded).find((p) => p.manifest.roles.patch_encoder));
-}
 
 /** The selection last opened here, so that returning to the tab does not undo the user's own uploads. */
 const opened: { reference?: SelectedImage; generated?: SelectedImage } = {};
@@ -90,7 +85,7 @@ function ViewControls() {
 
 export function InspectTab() {
   useSelectionSync();
-  const pack = usePatchEncoderPack();
+  const pack = useActivePack({ role: "patch_encoder" });
   const { reference, generated, userEncoder, result, error, busy, view, pinned } = useInspect();
 
   useEffect(() => {

@@ -3,10 +3,8 @@
  * encoders"). The JSON is prefilled for a DINOv2-style ViT export; the file name fills itself in.
  */
 import { useState } from "react";
-import { parseUserEncoderSpec } from "../../../core/quality/encoder";
-import { inference } from "../../services/workers";
 import { useInspect } from "../../stores/inspect";
-import { useSettings } from "../../stores/settings";
+import { loadUserEncoder } from "../../stores/user-encoders";
 
 const TEMPLATE = {
   file: "dinov2_vits14.onnx",
@@ -32,20 +30,7 @@ export function UserEncoderForm() {
     setError(undefined);
     setBusy(true);
     try {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (e) {
-        throw new Error(`encoder description: not valid JSON (${(e as Error).message})`);
-      }
-      const spec = parseUserEncoderSpec(json, "encoder description");
-      if (!model) throw new Error("choose the encoder's ONNX file");
-      if (model.name !== spec.file)
-        throw new Error(`encoder description: file is "${spec.file}" but the chosen file is "${model.name}"`);
-      const bytes = new Uint8Array(await model.arrayBuffer());
-      const info = await inference.call((api) =>
-        api.loadUserEncoder(spec, bytes, useSettings.getState().executionProvider),
-      );
+      const info = await loadUserEncoder("encoder description", text, model);
       useInspect.getState().setUserEncoder(info);
     } catch (e) {
       setError((e as Error).message);

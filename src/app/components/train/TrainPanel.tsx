@@ -6,9 +6,9 @@
 import { useEffect, useState } from "react";
 import type { Manifest } from "../../../core/pack";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../../../core/training/loop";
-import { METHODS, type Method } from "../../../core/training/losses";
+import { METHODS, type Method } from "../../../core/training/steps";
 import { defaultForm, useDataset } from "../../stores/dataset";
-import { usePacks } from "../../stores/packs";
+import { useActivePack } from "../../stores/packs";
 import { useTraining } from "../../stores/training";
 import { NumberField } from "../NumberField";
 import { Previews } from "./Previews";
@@ -17,7 +17,7 @@ import { TrainCharts } from "./TrainCharts";
 import "./train.css";
 
 export function TrainPanel() {
-  const pack = Object.values(usePacks((s) => s.loaded))[0];
+  const pack = useActivePack();
   const manifest = pack?.manifest;
   const { datasets, datasetId, active, previewEvery } = useTraining();
   const [config, setConfig] = useState<TrainConfig>({ ...DEFAULT_TRAIN_CONFIG, lr: 1e-3, steps: 20 });

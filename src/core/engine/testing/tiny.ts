@@ -1,27 +1,6 @@
-/** Test helpers: the tiny pack's denoiser and the foundry's golden engine fixture (Node only). */
-import { readFileSync } from "node:fs";
-import type { Manifest } from "../../pack/manifest";
-import { parseSafetensors } from "../../safetensors";
-import { type DenoiserArch, denoiserArch } from "../arch";
+/** Test helpers: the foundry's golden engine fixture and the relative error the engine tests bound. */
+import { loadSafetensors } from "../../../../node/packs";
 import type { DenoiserInputs } from "../denoiser";
-
-function load(path: string): Map<string, Float32Array | BigInt64Array> {
-  const b = readFileSync(path);
-  const { tensors } = parseSafetensors(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), path);
-  return new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array | BigInt64Array]));
-}
-
-/** A pack's folder: an id names one under public/models/, anything with a slash is a folder path. */
-export const packPath = (pack: string): string => (pack.includes("/") ? pack : `public/models/${pack}`);
-
-export function packDenoiser(pack: string): { arch: DenoiserArch; weights: Map<string, Float32Array> } {
-  const dir = packPath(pack);
-  const manifest = JSON.parse(readFileSync(`${dir}/manifest.json`, "utf8")) as Manifest;
-  const weights = manifest.roles.denoiser?.weights as { file: string } | undefined;
-  if (!weights) throw new Error(`${pack}: the manifest has no denoiser weights`);
-  const file = weights.file;
-  return { arch: denoiserArch(manifest), weights: load(`${dir}/${file}`) as Map<string, Float32Array> };
-}
 
 export interface EngineFixture {
   inputs: DenoiserInputs;
@@ -33,13 +12,13 @@ export interface EngineFixture {
 }
 
 export function engineFixture(): EngineFixture {
-  const t = load("tests/fixtures/engine-tiny.safetensors");
+  const { tensors } = loadSafetensors("tests/fixtures/engine-tiny.safetensors");
   const f = (n: string) => {
-    const v = t.get(n);
+    const v = tensors.get(n)?.data;
     if (!(v instanceof Float32Array)) throw new Error(`fixture: missing f32 tensor ${n}`);
     return v;
   };
-  const ids = t.get("input.prompt_ids") as BigInt64Array;
+  const ids = tensors.get("input.prompt_ids")?.data as BigInt64Array;
   return {
     inputs: {
       latent: f("input.latent"),
@@ -52,12 +31,15 @@ export function engineFixture(): EngineFixture {
     target: f("loss.target"),
     weight: f("loss.weight"),
     loss: f("loss.value")[0],
-    grads: new Map([...t.keys()].filter((k) => k.startsWith("grad.")).map((k) => [k.slice(5), f(k)])),
+    grads: new Map([...tensors.keys()].filter((k) => k.startsWith("grad.")).map((k) => [k.slice(5), f(k)])),
   };
 }
 
-/** max |got − want| / max |want|: the relative error the engine tests bound. */
-export function relError(got: Float32Array, want: Float32Array): number {
+/**
+ * max |got − want| / max |want| (the denominator at least 1e-6, for an all-zero golden): the
+ * relative error the engine and parity tests bound.
+ */
+export function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   if (got.length !== want.length) throw new Error(`length ${got.length} ≠ ${want.length}`);
   let num = 0;
   let den = 0;
@@ -65,5 +47,5 @@ export function relError(got: Float32Array, want: Float32Array): number {
     num = Math.max(num, Math.abs(got[i] - want[i]));
     den = Math.max(den, Math.abs(want[i]));
   }
-  return num / den;
+  return num / Math.max(den, 1e-6);
 }

@@ -7,6 +7,7 @@ export function tensor(name: string, dtype: "float32" | "int64", shape: (number 
 
 /** A complete, valid manifest; `files` gives each role's bytes so sizes and hashes are real. */
 export async function validManifest(files: { encoder: Uint8Array; denoiser: Uint8Array; weights: Uint8Array }) {
+  const adapter = ["to_k_ip", "to_v_ip"].map((n) => tensor(`blocks.0.attn_ip.${n}.weight`, "float32", [8, 8]));
   return {
     schema: "patchdpo-pack",
     schema_version: 1,
@@ -51,10 +52,31 @@ export async function validManifest(files: { encoder: Uint8Array; denoiser: Uint
           tensor("latent", "float32", ["batch", 4, 16, 16]),
           tensor("timestep", "float32", ["batch"]),
           tensor("prompt_ids", "int64", ["batch", 2]),
+          tensor("image_tokens", "float32", ["batch", 4, 8]),
+          tensor("ip_scale", "float32", [1]),
+          ...adapter,
         ],
         outputs: [tensor("eps", "float32", ["batch", 4, 16, 16])],
         weights: { file: "denoiser.safetensors", bytes: files.weights.length, sha256: await sha256Hex(files.weights) },
-        adapter: { tensors: [tensor("blocks.0.attn_ip.to_k_ip.weight", "float32", [8, 8])], scale_input: "ip_scale" },
+        architecture: {
+          type: "dit",
+          width: 8,
+          depth: 1,
+          heads: 2,
+          mlp_ratio: 2,
+          patch: 2,
+          tokens: 64,
+          prompt_vocab: 5,
+          prompt_length: 2,
+          image_tokens: 4,
+          image_dim: 8,
+          freq_dim: 8,
+          activation: "gelu_tanh",
+          norm_eps: 1e-6,
+          modulation: "adaLN-zero",
+          spatial_prompt: true,
+        },
+        adapter: { tensors: adapter, scale_input: "ip_scale" },
       },
     },
     gallery: { heldout: [{ id: "1f600", name: "grinning face", file: "gallery/heldout/1f600.png" }], train: [] },

@@ -9,7 +9,7 @@
  * - `BTD`: tokens `[B, T, D]` with `skip_tokens` CLS/register tokens first, then the `H·W` patch
  *   tokens in row-major order (DINOv2-style ViT exports).
  */
-import { type EvaluatorName, evaluatorOutputs, type Manifest } from "../pack/manifest.ts";
+import { type EvaluatorName, evaluatorOutputs, type Manifest, roleInput, roleOutput } from "../pack/manifest.ts";
 
 export const OUTPUT_LAYOUTS = ["BHWD", "BDHW", "BTD"] as const;
 export type OutputLayout = (typeof OUTPUT_LAYOUTS)[number];
@@ -128,17 +128,13 @@ export function packEncoderSpec(manifest: Manifest): EncoderSpec {
   const role = manifest.roles.patch_encoder;
   if (!role) throw new EncoderSpecError(`pack "${manifest.id}" has no patch_encoder`);
   const source = `manifest.json: roles.patch_encoder`;
-  const [input] = role.inputs;
-  const [output] = role.outputs;
-  if (!input || !output) throw new EncoderSpecError(`${source}: needs one input and one output`);
   return spec(
     {
       ...role,
-      input: input.name,
-      output: output.name,
+      input: roleInput(manifest, "patch_encoder", "image").name,
+      output: roleOutput(manifest, "patch_encoder", "features").name,
       image_size: manifest.image.size,
       range: manifest.image.range,
-      output_layout: role.output_layout ?? "BHWD",
     },
     source,
   );

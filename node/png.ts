@@ -4,7 +4,7 @@
  * And an encoder of opaque images as 8-bit RGB, for the dataset zips headless runs write.
  */
 import { crc32, deflateSync, inflateSync } from "node:zlib";
-import type { RgbaImage } from "../../src/core/generate/image";
+import type { RgbaImage } from "../src/core/generate/image";
 
 function paeth(a: number, b: number, c: number): number {
   const p = a + b - c;

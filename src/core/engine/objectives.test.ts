@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { expectGradient } from "../engine/testing/fd";
 import { gaussian } from "../sampling/rng";
-import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "./losses";
+import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "./objectives";
+import { expectGradient } from "./testing/fd";
 
 /** Loss values against their definitions; gradients against central differences (see fd.ts). */
 describe("losses", () => {

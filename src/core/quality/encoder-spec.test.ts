@@ -8,7 +8,7 @@ import {
   packEncoderSpec,
   parseUserEncoderSpec,
   patchFeatures,
-} from "./encoder.ts";
+} from "./encoder-spec.ts";
 
 const base: EncoderSpec = {
   input: "pixel_values",

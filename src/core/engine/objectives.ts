@@ -1,5 +1,6 @@
 /**
- * Training losses over predicted noise, each with its gradient stated in closed form.
+ * The CPU engine's training objectives over predicted noise (the WGSL counterparts are in
+ * gpu/kernels/loss.ts), each with its gradient stated in closed form.
  *
  * - Weighted MSE (plain fine-tuning and the PatchDPO weighting of DESIGN.md §2):
  *   `L = mean(w ⊙ (ε̂ − ε)²)`, `∂L/∂ε̂ = 2·w ⊙ (ε̂ − ε)/N`.
@@ -10,7 +11,7 @@
  *   `∂L/∂e_w = β·σ(β·d)/P = −∂L/∂e_l` (the reference errors are constants).
  */
 
-export type F32 = Float32Array;
+import type { F32 } from "./ops";
 
 export interface LossWithGrad {
   loss: number;

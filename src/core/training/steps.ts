@@ -1,5 +1,6 @@
 /**
- * The studio's training losses (DESIGN.md §2), each composed from the engine's two objectives
+ * A training step's batch and objective from a preference dataset, for each of the studio's
+ * training losses (DESIGN.md §2). Every loss is composed from the engine's two objectives
  * (core/engine/trainer.ts: weighted MSE and Diffusion-DPO over per-sample weighted errors), so
  * every loss runs unchanged on the CPU engine and the WGSL engine.
  *

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { readManifest } from "../../../../tests/ort-node";
-import { defaultSettings, defaultSubject, describeRun, imageSeed, pngName, type RunSettings } from "./settings";
+import { readManifest } from "../../node/packs";
+import {
+  defaultSettings,
+  defaultSubject,
+  describeRun,
+  imageSeed,
+  pngName,
+  type RunSettings,
+} from "./generate-settings";
 
 const manifest = readManifest("tiny");
 

@@ -1,6 +1,7 @@
-/** Generate-tab settings: defaults from the pack manifest, labels, file names. Pure, no React. */
-import { describePrompt, type GenerateSettings } from "../../../core/generate";
-import type { Manifest } from "../../../core/pack";
+/** Generate-tab settings: defaults from the pack manifest, labels, file names. Pure, no React; shared by stores and components. */
+import { describePrompt, type GenerateSettings } from "../core/generate";
+import { samplerDefaults } from "../core/generate/sampler-defaults";
+import type { Manifest } from "../core/pack";
 
 /** Which reference a run used: a gallery subject (by id) or an uploaded file (by name). */
 export type ReferenceChoice = { kind: "gallery"; id: string; label: string } | { kind: "upload"; label: string };
@@ -15,23 +16,13 @@ export interface RunSettings extends GenerateSettings {
   adapterLabel?: string;
 }
 
-function num(v: number | string | undefined, fallback: number): number {
-  const n = typeof v === "number" ? v : Number(v);
-  return Number.isFinite(n) ? n : fallback;
-}
-
 /** Sampler settings from manifest.scheduler.defaults; every prompt slot "any"; batch 1. */
 export function defaultSettings(manifest: Manifest): GenerateSettings {
-  const d = manifest.scheduler.defaults;
   return {
     prompt: Object.fromEntries(manifest.prompt.slots.map((s) => [s.name, "any"])),
     seed: 0,
     batch: 1,
-    steps: num(d.steps, 25),
-    sampler: d.sampler === "euler" ? "euler" : "ddim",
-    guidanceImage: num(d.guidance_image, 3),
-    guidancePrompt: num(d.guidance_prompt, 2),
-    ipScale: num(d.ip_scale, 1),
+    ...samplerDefaults(manifest),
   };
 }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { packDenoiser } from "../../../node/packs";
 import type { PreferenceDataset } from "../dataset/types";
 import { CpuTrainer } from "../engine";
-import { packDenoiser } from "../engine/testing/tiny";
-import { weightedMse } from "../losses";
+import { weightedMse } from "../engine/objectives";
 import { gaussian } from "../sampling";
-import { buildStep, type LossOptions, type Method } from "./losses";
+import { buildStep, type LossOptions, type Method } from "./steps";
 import { syntheticDataset } from "./testing/dataset";
 import { DEFAULT_WEIGHTS } from "./weights";
 

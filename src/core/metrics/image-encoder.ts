@@ -3,16 +3,51 @@
  * its evaluators, or a user's DINO/CLIP export), preprocessed by its EncoderSpec.
  */
 import { imageToTensor, type RgbaImage, type TensorData } from "../generate";
-import { type EncoderSpec, normalizeChannels, patchFeatures } from "../quality/encoder";
+import type { EvaluatorName, EvaluatorSpec, Manifest } from "../pack/manifest";
+import {
+  type EncoderSpec,
+  evaluatorEncoderSpec,
+  normalizeChannels,
+  packEncoderSpec,
+  patchFeatures,
+} from "../quality/encoder-spec";
 
 /** Runs the encoder on one `[1, 3, S, S]` input; returns its outputs by name. */
 export type EncoderRun = (input: TensorData) => Promise<Record<string, TensorData>>;
+
+/** Runs a model (an ONNX session, wherever it lives) on named feeds; returns its outputs by name. */
+export type ModelRun = (feeds: Record<string, TensorData>) => Promise<Record<string, TensorData>>;
 
 export interface ImageEncoder {
   spec: EncoderSpec;
   /** Fill colour for transparent pixels (the pack's background; white for user encoders). */
   background: [number, number, number];
   run: EncoderRun;
+}
+
+/** An encoder whose model takes the image as the spec's input. */
+export function imageEncoder(spec: EncoderSpec, background: [number, number, number], model: ModelRun): ImageEncoder {
+  return { spec, background, run: (input) => model({ [spec.input]: input }) };
+}
+
+/** The pack's patch encoder (the training signal) as a metric encoder. */
+export function packPatchEncoder(manifest: Manifest, model: ModelRun): ImageEncoder {
+  return imageEncoder(packEncoderSpec(manifest), manifest.image.background, model);
+}
+
+/**
+ * One of the pack's evaluators as a metric encoder, the same wherever it runs (the Compare tab's
+ * worker, the paper benchmark). Its spec is checked before `open` loads the model, so a pack
+ * without that evaluator fails before any file is read.
+ */
+export async function evaluatorEncoder(
+  manifest: Manifest,
+  name: EvaluatorName,
+  open: (evaluator: EvaluatorSpec) => Promise<ModelRun>,
+): Promise<ImageEncoder> {
+  const spec = evaluatorEncoderSpec(manifest, name);
+  const model = await open(manifest.evaluators?.[name] as EvaluatorSpec);
+  return imageEncoder(spec, manifest.image.background, model);
 }
 
 export interface Encoded {
