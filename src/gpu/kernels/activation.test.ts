@@ -3,24 +3,15 @@ import * as ops from "../../core/engine/ops.ts";
 import { expectGradient, probeLoss } from "../../core/engine/testing/fd.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { expectNear, TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, expectNear, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type ActivationKernels, activationKernels } from "./activation.ts";
 
 /** GELU/SiLU in WebGPU vs the CPU backend (1e-5·(1 + |ref|)); backward vs central differences. */
 describe.skipIf(skipWebGpu)("activation kernels", () => {
-  let ctx: GpuContext;
-  let k: ActivationKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await activationKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: ActivationKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(activationKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   for (const [act, cpu] of [
     ["gelu", ops.gelu],

@@ -3,8 +3,8 @@ import * as ops from "../../core/engine/ops.ts";
 import { expectGradient, probeLoss } from "../../core/engine/testing/fd.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { expectNear, TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, expectNear, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type AdaLnKernels, adaLnKernels } from "./adaln.ts";
 
 /**
@@ -12,18 +12,9 @@ import { type AdaLnKernels, adaLnKernels } from "./adaln.ts";
  * scale and gate taken from column blocks of one [B, 3C] tensor; gradients vs central differences.
  */
 describe.skipIf(skipWebGpu)("adaLN kernels", () => {
-  let ctx: GpuContext;
-  let k: AdaLnKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await adaLnKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: AdaLnKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(adaLnKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   const [B, T, C] = [2, 3, 5];
   const s = { batch: B, tokens: T, c: C, stride: 3 * C };

@@ -3,8 +3,8 @@ import * as ops from "../../core/engine/ops.ts";
 import { expectGradient, probeLoss } from "../../core/engine/testing/fd.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { expectNear, TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, expectNear, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type AttentionKernels, attentionKernels } from "./attention.ts";
 
 /**
@@ -13,18 +13,9 @@ import { type AttentionKernels, attentionKernels } from "./attention.ts";
  * gradients vs central differences of the CPU forward (h = 1e-2, 2e-3·(1 + |fd|)).
  */
 describe.skipIf(skipWebGpu)("attention kernel", () => {
-  let ctx: GpuContext;
-  let k: AttentionKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await attentionKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: AttentionKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(attentionKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   it("self-attention on a fused [rows, 3C] qkv: forward, dqkv", async () => {
     const s = { batch: 2, n: 5, m: 5, heads: 2, d: 3 };

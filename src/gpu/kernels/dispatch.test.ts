@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type ActivationKernels, activationKernels } from "./activation.ts";
 import { declareKernels } from "./dispatch.ts";
 
@@ -40,18 +40,9 @@ describe("kernel declarations", () => {
 });
 
 describe.skipIf(skipWebGpu)("operand sizes (WebGPU)", () => {
-  let ctx: GpuContext;
-  let k: ActivationKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await activationKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: ActivationKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(activationKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   it("refuses a short operand although its pooled buffer is large enough", () => {
     const n = 70;

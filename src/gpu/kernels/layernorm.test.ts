@@ -3,8 +3,8 @@ import * as ops from "../../core/engine/ops.ts";
 import { expectGradient, probeLoss } from "../../core/engine/testing/fd.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { expectNear, TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, expectNear, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type LayerNormKernels, layerNormKernels } from "./layernorm.ts";
 
 /**
@@ -12,18 +12,9 @@ import { type LayerNormKernels, layerNormKernels } from "./layernorm.ts";
  * central differences of the forward (h = 1e-2, 2e-3·(1 + |fd|)).
  */
 describe.skipIf(skipWebGpu)("layer norm kernel", () => {
-  let ctx: GpuContext;
-  let k: LayerNormKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await layerNormKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: LayerNormKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(layerNormKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   const s = { rows: 5, c: 12, eps: 1e-6 };
   const n = s.rows * s.c;

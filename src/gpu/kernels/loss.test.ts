@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "../../core/engine/objectives.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { expectNear, TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, expectNear, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type LossKernels, lossKernels } from "./loss.ts";
 
 /**
@@ -11,18 +11,9 @@ import { type LossKernels, lossKernels } from "./loss.ts";
  * differences in objectives.test.ts): values and gradients to 1e-5·(1 + |ref|).
  */
 describe.skipIf(skipWebGpu)("loss kernels", () => {
-  let ctx: GpuContext;
-  let k: LossKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await lossKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: LossKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(lossKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   const n = 300; // 3 samples of 100: more than one reduction stride
   const pred = gaussian(1, n);

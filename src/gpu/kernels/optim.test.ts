@@ -2,24 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adamwStep, clipGradNorm } from "../../core/engine/optim.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { expectNear, TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, expectNear, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type OptimKernels, optimKernels } from "./optim.ts";
 
 /** Three clipped AdamW steps in WebGPU vs core/engine/optim (PyTorch semantics), 1e-5·(1 + |ref|). */
 describe.skipIf(skipWebGpu)("optimizer kernels", () => {
-  let ctx: GpuContext;
-  let k: OptimKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await optimKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: OptimKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(optimKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   for (const maxNorm of [0, 1]) {
     it(`AdamW${maxNorm ? " with global-norm clipping" : ""}`, async () => {

@@ -2,24 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ops from "../../core/engine/ops.ts";
 import { gaussian } from "../../core/sampling/rng.ts";
 import type { GpuContext } from "../context.ts";
-import { createNodeContext, skipWebGpu } from "../testing/node-gpu.ts";
-import { expectNear, TestTensors } from "../testing/tensors.ts";
+import { skipWebGpu } from "../testing/node-gpu.ts";
+import { closeKernels, expectNear, openKernels, type TestTensors } from "../testing/tensors.ts";
 import { type TensorKernels, tensorKernels } from "./tensor.ts";
 
 /** Layout ops in WebGPU vs the CPU backend: permutations and gathers exactly, adds to 1e-6. */
 describe.skipIf(skipWebGpu)("tensor kernels", () => {
-  let ctx: GpuContext;
-  let k: TensorKernels;
-  let t: TestTensors;
-  beforeAll(async () => {
-    ctx = await createNodeContext();
-    k = await tensorKernels(ctx);
-    t = new TestTensors(ctx);
-  });
-  afterAll(() => {
-    t?.release();
-    ctx?.destroy();
-  });
+  let ctx: GpuContext, k: TensorKernels, t: TestTensors;
+  beforeAll(async () => ({ ctx, kernels: k, t } = await openKernels(tensorKernels)));
+  afterAll(() => closeKernels(t, ctx));
 
   it("patchify and unpatchify", async () => {
     const s = { batch: 2, channels: 3, size: 4, patch: 2 };

@@ -2,6 +2,7 @@
 import { expect } from "vitest";
 import type { GpuContext } from "../context.ts";
 import { readBuffers, storageUsage, upload } from "../transfer.ts";
+import { createNodeContext } from "./node-gpu.ts";
 
 export class TestTensors {
   private readonly held: GPUBuffer[] = [];
@@ -41,4 +42,18 @@ export function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol:
       tol * (1 + Math.abs(want[i])),
     );
   }
+}
+
+/** A kernel test's context, its kernels (loaded by `load`) and a tensor helper. */
+export async function openKernels<K>(
+  load: (ctx: GpuContext) => Promise<K>,
+): Promise<{ ctx: GpuContext; kernels: K; t: TestTensors }> {
+  const ctx = await createNodeContext();
+  return { ctx, kernels: await load(ctx), t: new TestTensors(ctx) };
+}
+
+/** Frees what `openKernels` made; either may be missing when opening failed. */
+export function closeKernels(t: TestTensors | undefined, ctx: GpuContext | undefined): void {
+  t?.release();
+  ctx?.destroy();
 }
