@@ -428,8 +428,11 @@ function stageTimer() {
   return { stages, time };
 }
 
-/** Training subjects: `gallery.train` minus the validation split, which is kept for tuning recipes. */
-/** `limit` fit subjects of the train gallery, evenly spaced over it (the gallery is in codepoint order, so a prefix would favour the first categories). */
+/**
+ * `limit` training subjects: `gallery.train` minus the validation split (kept for tuning recipes),
+ * evenly spaced over it, since the gallery is in codepoint order and a prefix would favour the
+ * first categories.
+ */
 function trainingSubjects(manifest: Manifest, limit: number): string[] {
   const fit = (manifest.gallery?.train ?? []).filter((e) => !e.validation).map((e) => e.id);
   if (limit >= fit.length) return fit;
