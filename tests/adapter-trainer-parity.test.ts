@@ -2,8 +2,10 @@
  * The foundry's PyTorch trainer (`python3 -m foundry train-adapter`, foundry/foundry/adapter/)
  * against the studio's CPU engine (`train` of scripts/train/headless.ts, what `npm run train`
  * runs): the same dataset zip and run configuration, 20 steps of each loss, give the same adapter
- * and the same per-step log. A mutation (β or the weight normalization changed on the PyTorch side
- * only) must break the agreement, so the tolerance is shown to be tight enough to catch one.
+ * and the same per-step log, also over several draws per step (batchSize) and on the WGSL engine
+ * (Dawn in Node). A mutation (β or the weight normalization changed on the PyTorch side only) must
+ * break the agreement, so the tolerance is shown to be tight enough to catch one. torchrun's
+ * data-parallel runs against one process are foundry/tests/test_adapter_ddp.py.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +19,8 @@ import { relError } from "../src/core/engine/testing/tiny";
 import { importAdapter } from "../src/core/training/adapter-file";
 import { DEFAULT_TRAIN_CONFIG, type StepReport, type TrainConfig } from "../src/core/training/loop";
 import { syntheticDataset } from "../src/core/training/testing/dataset";
+import { GpuDenoiser } from "../src/gpu/denoiser";
+import { createNodeContext, skipWebGpu } from "../src/gpu/testing/node-gpu";
 
 const run = promisify(execFile);
 const pack = openPack("tiny");
@@ -144,6 +148,8 @@ const RUNS: [string, Partial<TrainConfig>][] = [
     { loss: loss({ method: "dpo", pairing: "quality", beta: 500 }), ipScale: 0.8 },
   ],
   ["mse, no clipping, weight decay 0.1", { loss: loss({ method: "mse" }), maxNorm: 0, weightDecay: 0.1 }],
+  ["patchdpo, 4 draws per step", { loss: loss({ method: "patchdpo" }), batchSize: 4 }],
+  ["dpo, quality pairing, 3 draws per step", { loss: loss({ method: "dpo", pairing: "quality" }), batchSize: 3 }],
 ];
 
 /** The PyTorch side trains with one setting changed: the adapters must then differ beyond the tolerance. */
@@ -165,6 +171,25 @@ describe("PyTorch trainer vs the studio's CPU engine (tiny pack, 20 steps)", { t
     expect(adapterError(pack.base, studio.adapter)).toBeGreaterThan(100 * TOLERANCE);
     expectSameLog(torch.reports, studio.reports, isDpo(trainPart));
   });
+
+  it.skipIf(skipWebGpu)(
+    "the WGSL engine follows the PyTorch trainer's trajectory (patchdpo, 2 draws per step)",
+    async () => {
+      const c: HeadlessConfig = {
+        ...DEFAULT_HEADLESS,
+        backend: "webgpu",
+        train: { ...BASE, loss: loss({ method: "patchdpo" }), batchSize: 2 },
+      };
+      const torch = torchRun("wgsl-patchdpo", c);
+      // The engine built here rather than by `train`, which loads it through a Vite server (for `?raw`).
+      const ctx = await createNodeContext();
+      const trainer = await GpuDenoiser.create(ctx, pack.arch, pack.weights);
+      const gpu = await train(pack, ds, c, undefined, { trainer, backend: "webgpu", ctx });
+      expect(gpu.backend).toBe("webgpu");
+      expect(adapterError((await torch).adapter, gpu.adapter)).toBeLessThanOrEqual(TOLERANCE);
+      expect(adapterError(pack.base, gpu.adapter)).toBeGreaterThan(100 * TOLERANCE);
+    },
+  );
 
   it.each(MUTATIONS)("mutation %s on the PyTorch side breaks parity", async (label, trainPart, mutated) => {
     const { studio, torch } = await both(`mutation-${label.replace(/\W+/g, "-")}`, trainPart, mutated);

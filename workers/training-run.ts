@@ -12,6 +12,7 @@ import { parseSafetensors } from "../src/core/safetensors";
 import { alphasCumprod } from "../src/core/sampling";
 import {
   type Checkpoint,
+  DEFAULT_TRAIN_CONFIG,
   NonFiniteError,
   type StepReport,
   type TrainConfig,
@@ -29,7 +30,11 @@ const runs = () => {
   return store;
 };
 
-export const readRun = (id: string) => get<RunRecord>(id, runs());
+/** A stored run; one saved before a setting existed (e.g. batchSize) gets its default. */
+export async function readRun(id: string): Promise<RunRecord | undefined> {
+  const r = await get<RunRecord>(id, runs());
+  return r && { ...r, config: { ...DEFAULT_TRAIN_CONFIG, ...r.config } };
+}
 const saveRun = (r: RunRecord) => set(r.id, r, runs());
 
 export async function listRuns(): Promise<Omit<RunRecord, "dataset" | "checkpoint">[]> {

@@ -34,12 +34,19 @@ def save(tensors: dict[str, np.ndarray], path: Path, metadata: dict[str, str] | 
             f.write(b)
 
 
+def _header(data: bytes) -> tuple[dict, int]:
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + n]), 8 + n
+
+
+def metadata(path: Path) -> dict[str, str]:
+    return _header(Path(path).read_bytes())[0].get("__metadata__", {})
+
+
 def load(path: Path) -> dict[str, np.ndarray]:
     data = Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
+    header, base = _header(data)
     header.pop("__metadata__", None)
-    base = 8 + n
     return {
         k: np.frombuffer(data[base + v["data_offsets"][0] : base + v["data_offsets"][1]], dtype=_NP[v["dtype"]]).reshape(v["shape"])
         for k, v in header.items()

@@ -125,15 +125,17 @@ export interface TrainResult {
   stopped?: string;
 }
 
+/** Trains on `ds`; `engine` (default: `c.backend`'s) is destroyed, with its context, at the end. */
 export async function train(
   pack: Pack,
   ds: PreferenceDataset,
   c: HeadlessConfig,
   onStep: (r: StepReport) => void = () => {},
+  engine?: TrainerChoice,
 ): Promise<TrainResult> {
   const config = { ...DEFAULT_TRAIN_CONFIG, ...c.train, loss: { ...DEFAULT_TRAIN_CONFIG.loss, ...c.train.loss } };
   const { manifest } = pack;
-  const choice = await trainerFor(pack, c.backend);
+  const choice = engine ?? (await trainerFor(pack, c.backend));
   const latent = { channels: manifest.latent.channels, height: manifest.latent.height, width: manifest.latent.width };
   const loop = new TrainingLoop(choice.trainer, ds, config, latent, alphasCumprod(manifest.scheduler), 0);
   const reports: StepReport[] = [];

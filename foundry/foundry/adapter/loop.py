@@ -1,20 +1,30 @@
 """The studio's training loop (src/core/training/loop.ts and the headless `train` of
-scripts/train/headless.ts) on PyTorch: each step's sample, partner, noise and timestep drawn from
-(seed, step) with the studio's generator, one clipped AdamW step on the adapter tensors, a report
-per step, checkpoints, and a stop at the first non-finite loss with the last good checkpoint kept."""
+scripts/train/headless.ts) on PyTorch: each step's draws of sample, partner, noise and timestep
+from (seed, step) with the studio's generator, one clipped AdamW step on the adapter tensors, a
+report per step, checkpoints, and a stop at the first non-finite loss with the last good
+checkpoint kept.
+
+Under torchrun each process takes an equal share of a step's draws; DistributedDataParallel
+averages the adapter gradients, so every process holds the adapter one process would compute over
+the whole batch (the mean of equal shares' means is the mean)."""
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
+from .. import safetensors_io
 from .dataset import PreferenceDataset
-from .losses import Batch, LossOptions, StepDraw, build_step, objective_loss
+from .losses import Batch, StepDraw, build_step, merge_steps, objective_loss
 from .optim import AdamW, AdamWOptions, clip_grad_norm, global_norm
 from .pack import Pack
 from .rng import gaussian, uint32_stream
@@ -57,7 +67,13 @@ def partners(ds: PreferenceDataset) -> list[list[int]]:
     return [[j for j, o in enumerate(ds.samples) if j != i and o.ref == s.ref] for i, s in enumerate(ds.samples)]
 
 
-def check_dataset(ds: PreferenceDataset, loss: LossOptions) -> None:
+def check_dataset(ds: PreferenceDataset, config: TrainConfig, world: int = 1) -> None:
+    b = config.batch_size
+    if not isinstance(b, int) or b < 1:
+        raise ValueError(f"batchSize must be a whole number ≥ 1, got {b!r}")
+    if b % world:
+        raise ValueError(f"batchSize {b} does not split evenly over {world} processes")
+    loss = config.loss
     if not ds.samples:
         raise ValueError("the dataset has no generated images")
     if loss.method == "dpo" and loss.pairing == "quality" and not all(partners(ds)):
@@ -77,53 +93,92 @@ def _finite(tensors: list[torch.Tensor]) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
+class _Adapter(torch.nn.Module):
+    """The trainable adapter tensors as a module, so DistributedDataParallel can average their
+    gradients. The frozen denoiser is held in a list, outside the module's parameters."""
+
+    def __init__(self, denoiser: torch.nn.Module, tensors: list[torch.Tensor]):
+        super().__init__()
+        self.tensors = torch.nn.ParameterList([torch.nn.Parameter(t) for t in tensors])
+        self._denoiser = [denoiser]
+
+    def forward(self, batch: Batch, ip_scale: torch.Tensor) -> torch.Tensor:
+        return self._denoiser[0](batch.latent, batch.timestep, batch.prompt_ids, batch.image_tokens, ip_scale, list(self.tensors))
+
+
+def _mean_over_ranks(x: float) -> float:
+    if not dist.is_initialized():
+        return x
+    t = torch.tensor([x], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t) / dist.get_world_size()
+
+
+def _gathered(x: list[float]) -> list[float]:
+    """Every rank's list, in rank order: the global batch's item order for MSE-style steps."""
+    if not dist.is_initialized():
+        return x
+    parts: list[list[float]] = [[] for _ in range(dist.get_world_size())]
+    dist.all_gather_object(parts, x)
+    return [v for p in parts for v in p]
+
+
 class TrainingLoop:
     def __init__(self, pack: Pack, ds: PreferenceDataset, config: TrainConfig, device: torch.device = torch.device("cpu")):
-        check_dataset(ds, config.loss)
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+        check_dataset(ds, config, self.world)
         self.pack, self.ds, self.config, self.device = pack, ds, config, device
         self.denoiser = pack.denoiser.to(device)
         self.partners = partners(ds)
-        self.adapter = [t.to(device).requires_grad_(True) for t in pack.base_adapter()]
+        self.module = _Adapter(self.denoiser, [t.to(device) for t in pack.base_adapter()])
+        self.adapter = list(self.module.tensors)
+        self.forward = DistributedDataParallel(self.module) if self.world > 1 else self.module
         self.optimizer = AdamW()
         self.ip_scale = torch.tensor([config.ip_scale], dtype=torch.float32, device=device)
         self.step = 0
 
-    def draw(self, step: int) -> StepDraw:
-        """Step `step`'s sample, partner, noise and timestep: a pure function of (seed, step)."""
+    def draws(self, step: int) -> list[StepDraw]:
+        """Step `step`'s batch_size draws: a pure function of (seed, step), one stream read in order."""
         next_value = uint32_stream(_uint32(float(self.config.seed) * 1_000_003 + step))
-        sample = next_value() % len(self.ds.samples)
-        p = self.partners[sample]
-        other = p[next_value() % len(p)] if p else None
-        timestep = next_value() % len(self.pack.alphas_cumprod)
-        return StepDraw(sample, other, gaussian(next_value(), int(np.prod(self.pack.shapes.latent))), timestep)
+        latent_size = int(np.prod(self.pack.shapes.latent))
+        out = []
+        for _ in range(self.config.batch_size):
+            sample = next_value() % len(self.ds.samples)
+            p = self.partners[sample]
+            other = p[next_value() % len(p)] if p else None
+            timestep = next_value() % len(self.pack.alphas_cumprod)
+            out.append(StepDraw(sample, other, gaussian(next_value(), latent_size), timestep))
+        return out
 
     @property
     def done(self) -> bool:
         return self.step >= self.config.steps
 
-    def _eps(self, batch: Batch, adapter: list[torch.Tensor] | None) -> torch.Tensor:
-        return self.denoiser(batch.latent, batch.timestep, batch.prompt_ids, batch.image_tokens, self.ip_scale, adapter)
-
     def next(self) -> StepReport:
         """One optimizer step; raises NonFiniteError (the caller restores its last checkpoint)."""
         started = time.perf_counter()
         c = self.config
-        batch, objective = build_step(self.ds, self.draw(self.step), c.loss, self.pack.alphas_cumprod)
+        share = c.batch_size // self.world
+        mine = self.draws(self.step)[self.rank * share : (self.rank + 1) * share]
+        batch, objective = merge_steps([build_step(self.ds, d, c.loss, self.pack.alphas_cumprod) for d in mine])
         batch = batch.to(self.device)
-        eps = self._eps(batch, self.adapter)
+        eps = self.forward(batch, self.ip_scale)
         eps_reference = None
         if objective.kind == "dpo":
-            with torch.no_grad():
-                eps_reference = self._eps(batch, None)  # the module's own weights: the frozen base adapter
+            with torch.no_grad():  # the denoiser's own weights: the frozen base adapter
+                eps_reference = self.denoiser(batch.latent, batch.timestep, batch.prompt_ids, batch.image_tokens, self.ip_scale)
         loss = objective_loss(eps, batch, objective, eps_reference)
-        grads = list(torch.autograd.grad(loss.loss, self.adapter))
-        report = StepReport(self.step + 1, float(loss.loss), c.lr)
+        for t in self.adapter:
+            t.grad = None
+        loss.loss.backward()  # under DDP: the gradient averaged over processes
+        grads = [t.grad for t in self.adapter]
+        report = StepReport(self.step + 1, _mean_over_ranks(float(loss.loss)), c.lr)
         if c.monitor_every > 0 and self.step % c.monitor_every == 0:
             report.grad_norm = global_norm(grads)
             if loss.margin is None:
-                report.item_errors = [float(e) for e in loss.item_errors.cpu()]
+                report.item_errors = _gathered([float(e) for e in loss.item_errors.cpu()])
             else:
-                report.margin = loss.margin
+                report.margin = _mean_over_ranks(loss.margin)
         if c.max_norm:
             clip_grad_norm(grads, c.max_norm)
         self.optimizer.step(self.adapter, grads, AdamWOptions(lr=c.lr, weight_decay=c.weight_decay))
@@ -140,16 +195,59 @@ class TrainingLoop:
             raise NonFiniteError(self.step, "adapter")
         return Checkpoint(self.step, _copies(self.adapter), AdamW(o.t, _copies(o.m), _copies(o.v)))
 
+    def restore(self, cp: Checkpoint) -> None:
+        with torch.no_grad():
+            for t, saved in zip(self.adapter, cp.adapter):
+                t.copy_(saved)
+        self.optimizer = AdamW(cp.optimizer.t, _copies(cp.optimizer.m), _copies(cp.optimizer.v))
+        self.step = cp.step
+
+
+def _resumable(config: TrainConfig) -> str:
+    """The settings a checkpoint must agree on to be continued: all but the step count."""
+    return json.dumps(config.to_json() | {"steps": None}, sort_keys=True)
+
+
+def save_checkpoint(cp: Checkpoint, names: list[str], config: TrainConfig, path: Path) -> None:
+    """Adapter, AdamW moments and step as safetensors, written beside and renamed into place so a
+    kill mid-write leaves the previous checkpoint whole."""
+    tensors = {n: t.cpu().numpy() for n, t in zip(names, cp.adapter)}
+    for key, moments in (("m", cp.optimizer.m), ("v", cp.optimizer.v)):
+        tensors |= {f"{key}/{n}": t.cpu().numpy() for n, t in zip(names, moments)}
+    meta = {"step": str(cp.step), "adamw_t": str(cp.optimizer.t), "config": _resumable(config)}
+    partial = path.with_name(path.name + ".partial")
+    safetensors_io.save(tensors, partial, meta)
+    partial.replace(path)
+
+
+def load_checkpoint(path: Path, names: list[str], config: TrainConfig, device: torch.device) -> Checkpoint:
+    meta = safetensors_io.metadata(path)
+    if meta.get("config") != _resumable(config):
+        raise ValueError(f"{path}: the checkpoint was written by a run with other settings (only steps may change on resume)")
+    arrays = safetensors_io.load(path)
+
+    def tensors(prefix: str) -> list[torch.Tensor]:
+        return [torch.from_numpy(np.array(arrays[prefix + n])).to(device) for n in names]
+
+    has_moments = int(meta["adamw_t"]) > 0
+    m, v = (tensors("m/"), tensors("v/")) if has_moments else ([], [])
+    return Checkpoint(int(meta["step"]), tensors(""), AdamW(int(meta["adamw_t"]), m, v))
+
 
 @dataclass(frozen=True)
 class TrainResult:
     adapter: dict[str, np.ndarray]
+    step: int  # the steps the adapter has taken
     reports: list[StepReport]
     stopped: str | None  # why the run stopped early; the adapter is then the last good checkpoint's
 
 
-def train(loop: TrainingLoop, on_step: Callable[[StepReport], None] = lambda r: None) -> TrainResult:
-    """Runs `loop` to the end, checkpointing as headless.ts does."""
+def train(
+    loop: TrainingLoop,
+    on_step: Callable[[StepReport], None] = lambda r: None,
+    on_checkpoint: Callable[[Checkpoint], None] = lambda cp: None,
+) -> TrainResult:
+    """Runs `loop` from its current step to the end, checkpointing as headless.ts does."""
     reports: list[StepReport] = []
     good = loop.checkpoint()
     stopped = None
@@ -161,7 +259,8 @@ def train(loop: TrainingLoop, on_step: Callable[[StepReport], None] = lambda r: 
             every = loop.config.checkpoint_every
             if (every > 0 and loop.step % every == 0) or loop.done:
                 good = loop.checkpoint()
+                on_checkpoint(good)
     except NonFiniteError as e:
         stopped = f"{e}; restored the checkpoint of step {good.step}"
     adapter = {n: t.cpu().numpy() for n, t in zip(loop.pack.adapter_names, good.adapter)}
-    return TrainResult(adapter, reports, stopped)
+    return TrainResult(adapter, good.step, reports, stopped)

@@ -142,6 +142,26 @@ def build_step(ds: PreferenceDataset, draw: StepDraw, o: LossOptions, alphas_cum
     return batch(gen_item(winner, None), gen_item(loser, None)), dpo
 
 
+def merge_steps(steps: list[tuple[Batch, Objective]]) -> tuple[Batch, Objective]:
+    """Several draws' batches as one step (mergeSteps of steps.ts): stacked so the mean over items
+    is the mean over draws; DPO-style batches keep all winners before all losers."""
+    if len(steps) == 1:
+        return steps[0]
+    objective = steps[0][1]
+    halves = 2 if objective.kind == "dpo" else 1
+
+    def cat(t: list[torch.Tensor]) -> torch.Tensor:
+        parts = [x.chunk(halves) for x in t]
+        return torch.cat([p[h] for h in range(halves) for p in parts])
+
+    batches = [b for b, _ in steps]
+    fields = {f.name: [getattr(b, f.name) for b in batches] for f in dataclasses.fields(Batch)}
+    weight = None
+    if any(w is not None for w in fields["weight"]):
+        weight = cat([torch.ones_like(b.target) if b.weight is None else b.weight for b in batches])
+    return Batch(**{k: cat(v) for k, v in fields.items() if k != "weight"}, weight=weight), objective
+
+
 def _weighted_squares(eps: torch.Tensor, batch: Batch) -> torch.Tensor:
     """w ⊙ (ε̂ − ε)² in double."""
     r2 = (eps.double() - batch.target.double()) ** 2

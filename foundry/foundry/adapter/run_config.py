@@ -17,6 +17,7 @@ from .weights import WeightOptions
 _TRAIN_KEYS = {
     "loss": "loss",
     "steps": "steps",
+    "batchSize": "batch_size",
     "lr": "lr",
     "weightDecay": "weight_decay",
     "maxNorm": "max_norm",
@@ -36,6 +37,7 @@ class TrainConfig:
 
     loss: LossOptions = field(default_factory=LossOptions)
     steps: int = 200
+    batch_size: int = 1  # draws per step; torchrun splits them across processes
     lr: float = 3e-5  # the official code's; small packs learn visibly only with larger
     weight_decay: float = 0.01
     max_norm: float = 1.0  # global gradient-norm clip; 0 disables

@@ -39,6 +39,15 @@ describe("TrainingLoop (CPU engine, tiny pack)", { timeout: 300_000 }, () => {
     expect(reports[0].gradNorm).toBeUndefined();
   });
 
+  it("draws batchSize draws per step from one stream: draw 0 is the batch-size-1 draw", () => {
+    const [one] = loop(config()).draws(5);
+    const three = loop(config({ batchSize: 3 })).draws(5);
+    expect(three).toHaveLength(3);
+    expect(three[0]).toEqual(one);
+    expect(three[1].noise).not.toEqual(one.noise);
+    expect(() => loop(config({ batchSize: 0 }))).toThrow(/batchSize must be a whole number/);
+  });
+
   it("reports DPO reward margins and stops with NonFiniteError once a huge learning rate breaks the adapter", async () => {
     const l = loop(
       config({ lr: 1e30, steps: 20, monitorEvery: 1, loss: { ...DEFAULT_TRAIN_CONFIG.loss, method: "dpo" } }),

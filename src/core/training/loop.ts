@@ -1,6 +1,6 @@
 /**
  * The training loop shared by the training worker, the headless command and the benchmark: draws
- * each step's sample, noise and timestep deterministically from (seed, step) — so a run resumed
+ * each step's samples, noise and timesteps deterministically from (seed, step) — so a run resumed
  * from a checkpoint continues the same sequence — runs one engine step, reports progress, takes
  * checkpoints and refuses to continue from a non-finite loss or adapter.
  */
@@ -9,12 +9,17 @@ import { dpoLoss, perSampleMse } from "../engine/objectives";
 import type { OptimizerState } from "../engine/optim";
 import type { AdapterTrainer } from "../engine/trainer";
 import { gaussian, uint32Stream } from "../sampling";
-import { buildStep, type LossOptions, type StepDraw } from "./steps";
+import { buildStep, type LossOptions, mergeSteps, type StepDraw } from "./steps";
 import { DEFAULT_WEIGHTS, type LatentShape } from "./weights";
 
 export interface TrainConfig {
   loss: LossOptions;
   steps: number;
+  /**
+   * Draws per step: the loss and gradient are the mean over this many (sample, noise, timestep)
+   * draws. The PyTorch trainer splits them across torchrun's processes.
+   */
+  batchSize: number;
   /** AdamW learning rate; the official code uses 3e-5 (small packs learn visibly only with larger). */
   lr: number;
   weightDecay: number;
@@ -31,6 +36,7 @@ export interface TrainConfig {
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   loss: { method: "patchdpo", beta: 2500, weights: DEFAULT_WEIGHTS, useReference: true, pairing: "reference" },
   steps: 200,
+  batchSize: 1,
   lr: 3e-5,
   weightDecay: 0.01,
   maxNorm: 1,
@@ -74,8 +80,10 @@ function partners(ds: PreferenceDataset): number[][] {
   return ds.samples.map((s, i) => ds.samples.flatMap((o, j) => (j !== i && o.ref === s.ref ? [j] : [])));
 }
 
-/** Throws when the dataset cannot feed the configured loss. */
-export function checkDataset(ds: PreferenceDataset, loss: LossOptions): void {
+/** Throws when the dataset cannot feed the configured loss, or the batch size is not a count. */
+export function checkDataset(ds: PreferenceDataset, { loss, batchSize }: TrainConfig): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
   if (ds.samples.length === 0) throw new Error("the dataset has no generated images");
   if (loss.method === "dpo" && loss.pairing === "quality" && partners(ds).some((p) => p.length === 0))
     throw new Error("DPO by quality needs at least two generated images per reference");
@@ -98,23 +106,28 @@ export class TrainingLoop {
     private readonly alphasCumprod: Float64Array,
     start = 0,
   ) {
-    checkDataset(ds, config.loss);
+    checkDataset(ds, config);
     this.partners = partners(ds);
     this.step = start;
   }
 
-  /** Step `step`'s sample, partner, noise and timestep, a pure function of (seed, step). */
-  draw(step: number): StepDraw {
+  /**
+   * Step `step`'s `batchSize` draws of sample, partner, noise and timestep: a pure function of
+   * (seed, step), one stream read in order, so draw 0 is the same whatever the batch size.
+   */
+  draws(step: number): StepDraw[] {
     const next = uint32Stream((this.config.seed * 1_000_003 + step) >>> 0);
-    const sample = next() % this.ds.samples.length;
-    const p = this.partners[sample];
     const n = this.latent.channels * this.latent.height * this.latent.width;
-    return {
-      sample,
-      other: p.length ? p[next() % p.length] : undefined,
-      timestep: next() % this.alphasCumprod.length,
-      noise: gaussian(next(), n),
-    };
+    return Array.from({ length: this.config.batchSize }, () => {
+      const sample = next() % this.ds.samples.length;
+      const p = this.partners[sample];
+      return {
+        sample,
+        other: p.length ? p[next() % p.length] : undefined,
+        timestep: next() % this.alphasCumprod.length,
+        noise: gaussian(next(), n),
+      };
+    });
   }
 
   get done(): boolean {
@@ -125,13 +138,8 @@ export class TrainingLoop {
   async next(): Promise<StepReport> {
     const started = performance.now();
     const { config: c } = this;
-    const { batch, objective } = buildStep(
-      this.ds,
-      this.draw(this.step),
-      c.loss,
-      this.latent,
-      this.alphasCumprod,
-      c.ipScale,
+    const { batch, objective } = mergeSteps(
+      this.draws(this.step).map((d) => buildStep(this.ds, d, c.loss, this.latent, this.alphasCumprod, c.ipScale)),
     );
     const report: StepReport = { step: this.step + 1, loss: Number.NaN, lr: c.lr, ms: 0 };
     if (c.monitorEvery > 0 && this.step % c.monitorEvery === 0) {

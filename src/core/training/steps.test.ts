@@ -3,8 +3,9 @@ import { packDenoiser } from "../../../node/packs";
 import type { PreferenceDataset } from "../dataset/types";
 import { CpuTrainer } from "../engine";
 import { weightedMse } from "../engine/objectives";
+import { relError } from "../engine/testing/tiny";
 import { gaussian } from "../sampling";
-import { buildStep, type LossOptions, type Method } from "./steps";
+import { buildStep, type LossOptions, type Method, mergeSteps } from "./steps";
 import { syntheticDataset } from "./testing/dataset";
 import { DEFAULT_WEIGHTS } from "./weights";
 
@@ -131,5 +132,23 @@ describe("losses through the tiny denoiser (CPU engine)", { timeout: 300_000 }, 
     const a = buildStep(ds, { ...draw, sample: 0, other: 1 }, options("dpo", { pairing: "quality" }), latent, alphas);
     const b = buildStep(ds, { ...draw, sample: 1, other: 0 }, options("dpo", { pairing: "quality" }), latent, alphas);
     expect(a.batch.inputs.latent).toEqual(b.batch.inputs.latent);
+  });
+
+  it.each([
+    ["patchdpo (weighted MSE)", options("patchdpo")],
+    ["patchdpo-bounded (weighted DPO)", options("patchdpo-bounded")],
+    ["dpo by quality", options("dpo", { pairing: "quality" })],
+  ])("%s over two draws: loss and gradient are the means of the single draws'", async (_, o) => {
+    const second = { sample: 1, other: 0, noise: gaussian(8, latent.channels * 256), timestep: 900 };
+    const steps = [buildStep(ds, draw, o, latent, alphas), buildStep(ds, second, o, latent, alphas)];
+    const t = trainer();
+    const merged = await t.lossAndGrads(mergeSteps(steps).batch, steps[0].objective);
+    const single = await Promise.all(steps.map((s) => t.lossAndGrads(s.batch, s.objective)));
+    expect(merged.loss).toBeCloseTo((single[0].loss + single[1].loss) / 2, 6);
+    for (const [n, g] of merged.adapter) {
+      const mean = g.map((_, j) => ((single[0].adapter.get(n)?.[j] ?? 0) + (single[1].adapter.get(n)?.[j] ?? 0)) / 2);
+      expect(relError(g, mean), n).toBeLessThan(1e-5);
+    }
+    expect(mergeSteps(steps.slice(0, 1))).toBe(steps[0]);
   });
 });

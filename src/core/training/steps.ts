@@ -168,3 +168,63 @@ export function buildStep(
     }
   }
 }
+
+/** Each item of a batch, sliced out: every per-item array's share. */
+function itemsOf(b: TrainingBatch) {
+  const items = b.inputs.timestep.length;
+  const ids = Int32Array.from(b.inputs.promptIds);
+  const part = <T extends Float32Array | Int32Array>(a: T, item: number) => {
+    const n = a.length / items;
+    return a.subarray(item * n, (item + 1) * n) as T;
+  };
+  return Array.from({ length: items }, (_, k) => ({
+    latent: part(b.inputs.latent, k),
+    timestep: b.inputs.timestep[k],
+    promptIds: part(ids, k),
+    imageTokens: part(b.inputs.imageTokens, k),
+    target: part(b.target, k),
+    weight: b.weight && part(b.weight, k),
+  }));
+}
+
+/**
+ * One step over several draws (`TrainConfig.batchSize`): their batches stacked into one, so the
+ * engines' mean over items is the mean over draws of each draw's loss (every draw of a method has
+ * the same item count). DPO-style batches keep all winners before all losers, as the objective
+ * pairs item p with item P + p.
+ */
+export function mergeSteps(steps: LossStep[]): LossStep {
+  if (steps.length === 1) return steps[0];
+  const { objective } = steps[0];
+  const halves = objective.kind === "dpo" ? 2 : 1;
+  const perStep = steps.map((s) => itemsOf(s.batch));
+  const half = perStep[0].length / halves;
+  const parts = Array.from({ length: halves }, (_, h) =>
+    perStep.flatMap((its) => its.slice(h * half, (h + 1) * half)),
+  ).flat();
+  type Part = (typeof parts)[number];
+  const cat = <T extends Float32Array | Int32Array>(make: new (n: number) => T, pick: (p: Part) => T) => {
+    const out = new make(parts.reduce((n, p) => n + pick(p).length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(pick(p), at);
+      at += pick(p).length;
+    }
+    return out;
+  };
+  const ones = new Float32Array(parts[0].target.length).fill(1);
+  return {
+    batch: {
+      inputs: {
+        latent: cat(Float32Array, (p) => p.latent),
+        timestep: Float32Array.from(parts, (p) => p.timestep),
+        promptIds: cat(Int32Array, (p) => p.promptIds),
+        imageTokens: cat(Float32Array, (p) => p.imageTokens),
+        ipScale: steps[0].batch.inputs.ipScale,
+      },
+      target: cat(Float32Array, (p) => p.target),
+      weight: parts.some((p) => p.weight) ? cat(Float32Array, (p) => p.weight ?? ones) : undefined,
+    },
+    objective,
+  };
+}

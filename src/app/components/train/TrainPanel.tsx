@@ -91,6 +91,13 @@ export function TrainPanel() {
           step={1}
           onChange={(steps) => setConfig({ ...config, steps })}
         />
+        <NumberField
+          label="Draws per step"
+          value={config.batchSize}
+          min={1}
+          step={1}
+          onChange={(batchSize) => setConfig({ ...config, batchSize: Math.max(1, Math.round(batchSize)) })}
+        />
         <NumberField label="β" value={loss.beta} onChange={(beta) => setLoss({ beta })} />
         <NumberField
           label="Weight decay"
