@@ -14,11 +14,11 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, train } from "../scripts/train/headless";
-import { decodeDatasetZip, encodeDatasetZip, packShapes, type StoredDataset } from "../src/core/dataset/format";
+import { decodeDatasetZip, packShapes } from "../src/core/dataset/format";
 import { relError } from "../src/core/engine/testing/tiny";
 import { importAdapter } from "../src/core/training/adapter-file";
 import { DEFAULT_TRAIN_CONFIG, type StepReport, type TrainConfig } from "../src/core/training/loop";
-import { syntheticDataset } from "../src/core/training/testing/dataset";
+import { syntheticDatasetZip } from "../src/core/training/testing/dataset";
 import { GpuDenoiser } from "../src/gpu/denoiser";
 import { createNodeContext, skipWebGpu } from "../src/gpu/testing/node-gpu";
 
@@ -37,26 +37,8 @@ interface Result {
 
 /** Two references with two generated images each, written as a studio dataset zip and read back. */
 function datasetZip(): string {
-  const dataset = { ...syntheticDataset(pack.arch), packId: pack.manifest.id };
-  const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const stored: StoredDataset = {
-    id: "parity",
-    name: "synthetic parity dataset",
-    createdAt: "2026-01-01T00:00:00.000Z",
-    settings: {
-      references: dataset.references.map((r) => ({ id: r.id, label: r.id, source: "upload" })),
-      prompts: [{}],
-      seeds: dataset.samples.map((s) => s.seed),
-      sampler: { steps: 1, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
-      adapter: "base",
-      refWeight: "coverage",
-    },
-    dataset,
-    referenceImages: dataset.references.map(() => png),
-    sampleImages: dataset.samples.map(() => png),
-  };
   const path = join(dir, "dataset.zip");
-  writeFileSync(path, encodeDatasetZip(stored, shapes));
+  writeFileSync(path, syntheticDatasetZip(pack.manifest, pack.arch));
   return path;
 }
 

@@ -5,6 +5,7 @@
  */
 import { createStore, get, set, type UseStore, values } from "idb-keyval";
 import { importAdapter } from "../src/core/training/adapter-file";
+import { parseTrainingLog } from "../src/core/training/log";
 import { packCache } from "./pack-cache";
 import type { ImportedAdapter } from "./training-api";
 
@@ -18,16 +19,23 @@ const adapters = () => {
   return store;
 };
 
-export async function importAdapterFile(packId: string, bytes: ArrayBuffer, name: string): Promise<ImportedAdapter> {
+export async function importAdapterFile(
+  packId: string,
+  bytes: ArrayBuffer,
+  name: string,
+  log?: { text: string; name: string },
+): Promise<ImportedAdapter> {
   const pack = await packCache().record(packId);
   if (!pack) throw new Error(`pack "${packId}" is not in the pack cache: load it on the Models tab first`);
   const { tensors, metadata } = importAdapter(pack.manifest, bytes, name);
+  const history = log && parseTrainingLog(log.text, log.name);
   const record: StoredAdapter = {
     id: crypto.randomUUID(),
     packId,
     label: name.replace(/\.safetensors$/i, ""),
     metadata,
     importedAt: new Date().toISOString(),
+    history,
     tensors,
   };
   await set(record.id, record, adapters());

@@ -48,6 +48,8 @@ export interface ImportedAdapter {
   /** The file's safetensors metadata (a studio export carries run, step and config). */
   metadata: Record<string, string>;
   importedAt: string;
+  /** The training log imported with it (e.g. the PyTorch trainer's log.jsonl), for its curves. */
+  history?: StepReport[];
 }
 
 export interface TrainingApi {
@@ -88,7 +90,13 @@ export interface TrainingApi {
   /** The run's adapter tensors (last good checkpoint) by manifest name. */
   runAdapter(runId: string): Promise<Map<string, Float32Array>>;
   /** Validates a safetensors adapter file for the pack and stores it; errors name the missing or bad tensor. */
-  importAdapter(packId: string, bytes: ArrayBuffer, name: string): Promise<ImportedAdapter>;
+  /** Validates and stores an adapter file, with its training log (log.jsonl text) when given. */
+  importAdapter(
+    packId: string,
+    bytes: ArrayBuffer,
+    name: string,
+    log?: { text: string; name: string },
+  ): Promise<ImportedAdapter>;
   importedAdapters(packId: string): Promise<ImportedAdapter[]>;
   importedAdapter(id: string): Promise<Map<string, Float32Array>>;
 }

@@ -5,6 +5,7 @@ import { generation } from "./generation";
 import { load } from "./load";
 import { paper } from "./paper";
 import { quality } from "./quality";
+import { scaleout } from "./scaleout";
 import { training } from "./training";
 
-export const scenarios: Record<string, Scenario> = { load, quality, engine, generation, training, paper };
+export const scenarios: Record<string, Scenario> = { load, quality, engine, generation, training, paper, scaleout };

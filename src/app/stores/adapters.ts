@@ -6,6 +6,7 @@
 import { useEffect, useState } from "react";
 import { create } from "zustand";
 import type { AdapterInput } from "../../../workers/inference-api";
+import type { ImportedAdapter } from "../../../workers/training-api";
 import { training } from "../services/workers";
 
 export interface AdapterChoice {
@@ -18,20 +19,25 @@ export interface AdapterChoice {
 
 interface AdaptersState {
   list: AdapterChoice[];
+  /** The pack's imported adapters as stored (metadata, training log). */
+  imported: ImportedAdapter[];
   /** Lists base + the pack's saved runs + its imported adapters. */
   refresh(packId: string): Promise<void>;
   tensors(id: string): Promise<AdapterInput>;
-  /** Validates and stores a safetensors adapter for the pack, then lists it. */
-  importFile(packId: string, file: File): Promise<AdapterChoice>;
+  /** Validates and stores a safetensors adapter for the pack (with its log.jsonl, for curves), then lists it. */
+  importFile(packId: string, file: File, log?: File): Promise<AdapterChoice>;
 }
 
 const RUN = "run:";
 const IMPORT = "import:";
+/** The picker id of an imported adapter. */
+export const importedChoiceId = (importedId: string) => IMPORT + importedId;
 
 export const baseChoice = (packId: string): AdapterChoice => ({ id: "base", label: "base", source: "base", packId });
 
 export const useAdapters = create<AdaptersState>()((set, get) => ({
   list: [],
+  imported: [],
 
   async refresh(packId) {
     const [runs, imported] = await Promise.all([
@@ -39,6 +45,7 @@ export const useAdapters = create<AdaptersState>()((set, get) => ({
       training.call((api) => api.importedAdapters(packId)),
     ]);
     set({
+      imported,
       list: [
         baseChoice(packId),
         ...runs
@@ -55,7 +62,7 @@ export const useAdapters = create<AdaptersState>()((set, get) => ({
           }),
         ...imported.map(
           (a): AdapterChoice => ({
-            id: IMPORT + a.id,
+            id: importedChoiceId(a.id),
             label: `${a.label} (imported)`,
             source: "import",
             method: methodOf(a.metadata),
@@ -80,11 +87,12 @@ export const useAdapters = create<AdaptersState>()((set, get) => ({
     throw new Error(`unknown adapter "${id}"`);
   },
 
-  async importFile(packId, file) {
+  async importFile(packId, file, log) {
     const bytes = await file.arrayBuffer();
-    const a = await training.call((api) => api.importAdapter(packId, bytes, file.name));
+    const logText = log && { text: await log.text(), name: log.name };
+    const a = await training.call((api) => api.importAdapter(packId, bytes, file.name, logText));
     await get().refresh(packId);
-    const choice = get().list.find((c) => c.id === IMPORT + a.id);
+    const choice = get().list.find((c) => c.id === importedChoiceId(a.id));
     if (!choice) throw new Error(`imported adapter "${a.label}" did not appear in the list`);
     return choice;
   },

@@ -11,16 +11,22 @@ export function TrainCharts({ history, config }: { history: StepReport[]; config
     const x = history.map((r) => r.step);
     const of = (f: (r: StepReport) => number | undefined) => history.map((r) => f(r) ?? null);
     const one = (label: string, f: (r: StepReport) => number | undefined): Series[] => [{ label, values: of(f) }];
-    const items = Math.max(0, ...history.map((r) => r.itemErrors?.length ?? 0));
+    // Items come draw by draw (core/training/steps.ts mergeSteps); each role is averaged over the draws.
+    const draws = Math.max(1, config.batchSize ?? 1);
+    const perDraw = Math.max(0, ...history.map((r) => r.itemErrors?.length ?? 0)) / draws;
     const itemLabels =
-      items === 2 && config.loss.useReference
+      perDraw === 2 && config.loss.useReference
         ? ["reference", "generated"]
-        : Array.from({ length: items }, (_, i) => `item ${i + 1}`);
+        : Array.from({ length: perDraw }, (_, i) => `item ${i + 1}`);
+    const roleMean = (r: StepReport, k: number) => {
+      const e = r.itemErrors;
+      return e && Array.from({ length: draws }, (_, d) => e[d * perDraw + k]).reduce((a, b) => a + b, 0) / draws;
+    };
     const second = history.some((r) => r.margin !== undefined)
       ? { title: "reward margin", series: one("margin", (r) => r.margin) }
       : {
-          title: "weighted error",
-          series: itemLabels.map((label, i) => ({ label, values: of((r) => r.itemErrors?.[i]) })),
+          title: draws > 1 ? `weighted error (mean of ${draws} draws)` : "weighted error",
+          series: itemLabels.map((label, k) => ({ label, values: of((r) => roleMean(r, k)) })),
         };
     return {
       x,

@@ -11,6 +11,7 @@ import { defaultForm, useDataset } from "../../stores/dataset";
 import { useActivePack } from "../../stores/packs";
 import { useTraining } from "../../stores/training";
 import { NumberField } from "../NumberField";
+import { ImportedRuns } from "./ImportedRuns";
 import { Previews } from "./Previews";
 import { RunList } from "./RunList";
 import { TrainCharts } from "./TrainCharts";
@@ -206,6 +207,7 @@ export function TrainPanel() {
       {active && <TrainCharts history={active.history} config={active.config} />}
       <Previews manifest={manifest} />
       <RunList manifest={manifest} />
+      <ImportedRuns packId={manifest.id} />
     </section>
   );
 }

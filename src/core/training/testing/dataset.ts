@@ -1,6 +1,8 @@
 /** A synthetic preference dataset shaped for a denoiser arch: seeded latents, tokens and quality maps. */
+import { encodeDatasetZip, packShapes, type StoredDataset } from "../../dataset/format";
 import type { PreferenceDataset } from "../../dataset/types";
 import type { DenoiserArch } from "../../engine/arch";
+import type { Manifest } from "../../pack/manifest";
 import { gaussian } from "../../sampling";
 
 export function syntheticDataset(arch: DenoiserArch, samplesPerRef = 2, refs = 2, seed = 1): PreferenceDataset {
@@ -26,4 +28,27 @@ export function syntheticDataset(arch: DenoiserArch, samplesPerRef = 2, refs = 2
       mRef: map(seed * 1000 + 400 + i),
     })),
   };
+}
+
+/** `syntheticDataset` for `manifest`'s pack as a dataset zip (docs/dataset-format.md), for the PyTorch trainer. */
+export function syntheticDatasetZip(manifest: Manifest, arch: DenoiserArch, samplesPerRef = 2, refs = 2): Uint8Array {
+  const dataset = { ...syntheticDataset(arch, samplesPerRef, refs), packId: manifest.id };
+  const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]); // the signature is all that is checked
+  const stored: StoredDataset = {
+    id: "synthetic",
+    name: "synthetic dataset",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    settings: {
+      references: dataset.references.map((r) => ({ id: r.id, label: r.id, source: "upload" })),
+      prompts: [{}],
+      seeds: dataset.samples.map((s) => s.seed),
+      sampler: { steps: 1, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
+      adapter: "base",
+      refWeight: "coverage",
+    },
+    dataset,
+    referenceImages: dataset.references.map(() => png),
+    sampleImages: dataset.samples.map(() => png),
+  };
+  return encodeDatasetZip(stored, packShapes(manifest, dataset.grid));
 }
