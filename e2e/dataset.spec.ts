@@ -3,7 +3,8 @@
  * subjects (real ONNX sessions, quality maps in both directions), see the grid and statistics,
  * keep it across a reload (IndexedDB), export it as a zip with the documented layout, import it
  * back, and refuse bad zips (not a zip, another pack, a missing file) with specific messages
- * while keeping what is stored.
+ * while keeping what is stored; then export it in the official PatchDPO layout and import that
+ * back as a new dataset, and refuse a layout without its maps.
  */
 import { expect, test } from "@playwright/test";
 import { unzipSync, zipSync } from "fflate";
@@ -12,7 +13,7 @@ import { openTinyOnWasm, prepareTinyDataset } from "./helpers";
 test.setTimeout(300_000);
 
 /** ONNX on WASM: ORT's WebGPU EP on SwiftShader is far slower on the shared 2-core machines. */
-test("Dataset tab: build, view, reload, export, import, bad zips", async ({ page, context }, info) => {
+test("Dataset tab: build, view, reload, export, import, bad zips, official layout", async ({ page, context }, info) => {
   await openTinyOnWasm(page, context);
   await prepareTinyDataset(page);
   await page.getByLabel("Dataset name").fill("e2e tiny");
@@ -80,4 +81,39 @@ test("Dataset tab: build, view, reload, export, import, bad zips", async ({ page
     await expect(page.getByTestId("dataset-error")).toContainText(message);
     await expect(rows).toHaveCount(2);
   }
+
+  // The official PatchDPO layout: one folder per (reference, prompt), the PNGs byte-identical.
+  const officialDownload = page.waitForEvent("download");
+  await rows.first().getByRole("button", { name: "Export official layout" }).click();
+  const officialPath = info.outputPath("official.zip");
+  await (await officialDownload).saveAs(officialPath);
+  const tree = unzipSync(readFileSync(officialPath));
+  const prompt = "background any, position any, size any";
+  expect(Object.keys(tree).sort()).toEqual(
+    [
+      "patch_quality.pkl",
+      ...[0, 1].flatMap((k) => [`sample${k}/${prompt}_entity_0.png`, `sample${k}/${prompt}_gen_0.png`]),
+    ].sort(),
+  );
+  for (const k of [0, 1]) {
+    expect(Buffer.from(tree[`sample${k}/${prompt}_entity_0.png`])).toEqual(
+      Buffer.from(files[`references/${k}/image.png`]),
+    );
+    expect(Buffer.from(tree[`sample${k}/${prompt}_gen_0.png`])).toEqual(Buffer.from(files[`samples/${k}/image.png`]));
+  }
+  const importOfficial = async (name: string, bytes: Uint8Array) => {
+    const path = info.outputPath(name);
+    writeFileSync(path, bytes);
+    await page.getByTestId("dataset-import-official").setInputFiles(path);
+  };
+  await importOfficial("official.zip", readFileSync(officialPath));
+  await expect(rows).toHaveCount(3, { timeout: 120_000 });
+  await expect(rows.last().locator("td").nth(2)).toHaveText("2");
+  await expect(view).toHaveAttribute("data-samples", "2");
+  await expect(page.getByTestId("dataset-error")).toHaveCount(0);
+
+  const { "patch_quality.pkl": _maps, ...noMaps } = tree;
+  await importOfficial("no-maps.zip", zipSync(noMaps));
+  await expect(page.getByTestId("dataset-error")).toContainText(/no-maps\.zip: missing patch_quality\.pkl/);
+  await expect(rows).toHaveCount(3);
 });

@@ -1,4 +1,7 @@
-/** The dataset worker's comlink API: build (with progress and cancel), store, list, export and import datasets. */
+/**
+ * The dataset worker's comlink API: build (with progress and cancel), store, list, export and import
+ * datasets, as the studio's zip or in the official PatchDPO layout.
+ */
 import type { DatasetSettings, StoredDataset } from "../src/core/dataset/format";
 import type { RgbaImage, RunRole } from "../src/core/generate";
 import type { Manifest } from "../src/core/pack/manifest";
@@ -56,4 +59,19 @@ export interface DatasetApi {
   exportZip(id: string, manifest: Manifest): Promise<Uint8Array>;
   /** Validates a zip for `manifest`'s pack and stores it under a new id; errors name the problem. */
   importZip(bytes: Uint8Array, fileName: string, manifest: Manifest): Promise<DatasetSummary>;
+  /** The dataset as a zip of the official PatchDPO data layout (docs/official-layout.md). */
+  exportOfficial(id: string, manifest: Manifest): Promise<Uint8Array>;
+  /**
+   * Reads a zip of the official layout, encodes its images with the pack's networks through `run`
+   * (reference latents and tokens, sample latents) and stores the dataset under a new id; nothing is
+   * stored when it fails or is cancelled. `warnings` say what was adapted (maps averaged to the grid).
+   */
+  importOfficial(
+    taskId: string,
+    bytes: Uint8Array,
+    fileName: string,
+    manifest: Manifest,
+    run: RunRole,
+    onProgress: (done: number, total: number) => void,
+  ): Promise<{ summary: DatasetSummary; warnings: string[] }>;
 }

@@ -2,17 +2,28 @@
 /**
  * Dataset worker: builds preference datasets with core buildDataset over the inference worker's
  * sessions (reached through the `run` callback, so the pack's networks load once), encodes the
- * images as PNG, stores datasets in IndexedDB, and exports and imports them as zips.
+ * images as PNG, stores datasets in IndexedDB, and exports and imports them as zips, in the studio's
+ * format or the official PatchDPO layout (imports of that re-encode the images through `run`).
  */
 import * as Comlink from "comlink";
+import { unzipSync, zipSync } from "fflate";
 import { buildDataset } from "../src/core/dataset/build";
-import { decodeDatasetZip, encodeDatasetZip, packShapes, type StoredDataset } from "../src/core/dataset/format";
+import {
+  DatasetFormatError,
+  decodeDatasetZip,
+  encodeDatasetZip,
+  packShapes,
+  type StoredDataset,
+} from "../src/core/dataset/format";
+import { fromOfficialLayout, toOfficialLayout } from "../src/core/dataset/official-layout";
+import { encodeOfficialParts } from "../src/core/dataset/official-layout-encode";
 import { meanQuality } from "../src/core/dataset/types";
 import { imageToTensor, type RgbaImage, tensorToImage } from "../src/core/generate";
 import type { Manifest } from "../src/core/pack/manifest";
 import { packEncoderSpec } from "../src/core/quality/encoder-spec";
 import type { DatasetApi } from "./dataset-api";
 import { listDatasets, readDataset, removeDataset, saveDataset, summarize } from "./dataset-store";
+import { decodeImageBlob } from "./image-decode";
 import { TaskSignals } from "./task-signals";
 
 const tasks = new TaskSignals();
@@ -94,6 +105,38 @@ const api: DatasetApi = {
     const stored: StoredDataset = { id: crypto.randomUUID(), ...decodeDatasetZip(bytes, shapesOf(manifest), fileName) };
     await saveDataset(stored);
     return summarize(stored);
+  },
+  async exportOfficial(id, manifest) {
+    const d = await readDataset(id);
+    if (!d) throw new Error(`no stored dataset "${id}"`);
+    const files = toOfficialLayout(d, shapesOf(manifest), manifest.prompt);
+    const zip = zipSync(Object.fromEntries(files), { level: 1 });
+    return Comlink.transfer(zip, [zip.buffer]);
+  },
+  importOfficial(taskId, bytes, fileName, manifest, run, onProgress) {
+    return tasks.run(taskId, async (signal) => {
+      let files: Record<string, Uint8Array> = {};
+      try {
+        files = unzipSync(bytes);
+      } catch (e) {
+        throw new DatasetFormatError(fileName, `not a zip file (${(e as Error).message})`);
+      }
+      const parts = fromOfficialLayout(new Map(Object.entries(files)), shapesOf(manifest), manifest.prompt, fileName);
+      const stored: StoredDataset = {
+        id: crypto.randomUUID(),
+        ...(await encodeOfficialParts(parts, {
+          run,
+          manifest,
+          name: fileName.replace(/\.zip$/i, ""),
+          decode: (png, source) =>
+            decodeImageBlob(new Blob([png as Uint8Array<ArrayBuffer>], { type: "image/png" }), source),
+          signal,
+          onProgress,
+        })),
+      };
+      await saveDataset(stored);
+      return { summary: summarize(stored), warnings: parts.warnings };
+    });
   },
 };
 

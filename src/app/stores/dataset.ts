@@ -1,7 +1,8 @@
 /**
  * The Dataset tab's state: the build form, the stored datasets of the open pack (kept by the
  * dataset worker in IndexedDB), the one being viewed, and the build / import / export / delete
- * actions, each a task in the task area (builds can be cancelled).
+ * actions (the studio's zip or the official PatchDPO layout), each a task in the task area (builds
+ * and official-layout imports can be cancelled).
  */
 import { create } from "zustand";
 import type { BuildRequest, DatasetSummary } from "../../../workers/dataset-api";
@@ -57,7 +58,14 @@ interface DatasetState {
   remove(id: string): Promise<void>;
   exportZip(manifest: Manifest, id: string): Promise<void>;
   importZip(manifest: Manifest, file: File): Promise<void>;
+  /** Downloads the dataset as a zip of the official PatchDPO layout (docs/official-layout.md). */
+  exportOfficial(manifest: Manifest, id: string): Promise<void>;
+  /** Imports a zip of the official layout, encoding its images with the pack (cancellable). */
+  importOfficial(manifest: Manifest, file: File): Promise<void>;
 }
+
+/** A dataset name as a file name. */
+const fileName = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, "_");
 
 function download(bytes: Uint8Array, name: string) {
   const a = document.createElement("a");
@@ -192,7 +200,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
     const name = get().list.find((d) => d.id === id)?.name ?? id;
     try {
       const zip = await dataset.call((api) => api.exportZip(id, manifest));
-      download(zip, `${name.replace(/[^A-Za-z0-9._-]+/g, "_")}.zip`);
+      download(zip, `${fileName(name)}.zip`);
     } catch (e) {
       set({ error: (e as Error).message });
     }
@@ -212,5 +220,49 @@ export const useDataset = create<DatasetState>()((set, get) => ({
     if (result.status !== "done") return;
     await get().refresh();
     await get().view(result.value.id);
+  },
+
+  async exportOfficial(manifest, id) {
+    set({ error: undefined });
+    const name = get().list.find((d) => d.id === id)?.name ?? id;
+    const result = await runTask(
+      `Exporting "${name}" in the official layout`,
+      async () => {
+        const zip = await dataset.call((api) => api.exportOfficial(id, manifest));
+        download(zip, `${fileName(name)}-official.zip`);
+        return zip.length;
+      },
+      { done: (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`, cancellable: false },
+    );
+    if (result.status === "error") set({ error: result.message });
+  },
+
+  async importOfficial(manifest, file) {
+    set({ error: undefined });
+    const result = await runTask(
+      `Importing ${file.name} (official layout)`,
+      async (signal, progress) => {
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        return dataset.callCancellable(signal, (api, requestId) =>
+          api.importOfficial(
+            requestId,
+            bytes,
+            file.name,
+            manifest,
+            callback((role, feeds) => inference.call((api) => api.run(manifest.id, role, feeds))),
+            callback((done, total) => progress(done / total, `${done} of ${total} images encoded`)),
+          ),
+        );
+      },
+      {
+        done: ({ summary }) => `${summary.samples} images of ${summary.references} references`,
+        cancelled: "Cancelled; nothing was stored",
+      },
+    );
+    if (result.status === "error") set({ error: result.message });
+    if (result.status !== "done") return;
+    for (const w of result.value.warnings) useTasks.getState().notice("warning", `${file.name}: ${w}`);
+    await get().refresh();
+    await get().view(result.value.summary.id);
   },
 }));

@@ -58,19 +58,22 @@ function f32(out: Record<string, { data: unknown }>, name: string, role: string)
   return t;
 }
 
+/** The clean latent of an image `[3, size, size]` in the denoiser's scaled space (VAE encoder × scale factor). */
+export async function encodeLatent(run: RunRole, manifest: Manifest, tensor: Float32Array): Promise<Float32Array> {
+  const image = roleInput(manifest, "vae_encoder", "image");
+  const latentOut = await run("vae_encoder", { [image.name]: feed(image, 1, tensor) });
+  const scale = manifest.latent.scale_factor;
+  return f32(latentOut, roleOutput(manifest, "vae_encoder", "latent").name, "vae_encoder").map((v) => v * scale);
+}
+
 /** A reference as training sees it: its image tokens, its VAE latent (scaled space) and the null prompt. */
 export async function datasetReference(
   run: RunRole,
   manifest: Manifest,
   ref: BuildReference,
 ): Promise<DatasetReference> {
-  const image = roleInput(manifest, "vae_encoder", "image");
   const imageTokens = await encodeReference(run, manifest, ref.tensor);
-  const latentOut = await run("vae_encoder", { [image.name]: feed(image, 1, ref.tensor) });
-  const scale = manifest.latent.scale_factor;
-  const latent = f32(latentOut, roleOutput(manifest, "vae_encoder", "latent").name, "vae_encoder").map(
-    (v) => v * scale,
-  );
+  const latent = await encodeLatent(run, manifest, ref.tensor);
   const promptIds = Array(manifest.prompt.length).fill(manifest.prompt.null_id);
   return { id: ref.id, latent, imageTokens, promptIds };
 }

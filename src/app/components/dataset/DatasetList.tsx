@@ -1,4 +1,4 @@
-/** Stored datasets of the open pack: view, export as zip, delete; import a zip. */
+/** Stored datasets of the open pack: view, export (studio zip or official PatchDPO layout), delete; import either. */
 import type { Manifest } from "../../../core/pack";
 import { useDataset } from "../../stores/dataset";
 
@@ -20,6 +20,20 @@ export function DatasetList({ manifest }: { manifest: Manifest }) {
               const file = e.target.files?.[0];
               e.target.value = "";
               if (file) void s.importZip(manifest, file);
+            }}
+          />
+        </label>{" "}
+        <label className="button" title="A zip of the official PatchDPO code's data_root (docs/official-layout.md)">
+          Import official layout…
+          <input
+            type="file"
+            accept=".zip,application/zip"
+            hidden
+            data-testid="dataset-import-official"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              e.target.value = "";
+              if (file) void s.importOfficial(manifest, file);
             }}
           />
         </label>
@@ -54,6 +68,13 @@ export function DatasetList({ manifest }: { manifest: Manifest }) {
                   </button>{" "}
                   <button type="button" onClick={() => void s.exportZip(manifest, d.id)}>
                     Export zip
+                  </button>{" "}
+                  <button
+                    type="button"
+                    title="sample{k}/ folders and patch_quality.pkl for the official PatchDPO training code"
+                    onClick={() => void s.exportOfficial(manifest, d.id)}
+                  >
+                    Export official layout
                   </button>{" "}
                   <button type="button" onClick={() => void s.remove(d.id)}>
                     Delete
