@@ -143,3 +143,51 @@ test("every role of a loaded pack runs in the inference worker", async ({ page }
   await expect(runs.locator('li[data-role="denoiser"]')).toContainText("eps [1, 4, 16, 16]");
   await expect(runs.locator('li[data-role="patch_encoder"]')).toContainText("features [1, 8, 8, 8]");
 });
+
+test("a manifest promising tensors no browser can hold is refused before anything is cached", async ({
+  page,
+  context,
+}) => {
+  const manifest = tinyManifest();
+  manifest.roles.denoiser.adapter.tensors[0].shape = [65536, 65536];
+  await context.route("**/models/tiny/manifest.json", (route) => route.fulfill({ json: manifest }));
+  await page.goto("/?pack=tiny");
+  await expect(page.getByTestId("pack-error")).toContainText(
+    "roles.denoiser.adapter.tensors[0].shape: [65536, 65536] takes 16.0 GiB per item; one tensor must fit in 2 GiB",
+  );
+  expect(await cacheKeys(page)).toEqual([]);
+});
+
+test("two chosen files of the same name are refused by name, and what is loaded stays", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny");
+  const file = (name: string) => ({
+    name,
+    mimeType: "application/octet-stream",
+    buffer: readFileSync(`${TINY_DIR}/${name}`),
+  });
+  await page
+    .getByTestId("pack-files-input")
+    .setInputFiles([file("manifest.json"), file("denoiser.onnx"), file("denoiser.onnx")]);
+  await expect(page.getByTestId("pack-files-error")).toContainText(
+    'two selected files are both "denoiser.onnx": choose one of them and load again',
+  );
+  await expectLoaded(page, "tiny");
+});
+
+test("a second load of a pack while the first runs joins it: one task, one download", async ({ page, context }) => {
+  let fetches = 0;
+  await context.route("**/models/tiny/denoiser.onnx", async (route) => {
+    fetches++;
+    await new Promise((r) => setTimeout(r, 1000));
+    await route.continue();
+  });
+  await page.goto("/?pack=none");
+  await page.getByLabel("Load the built-in pack on start").uncheck();
+  const load = page.getByRole("button", { name: "Load tiny" });
+  await load.click();
+  await load.click();
+  await expectLoaded(page, "tiny");
+  await expect(page.locator(".task").filter({ hasText: "Loading built-in pack tiny" })).toHaveCount(1);
+  expect(fetches).toBe(1);
+});

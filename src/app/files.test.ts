@@ -23,4 +23,13 @@ describe("rootRelative", () => {
     expect(Object.keys(picked.files)).toEqual(["manifest.json", "x.onnx"]);
     expect(picked.label).toBe("2 selected files");
   });
+
+  it("refuses two loose files of the same name, as a picker selection from two folders gives them", () => {
+    const entries: [string, File][] = [
+      ["manifest.json", file("manifest.json")],
+      ["denoiser.onnx", file("denoiser.onnx")],
+      ["denoiser.onnx", file("denoiser.onnx")],
+    ];
+    expect(() => rootRelative(entries)).toThrow('two selected files are both "denoiser.onnx"');
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Turns a folder picker selection or a drag-and-drop into pack-relative paths. The pack root is
  * the folder holding the shallowest manifest.json, so dropping either the pack folder or its
- * contents works.
+ * contents works. Two files that land on one pack path are refused: either could be the one the
+ * manifest means.
  */
 import { MANIFEST_FILE } from "../core/pack";
 
@@ -12,7 +13,17 @@ export function rootRelative(entries: [string, File][]): PackFiles {
   manifests.sort((a, b) => a.split("/").length - b.split("/").length);
   const root = manifests.length ? manifests[0].slice(0, -MANIFEST_FILE.length) : "";
   const files: Record<string, File> = {};
-  for (const [path, file] of entries) if (path.startsWith(root)) files[path.slice(root.length)] = file;
+  const sources: Record<string, string> = {};
+  for (const [path, file] of entries) {
+    if (!path.startsWith(root)) continue;
+    const rel = path.slice(root.length);
+    if (rel in files) {
+      const where = sources[rel] === path ? "" : ` (${sources[rel]} and ${path})`;
+      throw new Error(`two selected files are both "${rel}"${where}: choose one of them and load again`);
+    }
+    files[rel] = file;
+    sources[rel] = path;
+  }
   const label = root ? `folder ${root.replace(/\/$/, "")}` : `${entries.length} selected files`;
   return { files, label };
 }

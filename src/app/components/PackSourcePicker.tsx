@@ -10,9 +10,21 @@ export function PackSourcePicker() {
   const load = usePacks((s) => s.load);
   const [url, setUrl] = useState("");
   const [urlError, setUrlError] = useState<string>();
+  const [filesError, setFilesError] = useState<string>();
   const [dragging, setDragging] = useState(false);
 
-  const loadFiles = (picked: PackFiles) => load({ kind: "files", ...picked });
+  /** Loads a picked or dropped selection; a selection that cannot be a pack is refused here, by name. */
+  const loadFiles = async (pick: () => PackFiles | Promise<PackFiles>) => {
+    setFilesError(undefined);
+    let picked: PackFiles;
+    try {
+      picked = await pick();
+    } catch (e) {
+      setFilesError((e as Error).message);
+      return;
+    }
+    await load({ kind: "files", ...picked });
+  };
 
   const onUrl = (e: FormEvent) => {
     e.preventDefault();
@@ -27,7 +39,7 @@ export function PackSourcePicker() {
   const onDrop = async (e: DragEvent) => {
     e.preventDefault();
     setDragging(false);
-    void loadFiles(await filesFromDrop(e.dataTransfer));
+    void loadFiles(() => filesFromDrop(e.dataTransfer));
   };
 
   return (
@@ -66,7 +78,10 @@ export function PackSourcePicker() {
             data-testid="pack-folder-input"
             hidden
             {...{ webkitdirectory: "" }}
-            onChange={(e) => e.target.files && void loadFiles(filesFromInput(e.target.files))}
+            onChange={(e) => {
+              const list = e.target.files;
+              if (list) void loadFiles(() => filesFromInput(list));
+            }}
           />
         </label>
         <label className="button">
@@ -76,7 +91,10 @@ export function PackSourcePicker() {
             data-testid="pack-files-input"
             hidden
             multiple
-            onChange={(e) => e.target.files && void loadFiles(filesFromInput(e.target.files))}
+            onChange={(e) => {
+              const list = e.target.files;
+              if (list) void loadFiles(() => filesFromInput(list));
+            }}
           />
         </label>
       </div>
@@ -92,6 +110,11 @@ export function PackSourcePicker() {
       >
         Drop a pack folder (manifest.json and its files) here
       </section>
+      {filesError && (
+        <div className="error-box" role="alert" data-testid="pack-files-error">
+          {filesError}
+        </div>
+      )}
     </section>
   );
 }

@@ -83,11 +83,15 @@ export function activePack(
 /** The active pack (see activePack), re-rendering when it changes. */
 export const useActivePack = (needs?: PackNeeds) => usePacks((s) => activePack(s.loaded, needs));
 
-export const usePacks = create<PacksState>()((set, get) => ({
-  loaded: {},
-  cached: [],
+/**
+ * Loads under way, by URL: a second request for the same pack while the first runs (React's
+ * StrictMode runs the start-up effect twice in development; a double click) joins the first
+ * rather than fetching everything again.
+ */
+const pending = new Map<string, Promise<LoadedPack | undefined>>();
 
-  async load(source) {
+export const usePacks = create<PacksState>()((set, get) => {
+  async function loadNow(source: PackSource): Promise<LoadedPack | undefined> {
     set({ lastError: undefined });
     const result = await runTask(
       `Loading ${describeSource(source)}`,
@@ -116,55 +120,71 @@ export const usePacks = create<PacksState>()((set, get) => ({
     } else if (result.status === "error") set({ lastError: result.message });
     await get().refreshCached();
     return result.status === "done" ? result.value : undefined;
-  },
+  }
 
-  async unload(id) {
-    await inference.call((api) => api.unloadPack(id));
-    set((s) => {
-      const { [id]: _, ...rest } = s.loaded;
-      return { loaded: rest };
-    });
-  },
+  return {
+    loaded: {},
+    cached: [],
 
-  async refreshCached() {
-    try {
-      set({ cached: await inference.call((api) => api.cachedPacks()) });
-    } catch (e) {
-      useTasks.getState().notice("error", `Could not read the pack cache: ${(e as Error).message}`);
-    }
-  },
+    load(source) {
+      const key = source.kind === "url" ? source.url : undefined;
+      const running = key === undefined ? undefined : pending.get(key);
+      if (running) return running;
+      const started = loadNow(source).finally(() => {
+        if (key !== undefined) pending.delete(key);
+      });
+      if (key !== undefined) pending.set(key, started);
+      return started;
+    },
 
-  async deleteCached(id) {
-    await inference.call((api) => api.deleteCachedPack(id));
-    await get().refreshCached();
-  },
+    async unload(id) {
+      await inference.call((api) => api.unloadPack(id));
+      set((s) => {
+        const { [id]: _, ...rest } = s.loaded;
+        return { loaded: rest };
+      });
+    },
 
-  async runEachRole(packId, manifest) {
-    const results: RoleRun[] = [];
-    for (const role of ROLE_NAMES) {
-      const spec = manifest.roles[role];
-      if (!spec) continue;
-      const started = performance.now();
+    async refreshCached() {
       try {
-        const out = await inference.call((api) => api.run(packId, role, zeroFeeds(spec.inputs)));
-        const ms = Math.round(performance.now() - started);
-        const shapes = spec.outputs.map((t) => {
-          const got = out[t.name];
-          const ok = got && got.dims.join() === concreteShape(t.shape, 1).join();
-          return { ok, text: `${t.name} ${got ? `[${got.dims.join(", ")}]` : "missing"}` };
-        });
-        results.push({
-          role,
-          ok: shapes.every((s) => s.ok),
-          text: `${shapes.map((s) => s.text).join(", ")} in ${ms} ms`,
-        });
+        set({ cached: await inference.call((api) => api.cachedPacks()) });
       } catch (e) {
-        results.push({ role, ok: false, text: `failed: ${(e as Error).message}` });
+        useTasks.getState().notice("error", `Could not read the pack cache: ${(e as Error).message}`);
       }
-    }
-    return results;
-  },
-}));
+    },
+
+    async deleteCached(id) {
+      await inference.call((api) => api.deleteCachedPack(id));
+      await get().refreshCached();
+    },
+
+    async runEachRole(packId, manifest) {
+      const results: RoleRun[] = [];
+      for (const role of ROLE_NAMES) {
+        const spec = manifest.roles[role];
+        if (!spec) continue;
+        const started = performance.now();
+        try {
+          const out = await inference.call((api) => api.run(packId, role, zeroFeeds(spec.inputs)));
+          const ms = Math.round(performance.now() - started);
+          const shapes = spec.outputs.map((t) => {
+            const got = out[t.name];
+            const ok = got && got.dims.join() === concreteShape(t.shape, 1).join();
+            return { ok, text: `${t.name} ${got ? `[${got.dims.join(", ")}]` : "missing"}` };
+          });
+          results.push({
+            role,
+            ok: shapes.every((s) => s.ok),
+            text: `${shapes.map((s) => s.text).join(", ")} in ${ms} ms`,
+          });
+        } catch (e) {
+          results.push({ role, ok: false, text: `failed: ${(e as Error).message}` });
+        }
+      }
+      return results;
+    },
+  };
+});
 
 function fetchedBytes(pack: LoadedPack): number {
   const sizes = new Map(packFiles(pack.manifest).map((f) => [f.file, f.bytes]));

@@ -78,6 +78,25 @@ export function checkFileRef(c: Checker, obj: Record<string, Json>, path: string
   c.string(c.field(obj, "sha256", path), join(path, "sha256"), SHA256_PATTERN);
 }
 
+/**
+ * The most one tensor may take. onnxruntime-web's WASM heap is 4 GiB in all, and Chromium's
+ * ArrayBuffers and WebGPU buffers are smaller still, so a manifest promising more cannot run in
+ * any browser; it is refused at load rather than failing at the first allocation.
+ */
+export const MAX_TENSOR_BYTES = 2 ** 31;
+
+const BYTES = { float32: 4, int64: 8 } as const;
+
+/** Records a problem when `dims` (one item, for a batch axis) of `elementBytes` each exceed MAX_TENSOR_BYTES. */
+export function checkTensorBytes(c: Checker, dims: number[], elementBytes: number, path: string): void {
+  const bytes = dims.reduce((a, b) => a * b, elementBytes);
+  if (bytes > MAX_TENSOR_BYTES)
+    c.fail(
+      path,
+      `[${dims.join(", ")}] takes ${(bytes / 2 ** 30).toPrecision(3)} GiB per item; one tensor must fit in 2 GiB`,
+    );
+}
+
 export function checkTensors(c: Checker, v: Json, path: string, allowEmpty: boolean): void {
   const list = c.array(v, path);
   if (!list) return;
@@ -93,14 +112,24 @@ export function checkTensors(c: Checker, v: Json, path: string, allowEmpty: bool
       if (seen.has(name)) c.fail(`${p}.name`, `duplicate tensor name "${name}"`);
       seen.add(name);
     }
-    c.oneOf(c.field(obj, "dtype", p), `${p}.dtype`, ["float32", "int64"]);
+    const dtype = c.field(obj, "dtype", p);
+    c.oneOf(dtype, `${p}.dtype`, ["float32", "int64"]);
     const shape = c.array(c.field(obj, "shape", p), `${p}.shape`);
+    let valid = shape !== undefined;
     shape?.forEach((d, j) => {
       if (d === "batch") return;
       if (typeof d !== "number" || !Number.isInteger(d) || d < 1) {
         c.fail(`${p}.shape[${j}]`, 'expected a positive integer or "batch"');
+        valid = false;
       }
     });
+    if (shape && valid)
+      checkTensorBytes(
+        c,
+        shape.map((d) => (d === "batch" ? 1 : (d as number))),
+        BYTES[dtype as keyof typeof BYTES] ?? 4,
+        `${p}.shape`,
+      );
   });
 }
 

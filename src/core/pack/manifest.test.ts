@@ -49,6 +49,20 @@ describe("validateManifest", () => {
     expect(issuesOf(m)).toEqual(["manifest.json: roles.denoiser.inputs[2].shape: expected an array"]);
   });
 
+  it("refuses tensor shapes no browser can allocate, naming the tensor and its size", async () => {
+    const m = await manifest();
+    m.roles.denoiser.inputs[0].shape = ["batch", 4, 65536, 65536];
+    m.latent.height = 100000;
+    m.latent.width = 100000;
+    const issues = issuesOf(m);
+    expect(issues).toContain(
+      "manifest.json: latent: [4, 100000, 100000] takes 149 GiB per item; one tensor must fit in 2 GiB",
+    );
+    expect(issues).toContain(
+      "manifest.json: roles.denoiser.inputs[0].shape: [1, 4, 65536, 65536] takes 64.0 GiB per item; one tensor must fit in 2 GiB",
+    );
+  });
+
   it("names a missing field inside a role", async () => {
     const m = await manifest();
     delete m.roles.vae_encoder.sha256;

@@ -2,7 +2,16 @@
  * Model-pack manifest, schema v1 (docs/manifest.md): types and validator.
  * The validator collects every problem it finds, each naming the file and the JSON path.
  */
-import { Checker, checkFileRef, checkPatchLayout, checkTensors, isObject, type Json, PACK_PATH_PATTERN } from "./check";
+import {
+  Checker,
+  checkFileRef,
+  checkPatchLayout,
+  checkTensorBytes,
+  checkTensors,
+  isObject,
+  type Json,
+  PACK_PATH_PATTERN,
+} from "./check";
 import { checkRoles, ROLE_NAMES, type RoleName, type Roles } from "./roles";
 
 export * from "./roles";
@@ -289,8 +298,12 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
 
   const image = c.object(c.field(m, "image", ""), "image");
   if (image) {
-    c.number(c.field(image, "size", "image"), "image.size", { integer: true, min: 1 });
-    c.number(c.field(image, "channels", "image"), "image.channels", { integer: true, min: 1 });
+    const size = c.field(image, "size", "image");
+    const channels = c.field(image, "channels", "image");
+    c.number(size, "image.size", { integer: true, min: 1 });
+    c.number(channels, "image.channels", { integer: true, min: 1 });
+    if (Number.isInteger(size) && Number.isInteger(channels))
+      checkTensorBytes(c, [channels as number, size as number, size as number], 4, "image");
     c.oneOf(c.field(image, "layout", "image"), "image.layout", ["NCHW"]);
     c.numberTuple(c.field(image, "range", "image"), "image.range", 2);
     c.numberTuple(c.field(image, "background", "image"), "image.background", 3);
@@ -298,9 +311,12 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
 
   const latent = c.object(c.field(m, "latent", ""), "latent");
   if (latent) {
-    for (const k of ["channels", "height", "width"]) {
-      c.number(c.field(latent, k, "latent"), `latent.${k}`, { integer: true, min: 1 });
-    }
+    const dims = ["channels", "height", "width"].map((k) => {
+      const v = c.field(latent, k, "latent");
+      c.number(v, `latent.${k}`, { integer: true, min: 1 });
+      return v;
+    });
+    if (dims.every((d) => Number.isInteger(d))) checkTensorBytes(c, dims as number[], 4, "latent");
     c.number(c.field(latent, "scale_factor", "latent"), "latent.scale_factor");
   }
 

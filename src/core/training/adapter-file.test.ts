@@ -53,4 +53,19 @@ describe("adapter files", () => {
       /d\.safetensors: file too short|d\.safetensors: header length/,
     );
   });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY])(
+    "refuses an adapter holding %s, naming the tensor and index",
+    (bad) => {
+      const broken = new Map(adapter);
+      const [name] = broken.keys();
+      broken.set(
+        name,
+        data(name).map((v, i) => (i === 3 ? bad : v)),
+      );
+      expect(() => importAdapter(manifest, exportAdapter(manifest, broken), "nan.safetensors")).toThrow(
+        `nan.safetensors: ${name}[3] is ${bad}; an adapter must hold finite numbers`,
+      );
+    },
+  );
 });

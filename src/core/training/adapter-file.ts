@@ -37,6 +37,8 @@ export function importAdapter(
     if (!t) throw new Error(`${source}: no tensor ${name}`);
     if (t.dtype !== "F32" || t.shape.join("×") !== shape.join("×"))
       throw new Error(`${source}: ${name} is ${t.dtype} [${t.shape}], expected F32 [${shape}]`);
+    const bad = (t.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${source}: ${name}[${bad}] is ${t.data[bad]}; an adapter must hold finite numbers`);
     out.set(name, t.data as Float32Array);
   }
   if (metadata.pack && metadata.pack !== manifest.id)
