@@ -25,7 +25,7 @@ def main() -> None:
 
         sys.exit(sample(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python3 -m foundry")
-    ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval"])
+    ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval", "hf-fixtures"])
     ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | evaluator | all")
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
     ap.add_argument("--threads", type=int, default=2)
@@ -61,6 +61,12 @@ def main() -> None:
         from .fixtures import write_fixtures
 
         write_fixtures(include_trained=args.config != "tiny")
+    elif args.command == "hf-fixtures":
+        from .hf_replicas.writer import OUT, write_hf_fixtures
+
+        for entry in write_hf_fixtures():
+            print(f"{entry['folder']}: {', '.join(entry['files'])}")
+        print(f"wrote {OUT}")
     elif args.command == "eval":
         from .evaluate import evaluate
 
