@@ -21,5 +21,7 @@ export default defineConfig({
     include: ["src/**/*.test.ts", "workers/**/*.test.ts", "tests/**/*.test.ts"],
     exclude: ["e2e/**", "node_modules/**"],
     environment: "node",
+    // ONNX sessions and Dawn devices take seconds to open on a busy 2-core machine; 5 s is too tight there.
+    testTimeout: 60_000,
   },
 });
