@@ -118,10 +118,14 @@ test("a non-image upload is refused with a clear message; an image with alpha is
   page,
 }) => {
   await openGenerate(page);
+  const subject = await page.getByLabel("Subject").inputValue();
   const upload = page.getByTestId("reference-upload");
   await upload.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not an image") });
   await expect(page.getByTestId("reference-error")).toContainText("notes.txt: not an image this browser can decode");
-  await expect(page.getByRole("button", { name: "Generate", exact: true })).toBeDisabled();
+  // The refused file replaces nothing: the subject chosen before is still the reference.
+  await expect(page.getByLabel("Subject")).toHaveValue(subject);
+  await expect(page.getByTestId("reference-image")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Generate", exact: true })).toBeEnabled();
 
   // A 32×16 PNG, transparent except a red square in its left half, drawn by the page itself.
   const png = await page.evaluate(async () => {

@@ -3,22 +3,27 @@ import { writeFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import { requireRole } from "../src/core/pack/roles";
 import { exportAdapter } from "../src/core/training/adapter-file";
-import { expectLoaded, tinyManifest } from "./helpers";
+import { expectLoaded, openTinyOnWasm, tinyManifest } from "./helpers";
+
+/** An adapter file for the tiny pack whose every value is `value`, except NaN at [5] of the second tensor when asked. */
+function adapterFile(path: string, value: number, nan = false): string {
+  const manifest = tinyManifest();
+  const tensors = new Map(
+    requireRole(manifest, "denoiser").adapter.tensors.map(({ name, shape }, k) => {
+      const data = new Float32Array(shape.reduce((a: number, b: number) => a * b, 1)).fill(value);
+      if (nan && k === 1) data[5] = Number.NaN;
+      return [name, data] as const;
+    }),
+  );
+  writeFileSync(path, new Uint8Array(exportAdapter(manifest, tensors)));
+  return [...tensors.keys()][1];
+}
 
 test("an adapter holding NaN is refused on import, naming the tensor; the chosen adapter stays", async ({
   page,
 }, info) => {
-  const manifest = tinyManifest();
-  const tensors = new Map(
-    requireRole(manifest, "denoiser").adapter.tensors.map(({ name, shape }, k) => {
-      const data = new Float32Array(shape.reduce((a: number, b: number) => a * b, 1)).fill(0.01);
-      if (k === 1) data[5] = Number.NaN;
-      return [name, data] as const;
-    }),
-  );
   const path = info.outputPath("nan-adapter.safetensors");
-  writeFileSync(path, new Uint8Array(exportAdapter(manifest, tensors)));
-  const [, broken] = tensors.keys();
+  const broken = adapterFile(path, 0.01, true);
 
   await page.goto("/?pack=tiny");
   await expectLoaded(page, "tiny");
@@ -30,4 +35,16 @@ test("an adapter holding NaN is refused on import, naming the tensor; the chosen
     `nan-adapter.safetensors: ${broken}[5] is NaN; an adapter must hold finite numbers`,
   );
   await expect(adapter).toHaveValue("base");
+});
+
+test("a generation that breaks down names the adapter it ran with", async ({ page, context }, info) => {
+  const path = info.outputPath("huge.safetensors");
+  adapterFile(path, 3e38); // finite, but the attention logits overflow
+  await openTinyOnWasm(page, context);
+  await page.getByRole("tab", { name: "Generate" }).click();
+  await page.getByLabel("Import adapter").setInputFiles(path);
+  await expect(page.getByLabel("Adapter", { exact: true })).toHaveValue(/^import:/);
+  await page.getByLabel("Steps", { exact: true }).fill("2");
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await expect(page.getByTestId("run-error")).toContainText('with adapter "huge (imported)":', { timeout: 120_000 });
 });

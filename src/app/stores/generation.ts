@@ -5,7 +5,7 @@
 import { create } from "zustand";
 import type { GenerationOutput, ReferenceInput } from "../../../workers/inference-api";
 import type { GenerateSettings, RgbaImage } from "../../core/generate";
-import type { Manifest } from "../../core/pack";
+import { isAbortError, type Manifest } from "../../core/pack";
 import { defaultSettings, defaultSubject, type ReferenceChoice, type RunSettings } from "../generate-settings";
 import { callback, inference } from "../services/workers";
 import { useAdapters } from "./adapters";
@@ -63,13 +63,18 @@ export const useGeneration = create<GenerationState>()((set, get) => {
     set((s) => ({ cards: s.cards.map((c) => (c.id === id ? { ...c, ...patch } : c)) }));
   const patchForm = (patch: Partial<Form>) => set((s) => (s.form ? { form: { ...s.form, ...patch } } : {}));
 
+  /** The reference being loaded last: an earlier load that finishes later is dropped. */
+  let latestReference: ReferenceChoice | undefined;
+
+  /** Switches the reference once `load` succeeds; a refused image leaves the previous reference chosen. */
   async function setReference(choice: ReferenceChoice, load: () => Promise<RgbaImage>) {
-    patchForm({ reference: choice, referenceImage: undefined, referenceError: undefined });
+    latestReference = choice;
+    patchForm({ referenceError: undefined });
     try {
       const image = await load();
-      if (get().form?.reference === choice) patchForm({ referenceImage: image });
+      if (latestReference === choice) patchForm({ reference: choice, referenceImage: image });
     } catch (e) {
-      if (get().form?.reference === choice) patchForm({ referenceError: (e as Error).message, reference: undefined });
+      if (latestReference === choice) patchForm({ referenceError: (e as Error).message });
     }
   }
 
@@ -94,18 +99,24 @@ export const useGeneration = create<GenerationState>()((set, get) => {
         };
         set((s) => ({ cards: [card, ...s.cards] }));
         const adapter = await useAdapters.getState().tensors(settings.adapter);
-        return inference.callCancellable(signal, (api, requestId) =>
-          api.generate(
-            requestId,
-            { packId: settings.packId, reference: input, adapter, settings, previewEvery: PREVIEW_EVERY },
-            callback((p) => {
-              // A preview decoded late must not move the card back after the run ended.
-              if (get().cards.find((c) => c.id === taskId)?.status !== "running") return;
-              patchCard(taskId, { step: p.step, total: p.total, ...(p.preview && { preview: p.preview }) });
-              progress(p.step / p.total, `Step ${p.step} of ${p.total}`);
-            }),
-          ),
-        );
+        const named = (e: Error) => {
+          if (isAbortError(e)) throw e;
+          throw new Error(`with adapter "${settings.adapterLabel ?? settings.adapter}": ${e.message}`);
+        };
+        return inference
+          .callCancellable(signal, (api, requestId) =>
+            api.generate(
+              requestId,
+              { packId: settings.packId, reference: input, adapter, settings, previewEvery: PREVIEW_EVERY },
+              callback((p) => {
+                // A preview decoded late must not move the card back after the run ended.
+                if (get().cards.find((c) => c.id === taskId)?.status !== "running") return;
+                patchCard(taskId, { step: p.step, total: p.total, ...(p.preview && { preview: p.preview }) });
+                progress(p.step / p.total, `Step ${p.step} of ${p.total}`);
+              }),
+            ),
+          )
+          .catch(named);
       },
       { done: (out) => `${out.images.length} image(s) in ${(out.timing.totalMs / 1000).toFixed(1)} s` },
     );

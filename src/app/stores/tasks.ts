@@ -77,8 +77,17 @@ export interface TaskOptions<T> {
 const patchTask = (id: string, patch: (t: Task) => Partial<Task>) =>
   useTasks.setState((s) => ({ tasks: s.tasks.map((t) => (t.id === id ? { ...t, ...patch(t) } : t)) }));
 
+/** Finished tasks kept on screen; older successes go, failures stay until dismissed. */
+export const KEEP_DONE = 3;
+
 function finish(id: string, status: Exclude<TaskStatus, "running">, detail: string) {
   patchTask(id, (t) => ({ status, detail, cancel: undefined, progress: status === "done" ? 1 : t.progress }));
+  if (status !== "done") return;
+  useTasks.setState((s) => {
+    const done = s.tasks.filter((t) => t.status === "done");
+    const drop = new Set(done.slice(0, Math.max(0, done.length - KEEP_DONE)).map((t) => t.id));
+    return drop.size ? { tasks: s.tasks.filter((t) => !drop.has(t.id)) } : {};
+  });
 }
 
 /**

@@ -3,6 +3,7 @@
  * then each adapter's image with the chosen metric; optional patch-quality heatmaps; rows sorted
  * and filtered by one adapter's value of the metric. A click opens the image in Inspect.
  */
+
 import { useEffect, useRef } from "react";
 import type { RgbaImage } from "../../../core/generate";
 import type { ImageRecord } from "../../../core/metrics/aggregate";
@@ -10,6 +11,7 @@ import type { Grid } from "../../../core/quality/maps";
 import { type CompareCellView, METRIC_LABELS, useCompare } from "../../stores/compare";
 import { useInspect } from "../../stores/inspect";
 import { useSettings } from "../../stores/settings";
+import { ColorBar } from "../ColorBar";
 import { toImageData } from "../generate/RgbaCanvas";
 import { paintHeatmap } from "../paintHeatmap";
 
@@ -70,6 +72,7 @@ export function CompareGrid({ adapters, labels }: { adapters: string[]; labels: 
           <input type="checkbox" checked={view.heatmaps} onChange={(e) => setView({ heatmaps: e.target.checked })} />{" "}
           heatmaps
         </label>
+        {view.heatmaps && <ColorBar colormap="viridis" range={[0, 1]} label="patch quality (pack encoder)" />}
         <label>
           Metric{" "}
           <select aria-label="Grid metric" value={metric} onChange={(e) => setView({ metric: e.target.value })}>

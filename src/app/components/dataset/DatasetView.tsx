@@ -3,9 +3,11 @@
  * both maps) and the grid of generated images per reference with a heatmap overlay: `m_gen` over
  * each generated image, or `m_ref` over the reference for each sample.
  */
+
 import { useMemo, useState } from "react";
 import type { StoredDataset } from "../../../core/dataset/format";
 import { concat, datasetStats } from "../../../core/dataset/stats";
+import { ColorBar } from "../ColorBar";
 import { Histogram } from "../inspect/Histogram";
 import { HeatmapImage } from "./PngImage";
 
@@ -13,6 +15,8 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
   const { dataset: ds } = stored;
   const stats = useMemo(() => datasetStats(ds), [ds]);
   const [map, setMap] = useState<"gen" | "ref" | "none">("gen");
+  const shown = map === "ref" ? stats.refHistogram : stats.genHistogram;
+  const range: [number, number] = [shown.min, shown.max];
   const [opacity, setOpacity] = useState(0.55);
   const promptText = (p: Record<string, string>) =>
     Object.values(p)
@@ -65,7 +69,13 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
         <Histogram values={concat(ds.samples.map((s) => s.mRef))} threshold={2} label="m_ref per patch" />
       </div>
       <div className="dataset-controls">
-        <span className="muted">Colours span the dataset's own min–max (viridis: dark = worst patch). </span>
+        {map !== "none" && (
+          <ColorBar
+            colormap="viridis"
+            range={range}
+            label={`${map === "ref" ? "m_ref" : "m_gen"}: the dataset's own min–max`}
+          />
+        )}
         <label>
           Heatmap{" "}
           <select aria-label="Heatmap" value={map} onChange={(e) => setMap(e.target.value as typeof map)}>
@@ -107,11 +117,7 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
                     values={map === "gen" ? s.mGen : map === "ref" ? s.mRef : undefined}
                     grid={ds.grid}
                     opacity={opacity}
-                    range={
-                      map === "ref"
-                        ? [stats.refHistogram.min, stats.refHistogram.max]
-                        : [stats.genHistogram.min, stats.genHistogram.max]
-                    }
+                    range={range}
                   />
                   <figcaption>
                     seed {s.seed}, {promptText(s.prompt)}

@@ -9,6 +9,7 @@ import type { RgbaImage } from "../../../core/generate/image";
 import { patchAt, valueRange } from "../../../core/quality/heatmap";
 import type { Grid, PatchQualityMaps } from "../../../core/quality/maps";
 import type { ViewSettings } from "../../stores/inspect";
+import { ColorBar } from "../ColorBar";
 import { paintHeatmap } from "../paintHeatmap";
 import { drawFitted } from "./images";
 
@@ -23,13 +24,17 @@ function FittedImage({ image, label }: { image: RgbaImage; label: string }) {
   return <canvas ref={ref} className="inspect-image" aria-label={label} style={{ width: PANEL, height: PANEL }} />;
 }
 
+/** The values at the colormap's ends: the map's own min–max, or [0, 1]. */
+const rangeOf = (values: Float32Array, view: ViewSettings): [number, number] =>
+  view.autoRange ? valueRange(values) : [0, 1];
+
 function Heatmap({ values, grid, view }: { values: Float32Array; grid: Grid; view: ViewSettings }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!ref.current) return;
-    const range: [number, number] = view.autoRange ? valueRange(values) : [0, 1];
+    const range = rangeOf(values, view);
     paintHeatmap(ref.current, values, grid, { colormap: view.colormap, range, threshold: view.threshold });
-  }, [values, grid, view.colormap, view.threshold, view.autoRange]);
+  }, [values, grid, view]);
   return (
     <canvas
       ref={ref}
@@ -148,12 +153,22 @@ export function PairView({
   );
 
   return (
-    <div className="inspect-pair" style={{ width: 2 * PANEL + GAP, gap: GAP }}>
-      {view.reverse ? heatmapPanel(reference, "Reference image") : plainPanel(reference, "Reference image")}
-      {view.reverse ? plainPanel(generated, "Generated image") : heatmapPanel(generated, "Generated image")}
-      <svg className="inspect-overlay" width={2 * PANEL + GAP} height={PANEL} aria-hidden="true">
-        {overlay}
-      </svg>
-    </div>
+    <>
+      <div className="inspect-pair" style={{ width: 2 * PANEL + GAP, gap: GAP }}>
+        {view.reverse ? heatmapPanel(reference, "Reference image") : plainPanel(reference, "Reference image")}
+        {view.reverse ? plainPanel(generated, "Generated image") : heatmapPanel(generated, "Generated image")}
+        <svg className="inspect-overlay" width={2 * PANEL + GAP} height={PANEL} aria-hidden="true">
+          {overlay}
+        </svg>
+      </div>
+      {side.values && (
+        <ColorBar
+          colormap={view.colormap}
+          range={rangeOf(side.values, view)}
+          threshold={view.threshold}
+          label={view.reverse ? "m_ref: reference patch quality" : "m_gen: generated patch quality"}
+        />
+      )}
+    </>
   );
 }
