@@ -60,7 +60,7 @@ test("Dataset tab → torchrun → adapter and curves back in Train, Generate an
   await expect(row).toContainText("torch-cpu-ddp2");
   await expect(row).toContainText("2 draw(s) per step");
   await expect(page.getByTestId("train-charts")).toBeVisible();
-  await page.screenshot({ path: "docs/scaleout-train.png", fullPage: true });
+  await page.screenshot({ path: info.outputPath("scaleout-train.png"), fullPage: true });
 
   await page.getByRole("tab", { name: "Generate" }).click();
   await expect(page.getByTestId("reference-image")).toBeVisible({ timeout: 60_000 });
@@ -70,7 +70,7 @@ test("Dataset tab → torchrun → adapter and curves back in Train, Generate an
   const card = page.getByTestId("run-card").first();
   await expect(card).toHaveAttribute("data-status", "done", { timeout: 120_000 });
   await expect(card).toContainText("torchrun-patchdpo (imported)");
-  await page.screenshot({ path: "docs/scaleout-generate.png", fullPage: true });
+  await page.screenshot({ path: info.outputPath("scaleout-generate.png"), fullPage: true });
 
   await page.getByRole("tab", { name: "Compare" }).click();
   const adapters = page.getByRole("group", { name: "Adapters" });
@@ -86,5 +86,5 @@ test("Dataset tab → torchrun → adapter and curves back in Train, Generate an
   await expect(summary.or(failed)).toBeVisible({ timeout: 300_000 });
   await expect(failed).toHaveCount(0);
   await expect(summary).toContainText("torchrun-patchdpo");
-  await page.screenshot({ path: "docs/scaleout-compare.png", fullPage: true });
+  await page.screenshot({ path: info.outputPath("scaleout-compare.png"), fullPage: true });
 });
