@@ -114,3 +114,36 @@ def export(module: nn.Module, outputs: list[str], height: int, width: int, dynam
                 dim.dim_value = size
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+# BERT-style attention as ViTModel and Dinov2Model both build it (`attention.attention.{query,key,value}`,
+# `attention.output.dense`), so the parameter names match transformers' checkpoints.
+class SelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.heads = c.num_attention_heads
+        self.query = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
+        self.key = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
+        self.value = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
+
+    def forward(self, x):
+        return eager_attention(self.query(x), self.key(x), self.value(x), self.heads)
+
+
+class SelfOutput(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
+
+    def forward(self, x):
+        return self.dense(x)
+
+
+class Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attention = SelfAttention(c)
+        self.output = SelfOutput(c)
+
+    def forward(self, x):
+        return self.output(self.attention(x))

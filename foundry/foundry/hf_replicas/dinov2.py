@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import ACTIVATIONS, eager_attention, namespace
+from .common import ACTIVATIONS, Attention, namespace
 
 
 def dinov2_config(registers: bool, hidden_size: int, heads: int, layers: int = 2) -> dict:
@@ -115,37 +115,6 @@ class Dinov2Embeddings(nn.Module):
         return x
 
 
-class Dinov2SelfAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.heads = c.num_attention_heads
-        self.query = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
-        self.key = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
-        self.value = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
-
-    def forward(self, x):
-        return eager_attention(self.query(x), self.key(x), self.value(x), self.heads)
-
-
-class Dinov2SelfOutput(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
-
-    def forward(self, x):
-        return self.dense(x)
-
-
-class Dinov2Attention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attention = Dinov2SelfAttention(c)
-        self.output = Dinov2SelfOutput(c)
-
-    def forward(self, x):
-        return self.output(self.attention(x))
-
-
 class Dinov2LayerScale(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -171,7 +140,7 @@ class Dinov2Layer(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.norm1 = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.attention = Dinov2Attention(c)
+        self.attention = Attention(c)
         self.layer_scale1 = Dinov2LayerScale(c)
         self.norm2 = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.mlp = Dinov2MLP(c)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import ACTIVATIONS, eager_attention, namespace
+from .common import ACTIVATIONS, Attention, namespace
 
 
 def vit_config(hidden_size: int, heads: int, image_size: int, layers: int = 2) -> dict:
@@ -66,37 +66,6 @@ class ViTEmbeddings(nn.Module):
         return x + self.position_embeddings
 
 
-class ViTSelfAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.heads = c.num_attention_heads
-        self.query = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
-        self.key = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
-        self.value = nn.Linear(c.hidden_size, c.hidden_size, bias=c.qkv_bias)
-
-    def forward(self, x):
-        return eager_attention(self.query(x), self.key(x), self.value(x), self.heads)
-
-
-class ViTSelfOutput(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
-
-    def forward(self, x):
-        return self.dense(x)
-
-
-class ViTAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attention = ViTSelfAttention(c)
-        self.output = ViTSelfOutput(c)
-
-    def forward(self, x):
-        return self.output(self.attention(x))
-
-
 class ViTIntermediate(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -119,7 +88,7 @@ class ViTOutput(nn.Module):
 class ViTLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.attention = ViTAttention(c)
+        self.attention = Attention(c)
         self.intermediate = ViTIntermediate(c)
         self.output = ViTOutput(c)
         self.layernorm_before = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
