@@ -79,3 +79,25 @@ export async function prepareTinyDataset(page: Page) {
   await page.getByLabel("Seeds").fill("1");
   await page.getByLabel("Sampler steps").fill("4");
 }
+
+/**
+ * On the Compare tab: `adapter` (a label pattern) beside base on the pre-selected held-out
+ * subjects, one prompt each, seeds 101 and 102, 4 sampler steps; waits for the summary and
+ * returns it (failing on the tab's error box).
+ */
+export async function compareWithBase(page: Page, adapter: RegExp) {
+  await page.getByRole("tab", { name: "Compare" }).click();
+  const adapters = page.getByRole("group", { name: "Adapters" });
+  await adapters.getByRole("button", { name: "Refresh list" }).click();
+  await adapters.getByLabel(adapter).check();
+  await expect(adapters.getByLabel(/base/)).toBeChecked();
+  await page.getByLabel("Prompts per subject").fill("1");
+  await page.getByLabel("Seeds", { exact: true }).fill("101, 102");
+  await page.getByLabel("Sampler steps").fill("4");
+  await page.getByRole("button", { name: "Compare", exact: true }).click();
+  const summary = page.getByTestId("compare-summary");
+  const failed = page.getByTestId("compare-error");
+  await expect(summary.or(failed)).toBeVisible({ timeout: 300_000 });
+  await expect(failed).toHaveCount(0);
+  return summary;
+}

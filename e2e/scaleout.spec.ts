@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
-import { openTinyOnWasm, prepareTinyDataset } from "./helpers";
+import { compareWithBase, openTinyOnWasm, prepareTinyDataset } from "./helpers";
 
 test.setTimeout(600_000);
 
@@ -72,19 +72,7 @@ test("Dataset tab → torchrun → adapter and curves back in Train, Generate an
   await expect(card).toContainText("torchrun-patchdpo (imported)");
   await page.screenshot({ path: info.outputPath("scaleout-generate.png"), fullPage: true });
 
-  await page.getByRole("tab", { name: "Compare" }).click();
-  const adapters = page.getByRole("group", { name: "Adapters" });
-  await adapters.getByRole("button", { name: "Refresh list" }).click();
-  await adapters.getByLabel(/torchrun-patchdpo/).check();
-  await expect(adapters.getByLabel(/base/)).toBeChecked();
-  await page.getByLabel("Prompts per subject").fill("1");
-  await page.getByLabel("Seeds", { exact: true }).fill("101, 102");
-  await page.getByLabel("Sampler steps").fill("4");
-  await page.getByRole("button", { name: "Compare", exact: true }).click();
-  const summary = page.getByTestId("compare-summary");
-  const failed = page.getByTestId("compare-error");
-  await expect(summary.or(failed)).toBeVisible({ timeout: 300_000 });
-  await expect(failed).toHaveCount(0);
+  const summary = await compareWithBase(page, /torchrun-patchdpo/);
   await expect(summary).toContainText("torchrun-patchdpo");
   await page.screenshot({ path: info.outputPath("scaleout-compare.png"), fullPage: true });
 });

@@ -98,13 +98,9 @@ export const useGeneration = create<GenerationState>()((set, get) => {
           cancel: () => useTasks.getState().cancel(taskId),
         };
         set((s) => ({ cards: [card, ...s.cards] }));
-        const adapter = await useAdapters.getState().tensors(settings.adapter);
-        const named = (e: Error) => {
-          if (isAbortError(e)) throw e;
-          throw new Error(`with adapter "${settings.adapterLabel ?? settings.adapter}": ${e.message}`);
-        };
-        return inference
-          .callCancellable(signal, (api, requestId) =>
+        const generate = async () => {
+          const adapter = await useAdapters.getState().tensors(settings.adapter);
+          return inference.callCancellable(signal, (api, requestId) =>
             api.generate(
               requestId,
               { packId: settings.packId, reference: input, adapter, settings, previewEvery: PREVIEW_EVERY },
@@ -115,8 +111,13 @@ export const useGeneration = create<GenerationState>()((set, get) => {
                 progress(p.step / p.total, `Step ${p.step} of ${p.total}`);
               }),
             ),
-          )
-          .catch(named);
+          );
+        };
+        // A failure says which adapter it ran with: the same settings may work with another.
+        return generate().catch((e: Error) => {
+          if (isAbortError(e)) throw e;
+          throw new Error(`with adapter "${settings.adapterLabel ?? settings.adapter}": ${e.message}`);
+        });
       },
       { done: (out) => `${out.images.length} image(s) in ${(out.timing.totalMs / 1000).toFixed(1)} s` },
     );
