@@ -50,6 +50,24 @@ describe("paper benchmark", () => {
     await expect(runPaper(contradiction)).rejects.toThrow(/patchdpo_no_ref is defined by useReference = false/);
   });
 
+  it("scores DINO-style and CLIP-I similarity with model folders (--dino, --clip-i)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "paper-hf-")), "report.json");
+    const argv = ["paper", "--pack", "tiny", "--methods", "base", "--subjects", "1", "--prompts", "1", "--seeds", "1"];
+    const flags = ["--sampler-steps", "2", "--train-subjects", "1", "--out", out];
+    const folders = ["--dino", "tests/fixtures/hf/dinov2", "--clip-i", "tests/fixtures/hf/clip-vision"];
+    const o = paperOptions([...argv, ...flags, ...folders]);
+    expect(o.globalEncoders).toEqual({ dino: "tests/fixtures/hf/dinov2", clip_i: "tests/fixtures/hf/clip-vision" });
+    const { report } = await runPaper(o);
+    expect(report.metrics).toEqual(expect.arrayContaining(["dino", "clip_i"]));
+    for (const k of ["dino", "clip_i"]) expect(Number.isFinite(report.table.base[k].mean)).toBe(true);
+    expect(report.settings).toMatchObject({
+      evaluators: {
+        dino: { model_type: "dinov2", file: "onnx/model.onnx", embedding: "CLS token" },
+        clip_i: { model_type: "clip_vision_model", file: "onnx/model.onnx", embedding: "image_embeds" },
+      },
+    });
+  }, 300_000);
+
   it("sizes the standard budget as issue 12 asks", () => {
     const b = BUDGETS.standard;
     expect(b.trainSubjects).toBeGreaterThanOrEqual(256);

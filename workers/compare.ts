@@ -6,11 +6,13 @@
  * similarity) — and the scene kit's ground truth when the pack has one.
  */
 import type * as ort from "onnxruntime-web";
+import { globalSlotSpec } from "../src/core/encoders/hf";
 import { encodeReference, imageToTensor, type RgbaImage, type RunRole } from "../src/core/generate";
 import { evaluateCell } from "../src/core/metrics/grid";
 import {
   evaluatorSources,
   evaluatorSuite,
+  type GlobalMetric,
   ImageEvaluator,
   type MetricSuite,
   missingEvaluatorNote,
@@ -136,9 +138,9 @@ export class CompareService {
     for (const [key, id] of Object.entries(req.global)) {
       if (!id) continue;
       const u = this.host.userEncoder(id);
-      suite.global[key as keyof MetricSuite["global"]] = imageEncoder(u.spec, u.background, (feeds) =>
-        runSession(u.session, feeds),
-      );
+      // DINO-style: the CLS token (or mean patch); CLIP-I: the image embedding output when there is one.
+      const spec = globalSlotSpec(u.spec, key as GlobalMetric);
+      suite.global[key as GlobalMetric] = imageEncoder(spec, u.background, (feeds) => runSession(u.session, feeds));
     }
     const { cell } = req;
     const reference = await this.host.reference(req.packId, cell.subject);

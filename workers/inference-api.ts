@@ -1,10 +1,12 @@
 /** The inference worker's comlink API, shared by the worker and the app. */
 
+import type { EncoderRecord } from "../src/core/encoders/registry";
 import type { GenerateSettings, RgbaImage } from "../src/core/generate";
 import type { LoadProgress, Manifest, PackRecord, PackSource, RoleName } from "../src/core/pack";
 import type { UserEncoderSpec } from "../src/core/quality/encoder-spec";
 import type { GpuProbe } from "../src/gpu/device";
 import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from "./compare-api";
+import type { EncoderFolderInput, OnnxSignature, RegisteredEncoder } from "./hf-encoders";
 import type { QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";
 
 export type ExecutionProviderChoice = "auto" | "webgpu" | "wasm";
@@ -110,6 +112,23 @@ export interface InferenceApi {
     model: Uint8Array,
     provider: ExecutionProviderChoice,
   ): Promise<UserEncoderInfo>;
+  /**
+   * Registers a Hugging Face / transformers.js model folder as an encoder: derives its spec from
+   * config.json + preprocessor_config.json, opens the backend's ONNX export, checks its inputs and
+   * outputs, caches every file; errors name the file and key. Cancellable.
+   */
+  registerEncoder(
+    taskId: string,
+    source: EncoderFolderInput,
+    provider: ExecutionProviderChoice,
+    onProgress: (message: string) => void,
+  ): Promise<RegisteredEncoder>;
+  registeredEncoders(): Promise<EncoderRecord[]>;
+  deleteRegisteredEncoder(id: string): Promise<void>;
+  /** Opens a registered encoder for Inspect / Compare (`file`: that export instead of the backend's choice). */
+  loadRegisteredEncoder(id: string, provider: ExecutionProviderChoice, file?: string): Promise<UserEncoderInfo>;
+  /** The inputs and outputs an ONNX model declares (names, dtypes, shapes). */
+  onnxSignature(model: Uint8Array, provider: ExecutionProviderChoice): Promise<OnnxSignature>;
   /** Which comparison metrics a loaded pack supports (random-weight encoder, scene kit), and why not. */
   compareCapabilities(packId: string): Promise<CompareCapabilities>;
   /** One Compare-tab cell: every adapter from the same noise, each image scored; cancellable between images. */

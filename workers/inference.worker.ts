@@ -11,7 +11,8 @@ import { stagePack } from "../src/core/pack/stage";
 import { probeWebGpu } from "../src/gpu/device";
 import { CompareService } from "./compare";
 import { type GenerationPack, Generator, gallerySource } from "./generation";
-import type { ComputeEnv, ExecutionProvider, InferenceApi, LoadedPack } from "./inference-api";
+import { HfEncoderService } from "./hf-encoders";
+import type { ComputeEnv, ExecutionProvider, ExecutionProviderChoice, InferenceApi, LoadedPack } from "./inference-api";
 import {
   configureOrt,
   createRoleSessions,
@@ -32,6 +33,14 @@ const tasks = new TaskSignals();
 const loaded = new Map<string, RoleSessions>();
 let envPromise: Promise<ComputeEnv> | undefined;
 const quality = new QualityService((packId) => loaded.get(packId)?.patch_encoder);
+const hfEncoders = new HfEncoderService(
+  quality,
+  async (provider) => {
+    const { webgpu } = await environment();
+    return { provider, shaderF16: provider === "webgpu" && webgpu.available && webgpu.adapter.shaderF16 };
+  },
+  self.fetch.bind(self),
+);
 const runner =
   (packId: string) => (role: RoleName, feeds: Parameters<typeof runSession>[1], onRunMs?: (ms: number) => void) => {
     const session = loaded.get(packId)?.[role];
@@ -52,6 +61,9 @@ const compare = new CompareService({
   reference: (packId, subjectId) => generator.galleryReference(packId, subjectId),
   provider: (packId) => packs.get(packId)?.provider ?? "wasm",
 });
+
+const resolveProvider = async (choice: ExecutionProviderChoice): Promise<ExecutionProvider> =>
+  choice === "auto" ? (await environment()).autoProvider : choice;
 
 function environment(): Promise<ComputeEnv> {
   envPromise ??= probeWebGpu().then((webgpu) => ({
@@ -152,6 +164,20 @@ const api: InferenceApi = {
 
   async loadUserEncoder(spec, model, choice) {
     return quality.loadUserEncoder(spec, model, choice === "auto" ? (await environment()).autoProvider : choice);
+  },
+
+  registerEncoder(taskId, source, choice, onProgress) {
+    return tasks.run(taskId, async (signal) =>
+      hfEncoders.register(source, await resolveProvider(choice), signal, onProgress),
+    );
+  },
+  registeredEncoders: () => hfEncoders.records(),
+  deleteRegisteredEncoder: (id) => hfEncoders.delete(id),
+  async loadRegisteredEncoder(id, choice, file) {
+    return hfEncoders.load(id, await resolveProvider(choice), file);
+  },
+  async onnxSignature(model, choice) {
+    return hfEncoders.signature(model, await resolveProvider(choice));
   },
 
   compareCapabilities: (packId) => compare.capabilities(packId),

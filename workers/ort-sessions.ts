@@ -1,5 +1,6 @@
 /** Creates and checks one ONNX session per role with onnxruntime-web, one ORT call at a time. */
 import * as ort from "onnxruntime-web";
+import { float16Data, toFloat16 } from "../src/core/encoders/float16";
 import { type Manifest, PackError, ROLE_NAMES, type RoleName } from "../src/core/pack";
 import { checkSignature, type ValueInfo } from "../src/core/pack/signature";
 import type { ExecutionProvider, TensorData } from "./inference-api";
@@ -87,9 +88,31 @@ function sessionOptions(role: RoleName, provider: ExecutionProvider): ort.Infere
   };
 }
 
-/** One session outside a pack (a user-supplied patch encoder), created through the same serial queue. */
-export function createSession(model: Uint8Array, provider: ExecutionProvider): Promise<ort.InferenceSession> {
-  return queue.run(() => ort.InferenceSession.create(model, sessionOptions("patch_encoder", provider)));
+/**
+ * One session outside a pack (a user-supplied or registered encoder), created through the same
+ * serial queue; `externalData` for models whose weights live in separate files (`model.onnx_data`).
+ */
+export function createSession(
+  model: Uint8Array,
+  provider: ExecutionProvider,
+  externalData?: { path: string; data: Uint8Array }[],
+): Promise<ort.InferenceSession> {
+  const options = { ...sessionOptions("patch_encoder", provider), ...(externalData?.length ? { externalData } : {}) };
+  return queue.run(() => ort.InferenceSession.create(model, options));
+}
+
+/** The dtype a session declares for an input (float32 when it does not say). */
+export function inputType(session: ort.InferenceSession, name: string): string {
+  const meta = session.inputMetadata?.find((m) => m.name === name);
+  return meta?.isTensor ? meta.type : "float32";
+}
+
+/** A float32 feed as the tensor a model wants: converted to float16 for fp16 inputs. */
+function feedTensor(session: ort.InferenceSession, name: string, t: TensorData): ort.Tensor {
+  if (t.dtype === "float32" && inputType(session, name) === "float16") {
+    return new ort.Tensor("float16", toFloat16(t.data as Float32Array), t.dims);
+  }
+  return new ort.Tensor(t.dtype, t.data, t.dims);
 }
 
 /** session.run through the serial queue, outputs left where ORT put them (CPU or GPU buffers). */
@@ -97,9 +120,7 @@ export function runOrt(
   session: ort.InferenceSession,
   feeds: Record<string, TensorData>,
 ): Promise<ort.InferenceSession.OnnxValueMapType> {
-  const inputs = Object.fromEntries(
-    Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]),
-  );
+  const inputs = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, feedTensor(session, name, t)]));
   return queue.run(() => session.run(inputs));
 }
 
@@ -113,9 +134,7 @@ export async function runSession(
   feeds: Record<string, TensorData>,
   onRunMs?: (ms: number) => void,
 ): Promise<Record<string, TensorData>> {
-  const inputs = Object.fromEntries(
-    Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.dims)]),
-  );
+  const inputs = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, feedTensor(session, name, t)]));
   const outputs = await queue.run(async () => {
     const started = performance.now();
     const out = await session.run(inputs);
@@ -125,6 +144,11 @@ export async function runSession(
   const result: Record<string, TensorData> = {};
   for (const [name, tensor] of Object.entries(outputs)) {
     const data = tensor.location === "cpu" ? tensor.data : await tensor.getData(true);
+    if (tensor.type === "float16") {
+      // fp16 exports: read as float32, as every caller takes them.
+      result[name] = { dtype: "float32", dims: [...tensor.dims], data: float16Data(data) };
+      continue;
+    }
     if (tensor.type !== "float32" && tensor.type !== "int64") {
       throw new Error(`output "${name}" has unsupported dtype ${tensor.type}`);
     }

@@ -25,6 +25,11 @@ export interface QualityResponse {
   encoderLabel: string;
   encoderMs: number;
   qualityMs: number;
+  /**
+   * The images as the encoder saw them, when its spec has processor steps (resize, center crop):
+   * the patch grid covers these, not the whole uploaded image.
+   */
+  seen?: { reference: RgbaImage; generated: RgbaImage };
 }
 
 export interface UserEncoderInfo {
@@ -32,4 +37,6 @@ export interface UserEncoderInfo {
   spec: UserEncoderSpec;
   inputNames: string[];
   outputNames: string[];
+  /** Set for an encoder from the registry (Models tab): which one, and which ONNX export runs. */
+  registered?: { id: string; title: string; file: string; provider: "webgpu" | "wasm"; notes: string[] };
 }

@@ -5,13 +5,13 @@
  * kernel binds it in place, on ORT's own device; otherwise features travel as typed arrays.
  */
 import * as ort from "onnxruntime-web";
-import { imageToTensor, type RgbaImage } from "../src/core/generate/image";
+import { float16Data } from "../src/core/encoders/float16";
+import { encoderInputAndImage } from "../src/core/encoders/preprocess";
 import { patchQualityCpu } from "../src/core/quality/cpu";
 import {
   checkOutputDims,
   type EncoderSpec,
   EncoderSpecError,
-  normalizeChannels,
   patchFeatures,
   type UserEncoderSpec,
 } from "../src/core/quality/encoder-spec";
@@ -23,7 +23,7 @@ import type { ExecutionProvider } from "./inference-api";
 import { createSession, runOrt } from "./ort-sessions";
 import type { EncoderRef, QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";
 
-interface Encoder {
+export interface Encoder {
   session: ort.InferenceSession;
   spec: EncoderSpec;
   background: [number, number, number];
@@ -74,6 +74,20 @@ export class QualityService {
     return { id, spec, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
   }
 
+  /** Adds (or replaces, releasing the old session) an encoder opened elsewhere under a fixed id. */
+  async addEncoder(id: string, encoder: Omit<Encoder, "background">): Promise<void> {
+    const previous = this.users.get(id);
+    this.users.set(id, { ...encoder, background: WHITE });
+    if (previous && previous.session !== encoder.session) await previous.session.release();
+  }
+
+  /** Drops an encoder added with addEncoder, releasing its session. */
+  async removeEncoder(id: string): Promise<void> {
+    const previous = this.users.get(id);
+    this.users.delete(id);
+    await previous?.session.release();
+  }
+
   /** A loaded user encoder's session and spec (the Compare tab's global-similarity evaluators). */
   userEncoder(id: string): Encoder {
     return this.encoder({ kind: "user", id });
@@ -82,10 +96,12 @@ export class QualityService {
   async computeQuality(request: QualityRequest): Promise<QualityResponse> {
     const encoder = this.encoder(request.encoder);
     const t0 = performance.now();
-    const gen = await this.features(encoder, request.generated, "generated image");
+    const genInput = encoderInputAndImage(encoder.spec, request.generated, encoder.background, "generated image");
+    const refInput = encoderInputAndImage(encoder.spec, request.reference, encoder.background, "reference image");
+    const gen = await this.features(encoder, genInput.pixels);
     let ref: Features | undefined;
     try {
-      ref = await this.features(encoder, request.reference, "reference image");
+      ref = await this.features(encoder, refInput.pixels);
       const t1 = performance.now();
       const patches = encoder.spec.grid[0] * encoder.spec.grid[1];
       const shape: QualityShape = { batch: 1, genPatches: patches, refPatches: patches, dim: encoder.spec.dim };
@@ -99,6 +115,7 @@ export class QualityService {
         encoderLabel: encoder.label,
         encoderMs: t1 - t0,
         qualityMs: performance.now() - t1,
+        ...(genInput.seen && refInput.seen ? { seen: { generated: genInput.seen, reference: refInput.seen } } : {}),
       };
     } finally {
       for (const f of [gen, ref]) if (f && "tensor" in f) f.tensor.dispose();
@@ -116,18 +133,19 @@ export class QualityService {
     return { session, spec: ref.spec, background: ref.background, label: `${ref.packId} patch_encoder` };
   }
 
-  private async features(encoder: Encoder, image: RgbaImage, what: string): Promise<Features> {
-    const { spec, background } = encoder;
-    const pixels = normalizeChannels(
-      imageToTensor(image, { size: spec.image_size, range: spec.range, background }, what),
-      spec,
-    );
+  private async features(encoder: Encoder, pixels: Float32Array): Promise<Features> {
+    const { spec } = encoder;
     const out = await runOrt(encoder.session, {
       [spec.input]: { dtype: "float32", dims: [1, 3, spec.image_size, spec.image_size], data: pixels },
     });
     const t = out[spec.output];
     for (const [name, other] of Object.entries(out))
       if (name !== spec.output && other.location === "gpu-buffer") other.dispose();
+    if (t?.type === "float16") {
+      // fp16 exports: features as float32 on the CPU (the kernel binds float32 buffers only).
+      const data = float16Data(t.location === "cpu" ? t.data : await t.getData(true));
+      return { data: patchFeatures(data, t.dims, spec) };
+    }
     if (t?.type !== "float32") throw new EncoderSpecError(`${encoder.label}: no float32 output "${spec.output}"`);
     checkOutputDims(t.dims, spec);
     if (t.location === "gpu-buffer") {

@@ -19,7 +19,7 @@
  *                          [--methods ID,ID] [--steps N] [--lr X] [--beta X]
  *                          [--weight-norm clamp|minmax] [--threshold X|none] [--temperature X]
  *                          [--reference-term on|off] [--threads N] [--dataset-cache DIR]
- *                          [--out report.json]
+ *                          [--dino DIR] [--clip-i DIR] [--out report.json]
  *
  * The default is a reduced budget sized for 2 shared CPU cores; `--full` runs every held-out subject
  * and eval prompt with 4 seeds and 200 training steps; both generate and train with the studio's
@@ -35,15 +35,18 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { openHfFolder } from "../../node/hf-encoder";
 import { sessionRun, wasmSession } from "../../node/ort";
 import { decodePng } from "../../node/png";
 import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, type Pack } from "../../scripts/train/headless";
 import { datasetReference } from "../../src/core/dataset/build";
+import { globalSlotSpec } from "../../src/core/encoders/hf";
 import { imageToTensor, type PromptChoice, type RgbaImage } from "../../src/core/generate";
 import { type CompareSampler, gridCells, promptKey } from "../../src/core/metrics/grid";
 import {
   evaluatorSources,
   evaluatorSuite,
+  type GlobalMetric,
   ImageEvaluator,
   type MetricSuite,
   missingEvaluatorNote,
@@ -52,6 +55,7 @@ import {
   encodeImage,
   evaluatorEncoder,
   type ImageEncoder,
+  imageEncoder,
   packPatchEncoder,
 } from "../../src/core/metrics/image-encoder";
 import {
@@ -237,6 +241,11 @@ export interface PaperOptions {
   overrides?: Overrides;
   /** A folder of built datasets to reuse (paper-dataset.ts); without one every run builds its own. */
   datasetCache?: string;
+  /**
+   * Hugging Face / transformers.js model folders (`--dino DIR`, `--clip-i DIR`) scoring the
+   * DINO-style and CLIP-I-style global similarities (node/hf-encoder.ts).
+   */
+  globalEncoders?: Partial<Record<GlobalMetric, string>>;
   /** The command line the report records. */
   command?: string;
 }
@@ -263,6 +272,7 @@ export const PAPER_FLAGS = [
   ...["pack", "standard", "full", "validation", "out", "threads", "dataset-cache"],
   ...["subjects", "prompts", "seeds", "sampler-steps", "train-subjects"],
   ...["methods", "lr", "steps", "beta", "weight-norm", "threshold", "temperature", "reference-term"],
+  ...["dino", "clip-i"],
 ];
 
 /** Typed reads of `--name value` flags; a malformed value throws naming the flag. */
@@ -342,6 +352,7 @@ export function paperOptions(argv: string[]): PaperOptions {
   });
   if (Object.keys(sizes).length) budget = { ...budget, ...sizes, name: "custom" };
   const overrides = overridesOf(f);
+  const globalEncoders = defined({ dino: f.flag("dino"), clip_i: f.flag("clip-i") });
   const split: EvalSplit = argv.includes("--validation") ? "validation" : "heldout";
   const stem = `bench/out/paper-${basename(pack)}${split === "validation" ? "-validation" : ""}`;
   const first = argv.findIndex((a) => a.startsWith("--"));
@@ -354,6 +365,7 @@ export function paperOptions(argv: string[]): PaperOptions {
     split,
     ...(overrides ? { overrides } : {}),
     ...(f.flag("dataset-cache") ? { datasetCache: f.flag("dataset-cache") } : {}),
+    ...(Object.keys(globalEncoders).length ? { globalEncoders } : {}),
     command: ["npm run bench -- paper", ...options].join(" "),
   };
 }
@@ -363,6 +375,24 @@ function packEvaluator(pack: Pack, name: EvaluatorName): Promise<ImageEncoder> {
   return evaluatorEncoder(pack.manifest, name, async (e) =>
     sessionRun(await wasmSession(readFileSync(`${pack.dir}/${e.file}`))),
   );
+}
+
+/**
+ * Model folders (config.json, preprocessor_config.json, onnx/) as the DINO-style / CLIP-I
+ * evaluators: DINO-style takes the CLS token, CLIP-I the image embedding (src/core/encoders/hf.ts).
+ */
+async function globalEncoders(folders: Partial<Record<GlobalMetric, string>>) {
+  const encoders: MetricSuite["global"] = {};
+  const sources: Record<string, unknown> = {};
+  for (const [slot, dir] of Object.entries(folders) as [GlobalMetric, string][]) {
+    const opened = await openHfFolder(dir);
+    const spec = globalSlotSpec(opened.binding.spec, slot);
+    encoders[slot] = imageEncoder(spec, [255, 255, 255], opened.run);
+    const embedding = spec.embedding_output ?? (spec.skip_tokens ? "CLS token" : "mean patch token");
+    sources[slot] = { folder: dir, model_type: opened.staged.derivation.modelType, file: opened.model.file, embedding };
+    log(`${slot}: ${dir} (${opened.staged.derivation.modelType}, ${opened.model.file}, ${embedding})`);
+  }
+  return { encoders, sources };
 }
 
 /** The pack's patch encoder on the pack's own sessions. */
@@ -586,6 +616,7 @@ export async function runPaper(o: PaperOptions) {
   const random = await packEvaluator(pack, "patch_encoder_random");
   const independent = manifest.evaluators?.independent ? await packEvaluator(pack, "independent") : undefined;
   const notes = independent ? [] : [missingEvaluatorNote("independent")];
+  const userGlobal = await globalEncoders(o.globalEncoders ?? {});
   const train_subjects = trainingSubjects(manifest, b.trainSubjects);
   if (Number.isFinite(b.trainSubjects) && train_subjects.length < b.trainSubjects)
     notes.push(`the pack has ${train_subjects.length} training subjects; the budget asks for ${b.trainSubjects}`);
@@ -643,7 +674,7 @@ export async function runPaper(o: PaperOptions) {
     const fromEvaluators = evaluatorSuite({ independent, patch_encoder_random: random });
     const suite: MetricSuite = {
       patch: { patch_quality: patchEncoderOf(pack), ...fromEvaluators.patch },
-      global: { ...fromEvaluators.global },
+      global: { ...fromEvaluators.global, ...userGlobal.encoders },
       scene,
     };
     const evaluator = new ImageEvaluator(suite);
@@ -668,7 +699,12 @@ export async function runPaper(o: PaperOptions) {
             ...("cached" in built ? { file: built.file, cached: built.cached } : {}),
           },
         },
-        evaluators: { patch_quality: "roles.patch_encoder", ...evaluatorSources(fromEvaluators), scene: !!scene },
+        evaluators: {
+          patch_quality: "roles.patch_encoder",
+          ...evaluatorSources(fromEvaluators),
+          ...userGlobal.sources,
+          scene: !!scene,
+        },
         ...(notes.length ? { notes } : {}),
         engine: b.engine === "studio" ? "cpu" : "torch",
         ...(b.engine === "torch"

@@ -9,6 +9,7 @@ import { ModelsTab } from "./components/ModelsTab";
 import { TaskArea } from "./components/TaskArea";
 import { TrainTab } from "./components/TrainTab";
 import { useCompute } from "./stores/compute";
+import { useEncoders } from "./stores/encoders";
 import { builtinSource, defaultPackId, usePacks } from "./stores/packs";
 import { TABS, type TabId, useSettings } from "./stores/settings";
 
@@ -43,6 +44,7 @@ function useStartup() {
   useEffect(() => {
     void useCompute.getState().probe();
     void usePacks.getState().refreshCached();
+    void useEncoders.getState().refresh();
     const id = defaultPackId();
     if (id && useSettings.getState().autoLoadBuiltin) void usePacks.getState().load(builtinSource(id));
   }, []);

@@ -50,12 +50,20 @@ async function walk(entry: FileSystemEntry, prefix: string, out: [string, File][
   }
 }
 
+/** Every file of a drop of files and/or folders, by its path within the drop. */
+export async function droppedFiles(data: DataTransfer): Promise<[string, File][]> {
+  // Read every item before the first await: the DataTransfer empties when the drop handler returns.
+  const items = Array.from(data.items, (item) => ({ entry: item.webkitGetAsEntry(), file: item.getAsFile() }));
+  const out: [string, File][] = [];
+  for (const { entry, file } of items) {
+    if (entry) await walk(entry, "", out);
+    // Items without a file-system entry (a script's DataTransfer) still carry their file.
+    else if (file) out.push([file.name, file]);
+  }
+  return out;
+}
+
 /** From a drop of files and/or folders. */
 export async function filesFromDrop(data: DataTransfer): Promise<PackFiles> {
-  const entries = Array.from(data.items, (item) => item.webkitGetAsEntry()).filter(
-    (e): e is FileSystemEntry => e !== null,
-  );
-  const out: [string, File][] = [];
-  for (const entry of entries) await walk(entry, "", out);
-  return rootRelative(out);
+  return rootRelative(await droppedFiles(data));
 }

@@ -11,6 +11,8 @@ export interface AdapterSummary {
   device: string;
   description: string;
   isFallbackAdapter: boolean;
+  /** The adapter offers `shader-f16` (fp16 ONNX exports run on WebGPU only then). */
+  shaderF16: boolean;
 }
 
 export type GpuProbe = { available: true; adapter: AdapterSummary } | { available: false; reason: string };
@@ -30,6 +32,8 @@ export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
     device: info.device,
     description: info.description,
     isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    // Optional: a summary of a device made elsewhere (GpuContext.fromDevice) has no adapter features.
+    shaderF16: Boolean(adapter.features?.has("shader-f16")),
   };
 }
 

@@ -1,5 +1,6 @@
 import { usePacks } from "../stores/packs";
 import { useSettings } from "../stores/settings";
+import { EncoderRegistry } from "./EncoderRegistry";
 import { PackList } from "./PackList";
 import { PackSourcePicker } from "./PackSourcePicker";
 
@@ -33,6 +34,7 @@ export function ModelsTab() {
         </label>
       </section>
       <PackList />
+      <EncoderRegistry />
     </div>
   );
 }

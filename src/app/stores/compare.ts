@@ -16,6 +16,8 @@ import { SCENE_METRICS } from "../../core/metrics/scene";
 import type { Manifest } from "../../core/pack";
 import { inference } from "../services/workers";
 import { type AdapterChoice, useAdapters } from "./adapters";
+import { useEncoders } from "./encoders";
+import { useSettings } from "./settings";
 import { runTask, useTasks } from "./tasks";
 
 /** Known metric keys in display order. */
@@ -86,6 +88,8 @@ interface CompareState {
   initForm(pack: LoadedPack): void;
   setForm(patch: Partial<CompareForm>): void;
   setGlobal(metric: GlobalMetric, info: UserEncoderInfo | undefined): void;
+  /** A registered encoder (Models tab) as this metric's evaluator, or none; the choice persists. */
+  useRegistered(metric: GlobalMetric, id: string | undefined): Promise<void>;
   setView(patch: Partial<GridView>): void;
   run(pack: LoadedPack): Promise<void>;
   cancel(): void;
@@ -138,7 +142,23 @@ export const useCompare = create<CompareState>()((set, get) => ({
       .catch((e: Error) => set({ error: e.message }));
   },
   setForm: (patch) => set((s) => (s.form ? { form: { ...s.form, ...patch } } : {})),
-  setGlobal: (metric, info) => set((s) => ({ global: { ...s.global, [metric]: info } })),
+  setGlobal: (metric, info) => {
+    if (!info?.registered) useSettings.getState().setEncoderChoice(metric, undefined);
+    set((s) => ({ global: { ...s.global, [metric]: info } }));
+  },
+  async useRegistered(metric, id) {
+    useSettings.getState().setEncoderChoice(metric, id);
+    if (!id) {
+      set((s) => ({ global: { ...s.global, [metric]: undefined } }));
+      return;
+    }
+    try {
+      const info = await useEncoders.getState().open(id);
+      set((s) => ({ global: { ...s.global, [metric]: info }, error: undefined }));
+    } catch (e) {
+      set({ error: `Encoder "${id}": ${(e as Error).message}` });
+    }
+  },
   setView: (patch) => set((s) => ({ view: { ...s.view, ...patch } })),
 
   async run(pack) {
@@ -163,6 +183,15 @@ export const useCompare = create<CompareState>()((set, get) => ({
       view: { ...get().view, sortBy: form.adapters[0] },
     });
     const { list } = useAdapters.getState();
+    // Registered encoders reopen when the provider changed or the worker restarted.
+    try {
+      for (const [k, v] of Object.entries(get().global)) {
+        if (v?.registered) get().setGlobal(k as GlobalMetric, await useEncoders.getState().open(v.registered.id));
+      }
+    } catch (e) {
+      set({ status: "error", error: (e as Error).message });
+      return;
+    }
     const global = Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v?.id]));
     const result = await runTask(
       `Comparing ${form.adapters.length} adapters on ${cells.length} cells`,
@@ -194,7 +223,12 @@ export const useCompare = create<CompareState>()((set, get) => ({
             evaluators: {
               patch_quality: "roles.patch_encoder",
               ...get().capabilities?.evaluators,
-              ...Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v ? v.spec : null])),
+              ...Object.fromEntries(
+                Object.entries(get().global).map(([k, v]) => [
+                  k,
+                  v ? { ...v.spec, ...(v.registered ? { registered: v.registered } : {}) } : null,
+                ]),
+              ),
               scene: get().capabilities?.scenes ?? false,
             },
             provider: pack.provider,

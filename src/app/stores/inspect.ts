@@ -8,7 +8,9 @@ import type { Manifest } from "../../core/pack";
 import { packEncoderSpec } from "../../core/quality/encoder-spec";
 import type { ColormapName } from "../../core/quality/heatmap";
 import { inference } from "../services/workers";
+import { useEncoders } from "./encoders";
 import type { SelectedImage } from "./selection";
+import { useSettings } from "./settings";
 
 export type Slot = "reference" | "generated";
 
@@ -39,6 +41,8 @@ interface InspectState {
   open(reference: SelectedImage, generated: SelectedImage): void;
   setError(message: string | undefined): void;
   setUserEncoder(info: UserEncoderInfo | undefined): void;
+  /** Uses a registered encoder (Models tab) as the patch encoder, or the pack's (undefined); the choice persists. */
+  useRegistered(id: string | undefined): Promise<void>;
   setView(patch: Partial<ViewSettings>): void;
   setPinned(index: number): void;
   /** Computes the maps of this pair with the user encoder if one is loaded, else the pack's. */
@@ -66,7 +70,23 @@ export const useInspect = create<InspectState>()((set) => ({
   setImage: (slot, image) => set({ [slot]: image, error: undefined, pinned: -1 }),
   open: (reference, generated) => set({ reference, generated, result: undefined, error: undefined, pinned: -1 }),
   setError: (error) => set({ error }),
-  setUserEncoder: (userEncoder) => set({ userEncoder, result: undefined }),
+  setUserEncoder: (userEncoder) => {
+    if (!userEncoder?.registered) useSettings.getState().setEncoderChoice("inspect", undefined);
+    set({ userEncoder, result: undefined });
+  },
+  async useRegistered(id) {
+    useSettings.getState().setEncoderChoice("inspect", id);
+    if (!id) {
+      set({ userEncoder: undefined, result: undefined });
+      return;
+    }
+    try {
+      const userEncoder = await useEncoders.getState().open(id);
+      set({ userEncoder, result: undefined, error: undefined });
+    } catch (e) {
+      set({ error: `Encoder "${id}": ${(e as Error).message}` });
+    }
+  },
   setView: (patch) => set((s) => ({ view: { ...s.view, ...patch }, pinned: "reverse" in patch ? -1 : s.pinned })),
   setPinned: (pinned) => set({ pinned }),
 
@@ -79,7 +99,9 @@ export const useInspect = create<InspectState>()((set) => ({
     const seq = ++computeSeq;
     set({ busy: true, error: undefined });
     try {
-      const encoder: EncoderRef = userEncoder ? { kind: "user", id: userEncoder.id } : packEncoder(pack);
+      // A registered encoder reopens when the provider changed or the worker restarted.
+      const user = userEncoder?.registered ? await useEncoders.getState().open(userEncoder.registered.id) : userEncoder;
+      const encoder: EncoderRef = user ? { kind: "user", id: user.id } : packEncoder(pack);
       const result = await inference.call((api) =>
         api.patchQuality({ encoder, reference: reference.rgba, generated: generated.rgba }),
       );

@@ -1,16 +1,12 @@
 /**
  * Image encoders as metrics see them: one ONNX-like call per image (the pack's patch encoder, one of
- * its evaluators, or a user's DINO/CLIP export), preprocessed by its EncoderSpec.
+ * its evaluators, or a user's DINO/CLIP export), preprocessed by its EncoderSpec
+ * (src/core/encoders/preprocess.ts: the pack convention or a Hugging Face processor's steps).
  */
-import { imageToTensor, type RgbaImage, type TensorData } from "../generate";
+import { encoderInput } from "../encoders/preprocess";
+import type { RgbaImage, TensorData } from "../generate";
 import type { EvaluatorName, EvaluatorSpec, Manifest } from "../pack/manifest";
-import {
-  type EncoderSpec,
-  evaluatorEncoderSpec,
-  normalizeChannels,
-  packEncoderSpec,
-  patchFeatures,
-} from "../quality/encoder-spec";
+import { type EncoderSpec, evaluatorEncoderSpec, packEncoderSpec, patchFeatures } from "../quality/encoder-spec";
 
 /** Runs the encoder on one `[1, 3, S, S]` input; returns its outputs by name. */
 export type EncoderRun = (input: TensorData) => Promise<Record<string, TensorData>>;
@@ -76,10 +72,7 @@ function meanRow(patches: Float32Array, dim: number): Float32Array {
 export async function encodeImage(enc: ImageEncoder, image: RgbaImage, what: string): Promise<Encoded> {
   const { spec } = enc;
   const size = spec.image_size;
-  const pixels = normalizeChannels(
-    imageToTensor(image, { size, range: spec.range, background: enc.background }, what),
-    spec,
-  );
+  const pixels = encoderInput(spec, image, enc.background, what);
   const outputs = await enc.run({ dtype: "float32", dims: [1, 3, size, size], data: pixels });
   const features = float32Output(outputs, spec.output);
   const patches = patchFeatures(features.data, features.dims, spec);

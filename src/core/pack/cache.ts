@@ -27,13 +27,27 @@ export interface PackRecord {
   cachedAt: string;
 }
 
+/** What the cache needs of a record: its id and the files (blobs) it references. */
+export interface CachedRecord {
+  id: string;
+  files: Pick<PackFile, "file" | "bytes" | "sha256">[];
+  totalBytes: number;
+}
+
 export type VerifiedRead = { ok: true; bytes: Uint8Array } | { ok: false; problem: string };
 
-export class PackCache {
+/**
+ * Packs by default; other records (registered encoders, src/core/encoders/registry.ts) use the
+ * same layout under their own record prefix, in their own store.
+ */
+export class PackCache<R extends CachedRecord = PackRecord> {
   /** Commits, deletes and gc run one at a time so gc never sees a half-done commit. */
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly store: KeyValueStore) {}
+  constructor(
+    readonly store: KeyValueStore,
+    private readonly prefix = RECORD_PREFIX,
+  ) {}
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.tail.then(fn, fn);
@@ -41,14 +55,14 @@ export class PackCache {
     return run;
   }
 
-  async records(): Promise<PackRecord[]> {
-    const ids = (await this.store.keys()).filter((k) => k.startsWith(RECORD_PREFIX));
-    const records = await Promise.all(ids.map((k) => this.store.get<PackRecord>(k)));
-    return records.filter((r): r is PackRecord => r !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+  async records(): Promise<R[]> {
+    const ids = (await this.store.keys()).filter((k) => k.startsWith(this.prefix));
+    const records = await Promise.all(ids.map((k) => this.store.get<R>(k)));
+    return records.filter((r): r is Awaited<R> => r !== undefined).sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  record(id: string): Promise<PackRecord | undefined> {
-    return this.store.get<PackRecord>(RECORD_PREFIX + id);
+  record(id: string): Promise<R | undefined> {
+    return this.store.get<R>(this.prefix + id);
   }
 
   /** Reads a cached file and checks its size and hash against what the manifest promises. */
@@ -68,7 +82,7 @@ export class PackCache {
    * Stores the pack: missing blobs first, record last. On any failure the blobs written by this
    * call are deleted again and the previous record (if any) stays as it was.
    */
-  commit(record: PackRecord, blobs: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  commit(record: R, blobs: ReadonlyMap<string, Uint8Array>): Promise<void> {
     return this.exclusive(async () => {
       const existing = new Set((await this.store.keys()).filter((k) => k.startsWith(BLOB_PREFIX)));
       const written: string[] = [];
@@ -79,7 +93,7 @@ export class PackCache {
           written.push(key);
           await this.store.set(key, bytes);
         }
-        await this.store.set(RECORD_PREFIX + record.id, record);
+        await this.store.set(this.prefix + record.id, record);
       } catch (e) {
         await Promise.allSettled(written.map((k) => this.store.del(k)));
         if (isQuotaError(e)) throw new CacheQuotaError(record.id, record.totalBytes);
@@ -91,7 +105,7 @@ export class PackCache {
 
   delete(id: string): Promise<void> {
     return this.exclusive(async () => {
-      await this.store.del(RECORD_PREFIX + id);
+      await this.store.del(this.prefix + id);
       await this.collect();
     });
   }

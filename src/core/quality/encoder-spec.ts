@@ -9,6 +9,7 @@
  * - `BTD`: tokens `[B, T, D]` with `skip_tokens` CLS/register tokens first, then the `H·W` patch
  *   tokens in row-major order (DINOv2-style ViT exports).
  */
+import { RESAMPLE_FILTERS, type ResampleFilter } from "../encoders/pil-resize.ts";
 import { type EvaluatorName, evaluatorOutputs, type Manifest, roleInput, roleOutput } from "../pack/manifest.ts";
 
 export const OUTPUT_LAYOUTS = ["BHWD", "BDHW", "BTD"] as const;
@@ -31,6 +32,27 @@ export interface EncoderSpec {
   output_layout: OutputLayout;
   /** Optional per-channel `(x − mean) / std` after the range mapping (ImageNet-style encoders). */
   normalize?: { mean: [number, number, number]; std: [number, number, number] };
+  /**
+   * Optional: a Hugging Face image processor's steps instead of fitting the image into the square
+   * on the background (src/core/encoders/preprocess.ts). With it, `image_size` is the side the
+   * steps produce and `range` is `[0, 255 · rescale_factor]`.
+   */
+  preprocess?: Preprocess;
+}
+
+/**
+ * A Hugging Face image processor's steps, in its order and arithmetic: alpha dropped as Pillow's
+ * `convert("RGB")` does; Pillow's uint8 resize (to `shortest_edge` keeping the aspect ratio, or to
+ * `height`×`width`); transformers' center crop; then in float32 `uint8 · rescale_factor` and the
+ * spec's `normalize`.
+ */
+export interface Preprocess {
+  resize?: { shortest_edge: number } | { height: number; width: number };
+  /** Pillow filter of the resize. */
+  resample: ResampleFilter;
+  crop?: { height: number; width: number };
+  /** Absent: no rescale (values stay 0…255, as with `do_rescale: false`). */
+  rescale_factor?: number;
 }
 
 /** A user encoder: the spec plus the ONNX file name it describes. */
@@ -59,9 +81,15 @@ function nonEmptyString(o: Json, key: string, source: string): string {
 }
 
 function spec(o: Json, source: string): EncoderSpec {
-  const range = o.range;
+  const preprocess = o.preprocess === undefined ? undefined : parsePreprocess(o.preprocess, `${source}: preprocess`);
+  const side = preprocess ? preprocessSide(preprocess, `${source}: preprocess`) : undefined;
+  const range = o.range ?? (preprocess ? [0, 255 * (preprocess.rescale_factor ?? 1)] : undefined);
   if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[1] !== range[0])) {
     throw new EncoderSpecError(`${source}: range: expected two different numbers, e.g. [-1, 1] or [0, 1]`);
+  }
+  const imageSize = o.image_size ?? side;
+  if (side !== undefined && imageSize !== side) {
+    throw new EncoderSpecError(`${source}: image_size: ${imageSize}, but the preprocess steps give ${side}×${side}`);
   }
   const grid = o.grid;
   if (!Array.isArray(grid) || grid.length !== 2 || !grid.every((g) => Number.isInteger(g) && g >= 1)) {
@@ -80,9 +108,10 @@ function spec(o: Json, source: string): EncoderSpec {
   }
   return {
     ...normalization(o.normalize, source),
+    ...(preprocess ? { preprocess } : {}),
     input: nonEmptyString(o, "input", source),
     output: nonEmptyString(o, "output", source),
-    image_size: positiveInt(o, "image_size", source),
+    image_size: positiveInt({ image_size: imageSize }, "image_size", source),
     range: [range[0], range[1]],
     grid: [grid[0], grid[1]],
     dim: positiveInt(o, "dim", source),
@@ -103,6 +132,60 @@ function normalization(v: unknown, source: string): Pick<EncoderSpec, "normalize
   return { normalize: { mean: o.mean as [number, number, number], std } };
 }
 
+function sizeDict(v: unknown, where: string): { height: number; width: number } {
+  const o = v as Json;
+  if (typeof v !== "object" || v === null || !Number.isInteger(o.height) || !Number.isInteger(o.width)) {
+    throw new EncoderSpecError(`${where}: expected { "height": H, "width": W } in pixels`);
+  }
+  if ((o.height as number) < 1 || (o.width as number) < 1)
+    throw new EncoderSpecError(`${where}: sizes must be positive`);
+  return { height: o.height as number, width: o.width as number };
+}
+
+function parsePreprocess(v: unknown, where: string): Preprocess {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new EncoderSpecError(`${where}: expected an object`);
+  const o = v as Json;
+  const resample = o.resample ?? "bicubic";
+  if (!RESAMPLE_FILTERS.includes(resample as ResampleFilter)) {
+    throw new EncoderSpecError(`${where}.resample: expected one of ${RESAMPLE_FILTERS.join(", ")}`);
+  }
+  const out: Preprocess = { resample: resample as ResampleFilter };
+  if (o.resize !== undefined) {
+    const r = o.resize as Json;
+    if (typeof r === "object" && r !== null && "shortest_edge" in r) {
+      if (!Number.isInteger(r.shortest_edge) || (r.shortest_edge as number) < 1) {
+        throw new EncoderSpecError(`${where}.resize.shortest_edge: expected a positive integer`);
+      }
+      out.resize = { shortest_edge: r.shortest_edge as number };
+    } else out.resize = sizeDict(r, `${where}.resize (or { "shortest_edge": S })`);
+  }
+  if (o.crop !== undefined) out.crop = sizeDict(o.crop, `${where}.crop`);
+  if (o.rescale_factor !== undefined) {
+    const f = o.rescale_factor;
+    if (typeof f !== "number" || !Number.isFinite(f) || f <= 0) {
+      throw new EncoderSpecError(`${where}.rescale_factor: expected a positive number (e.g. 1/255)`);
+    }
+    out.rescale_factor = f;
+  }
+  return out;
+}
+
+/** The square side the steps produce; throws when it is not one fixed square. */
+export function preprocessSide(p: Preprocess, where = "preprocess"): number {
+  let size: { height: number; width: number } | undefined = p.crop;
+  if (!size && p.resize && "height" in p.resize) size = p.resize;
+  if (!size) {
+    throw new EncoderSpecError(
+      `${where}: without a center crop, a resize to shortest_edge (or no resize) gives each image its own size; the studio needs one fixed input size`,
+    );
+  }
+  if (size.height !== size.width) {
+    throw new EncoderSpecError(`${where}: gives ${size.height}×${size.width} inputs; only square inputs are supported`);
+  }
+  return size.height;
+}
+
 /** Applies `spec.normalize` in place to one NCHW image `[3, size, size]`. */
 export function normalizeChannels(pixels: Float32Array, s: EncoderSpec): Float32Array {
   if (!s.normalize) return pixels;
@@ -120,7 +203,9 @@ export function parseUserEncoderSpec(json: unknown, source = "encoder.json"): Us
     throw new EncoderSpecError(`${source}: expected a JSON object`);
   }
   const o = json as Json;
-  return { file: nonEmptyString(o, "file", source), ...spec(o, source) };
+  const parsed: UserEncoderSpec = { file: nonEmptyString(o, "file", source), ...spec(o, source) };
+  if (o.embedding_output !== undefined) parsed.embedding_output = nonEmptyString(o, "embedding_output", source);
+  return parsed;
 }
 
 /** The pack's patch encoder as an EncoderSpec (names and sizes from the manifest's role entry). */

@@ -1,10 +1,12 @@
 /** The Compare tab's settings: adapters, held-out subjects, prompts, seeds, sampler steps, evaluators. */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { LoadedPack } from "../../../../workers/inference-api";
 import { describePrompt } from "../../../core/generate";
 import { GLOBAL_METRICS, type GlobalMetric } from "../../../core/metrics/image";
 import { adapterLabel, useAdapters, usePackAdapters } from "../../stores/adapters";
 import { heldoutSubjects, METRIC_LABELS, METRIC_ORDER, promptsFor, useCompare } from "../../stores/compare";
+import { useEncoders } from "../../stores/encoders";
+import { useSettings } from "../../stores/settings";
 import { loadUserEncoder } from "../../stores/user-encoders";
 import { ImportAdapterButton } from "../ImportAdapterButton";
 
@@ -35,7 +37,45 @@ function AdapterPicker({ packId }: { packId: string }) {
   );
 }
 
-/** A user ONNX encoder for a global-similarity metric (same description format as Inspect's). */
+/** The registered encoders (Models tab) offered for a global-similarity slot; the choice persists. */
+function RegisteredPicker({ metric }: { metric: GlobalMetric }) {
+  const records = useEncoders((s) => s.records);
+  const ready = useEncoders((s) => s.ready);
+  const chosen = useSettings((s) => s.encoderChoice[metric]);
+  const info = useCompare((s) => s.global[metric]);
+  // Restore the persisted choice once the registry is read (after a reload).
+  useEffect(() => {
+    if (!ready || !chosen || useCompare.getState().global[metric]?.registered?.id === chosen) return;
+    if (records.some((r) => r.id === chosen)) void useCompare.getState().useRegistered(metric, chosen);
+    else useSettings.getState().setEncoderChoice(metric, undefined);
+  }, [ready, chosen, records, metric]);
+  // An encoder deleted on the Models tab leaves the slot.
+  useEffect(() => {
+    const current = useCompare.getState().global[metric]?.registered?.id;
+    if (ready && current && !records.some((r) => r.id === current))
+      void useCompare.getState().useRegistered(metric, undefined);
+  }, [ready, records, metric]);
+  if (!records.length) return null;
+  return (
+    <label>
+      registered{" "}
+      <select
+        aria-label={`${metric} registered encoder`}
+        value={info?.registered?.id ?? ""}
+        onChange={(e) => void useCompare.getState().useRegistered(metric, e.target.value || undefined)}
+      >
+        <option value="">{info && !info.registered ? "(the description loaded)" : "none"}</option>
+        {records.map((r) => (
+          <option key={r.id} value={r.id}>
+            {r.title} ({r.modelType})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** A global-similarity metric's encoder: a registered one, or an ONNX with a description (as Inspect's form). */
 function EvaluatorSlot({ metric }: { metric: GlobalMetric }) {
   const info = useCompare((s) => s.global[metric]);
   const [error, setError] = useState<string>();
@@ -52,12 +92,14 @@ function EvaluatorSlot({ metric }: { metric: GlobalMetric }) {
     }
   };
   return (
-    <div className="evaluator-slot">
-      <strong>{METRIC_LABELS[metric]}</strong>{" "}
+    <div className="evaluator-slot" data-testid={`evaluator-${metric}`}>
+      <strong>{METRIC_LABELS[metric]}</strong> <RegisteredPicker metric={metric} />{" "}
       {info ? (
         <>
-          <span className="muted">{info.spec.file}</span>{" "}
-          <button type="button" onClick={() => useCompare.getState().setGlobal(metric, undefined)}>
+          <span className="muted" data-testid={`evaluator-${metric}-file`}>
+            {info.registered ? `${info.registered.title}: ${info.registered.file}` : info.spec.file}
+          </span>{" "}
+          <button type="button" onClick={() => void useCompare.getState().useRegistered(metric, undefined)}>
             Remove
           </button>
         </>

@@ -1,9 +1,11 @@
 /** Inspect tab: patch-quality heatmaps of a generated image against its reference. */
 import { useEffect } from "react";
 import { COLORMAPS, type ColormapName } from "../../../core/quality/heatmap";
+import { useEncoders } from "../../stores/encoders";
 import { useInspect } from "../../stores/inspect";
 import { useActivePack } from "../../stores/packs";
 import { type SelectedImage, useSelection } from "../../stores/selection";
+import { useSettings } from "../../stores/settings";
 import { exportHeatmapPng, exportMapsJson } from "./exports";
 import { Histogram } from "./Histogram";
 import { ImageSlot } from "./ImageSlot";
@@ -27,6 +29,46 @@ function useSelectionSync() {
     opened.generated = generated;
     useInspect.getState().setImage("generated", generated);
   }, [generated]);
+}
+
+/** The pack's patch encoder or a registered one (Models tab); the hand-written form is below. */
+function EncoderPicker({ packLabel }: { packLabel: string }) {
+  const records = useEncoders((s) => s.records);
+  const ready = useEncoders((s) => s.ready);
+  const user = useInspect((s) => s.userEncoder);
+  const chosen = useSettings((s) => s.encoderChoice.inspect);
+  // Restore the persisted choice once the registry is read (after a reload).
+  useEffect(() => {
+    if (!ready || !chosen || useInspect.getState().userEncoder?.registered?.id === chosen) return;
+    if (records.some((r) => r.id === chosen)) void useInspect.getState().useRegistered(chosen);
+    else useSettings.getState().setEncoderChoice("inspect", undefined);
+  }, [ready, chosen, records]);
+  // An encoder deleted on the Models tab: back to the pack's.
+  useEffect(() => {
+    const current = useInspect.getState().userEncoder?.registered?.id;
+    if (ready && current && !records.some((r) => r.id === current)) void useInspect.getState().useRegistered(undefined);
+  }, [ready, records]);
+  const value = user?.registered ? user.registered.id : user ? "__form" : "";
+  return (
+    <label>
+      Patch encoder{" "}
+      <select
+        aria-label="Patch encoder"
+        value={value}
+        onChange={(e) => {
+          if (e.target.value !== "__form") void useInspect.getState().useRegistered(e.target.value || undefined);
+        }}
+      >
+        <option value="">{packLabel}</option>
+        {records.map((r) => (
+          <option key={r.id} value={r.id}>
+            {r.title} ({r.modelType}, registered)
+          </option>
+        ))}
+        {user && !user.registered && <option value="__form">{user.spec.file} (description below)</option>}
+      </select>
+    </label>
+  );
 }
 
 function ViewControls() {
@@ -92,7 +134,15 @@ export function InspectTab() {
     if (reference && generated) void useInspect.getState().compute(pack, reference, generated, userEncoder);
   }, [pack, reference, generated, userEncoder]);
 
-  const encoderText = userEncoder ? userEncoder.spec.file : pack ? `${pack.id} patch_encoder` : "no encoder loaded";
+  const encoderText = userEncoder?.registered
+    ? `${userEncoder.registered.title} (${userEncoder.registered.file})`
+    : userEncoder
+      ? userEncoder.spec.file
+      : pack
+        ? `${pack.id} patch_encoder`
+        : "no encoder loaded";
+  // With processor steps (resize, crop) the grid covers the images as the encoder saw them.
+  const shown = result?.seen;
   return (
     <div className="inspect">
       <section className="row">
@@ -104,6 +154,18 @@ export function InspectTab() {
           {error}
         </div>
       )}
+      <section className="row">
+        <EncoderPicker
+          packLabel={pack ? `${pack.id} patch_encoder (pack)` : "the pack's patch_encoder (none loaded)"}
+        />
+        {userEncoder?.registered && (
+          <span className="muted" data-testid="registered-encoder">
+            {userEncoder.registered.file} on {userEncoder.registered.provider === "webgpu" ? "WebGPU" : "WASM"}; grid{" "}
+            {userEncoder.spec.grid.join("×")}, skipping {userEncoder.spec.skip_tokens} token
+            {userEncoder.spec.skip_tokens === 1 ? "" : "s"}
+          </span>
+        )}
+      </section>
       <ViewControls />
       <p className="muted" data-testid="inspect-status">
         Encoder: {encoderText}.{" "}
@@ -121,8 +183,8 @@ export function InspectTab() {
       </p>
       {reference && generated ? (
         <PairView
-          reference={reference.rgba}
-          generated={generated.rgba}
+          reference={shown?.reference ?? reference.rgba}
+          generated={shown?.generated ?? generated.rgba}
           maps={result?.maps}
           view={view}
           pinned={pinned}
@@ -130,6 +192,12 @@ export function InspectTab() {
         />
       ) : (
         <p className="panel">Choose or drop a reference and a generated image, or send them from the Generate tab.</p>
+      )}
+      {shown && reference && generated && (
+        <p className="muted" data-testid="seen-note">
+          Shown as the encoder saw them: its image processor's resize and center crop to {shown.generated.width}×
+          {shown.generated.height} pixels; the patch grid covers this.
+        </p>
       )}
       {result && reference && generated && (
         <section className="row">
@@ -141,7 +209,13 @@ export function InspectTab() {
           <div>
             <button
               type="button"
-              onClick={() => void exportHeatmapPng(view.reverse ? reference.rgba : generated.rgba, result.maps, view)}
+              onClick={() =>
+                void exportHeatmapPng(
+                  view.reverse ? (shown?.reference ?? reference.rgba) : (shown?.generated ?? generated.rgba),
+                  result.maps,
+                  view,
+                )
+              }
             >
               Export heatmap PNG
             </button>{" "}
