@@ -15,7 +15,7 @@ import { compareWithBase, openTinyOnWasm } from "./helpers";
 test.setTimeout(600_000);
 
 /** ONNX on WASM: ORT's WebGPU EP on SwiftShader is far slower on the shared 2-core machines (training stays on WGSL). */
-test("compare base and a trained tiny adapter: grid, charts, Inspect, report zip", async ({ page, context }) => {
+test("compare base and a trained tiny adapter: grid, charts, Inspect, report zip", async ({ page, context }, info) => {
   await openTinyOnWasm(page, context);
 
   // A PatchDPO adapter: 8 steps on a 2-sample dataset of the tiny pack's shapes.
@@ -64,7 +64,7 @@ test("compare base and a trained tiny adapter: grid, charts, Inspect, report zip
 
   await page.getByLabel("heatmaps").check();
   await page.getByLabel("Grid metric").selectOption("patch_quality_random");
-  await page.screenshot({ path: "docs/compare.png", fullPage: true });
+  await page.screenshot({ path: info.outputPath("compare.png"), fullPage: true });
 
   // A click opens the image in Inspect, where its maps are computed.
   await page.getByTestId("compare-cell").nth(1).click();

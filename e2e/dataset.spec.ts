@@ -27,7 +27,7 @@ test("Dataset tab: build, view, reload, export, import, bad zips, official layou
   expect(mean).toBeGreaterThan(-1);
   expect(mean).toBeLessThanOrEqual(1);
   await expect(page.getByTestId("histogram")).toHaveCount(2);
-  await page.screenshot({ path: "docs/dataset.png", fullPage: true });
+  await page.screenshot({ path: info.outputPath("dataset.png"), fullPage: true });
 
   await page.reload();
   await page.getByRole("tab", { name: "Dataset" }).click();

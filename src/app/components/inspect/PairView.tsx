@@ -162,12 +162,14 @@ export function PairView({
         </svg>
       </div>
       {side.values && (
-        <ColorBar
-          colormap={view.colormap}
-          range={rangeOf(side.values, view)}
-          threshold={view.threshold}
-          label={view.reverse ? "m_ref: reference patch quality" : "m_gen: generated patch quality"}
-        />
+        <div style={{ marginLeft: side.left }}>
+          <ColorBar
+            colormap={view.colormap}
+            range={rangeOf(side.values, view)}
+            threshold={view.threshold}
+            label={view.reverse ? "m_ref: reference patch quality" : "m_gen: generated patch quality"}
+          />
+        </div>
       )}
     </>
   );

@@ -5,6 +5,9 @@ import "uplot/dist/uPlot.min.css";
 
 const COLORS = ["#3b5bdb", "#d9480f", "#2b8a3e", "#862e9c"];
 
+/** Axis ticks that stay readable for small values (learning rates of 3e-6 read "0" with uPlot's default). */
+const tick = (v: number) => (v !== 0 && Math.abs(v) < 1e-2 ? v.toExponential(1) : String(Number(v.toPrecision(3))));
+
 export interface Series {
   label: string;
   /** One value per x; null where the metric was not measured. */
@@ -34,7 +37,7 @@ export function MetricChart({
         width: 380,
         height: 170,
         scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-        axes: [{ label: "step" }, { size: 60 }],
+        axes: [{ label: "step" }, { size: 60, values: (_, ticks) => ticks.map(tick) }],
         series: [
           { label: "step" },
           ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % 4], width: 1.5, spanGaps: true })),
@@ -60,7 +63,7 @@ export function MetricChart({
     <figure className="metric-chart" data-metric={title} data-points={points}>
       <figcaption>
         {title}
-        {points === 0 && <span className="muted"> (no values yet)</span>}
+        {points === 0 && <span className="muted"> (not measured yet)</span>}
       </figcaption>
       <div ref={el} />
     </figure>
