@@ -205,6 +205,12 @@ test("Inspect: a user-supplied encoder is validated and used", async ({ page }) 
   await description.fill(JSON.stringify(spec));
   await page.getByRole("button", { name: "Load encoder" }).click();
   await expect(page.getByTestId("encoder-error")).toHaveText(/output "embeddings" not among \[features\]/);
+  // Checked against the model's real output when loaded, with the values that would fit.
+  await description.fill(JSON.stringify({ ...spec, output: "features", grid: [4, 4], dim: 16 }));
+  await page.getByRole("button", { name: "Load encoder" }).click();
+  await expect(page.getByTestId("encoder-error")).toContainText(
+    'encoder output "features" is [1, 8, 8, 8]; the spec (BHWD, grid 4×4, dim 16, skip_tokens 0) expects [1, 4, 4, 16]. It fits grid [8, 8] and dim 8',
+  );
   await description.fill(JSON.stringify({ ...spec, output: "features" }));
   await page.getByRole("button", { name: "Load encoder" }).click();
   await expect(page.getByTestId("inspect-status")).toContainText("Encoder: patch_encoder.onnx.");

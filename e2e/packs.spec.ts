@@ -77,7 +77,7 @@ test("a corrupt ONNX file with a matching manifest fails with the role and file 
   files.push({ name: "manifest.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(manifest)) });
   await page.getByTestId("pack-files-input").setInputFiles(files);
   await expect(page.getByTestId("pack-error")).toContainText(
-    "image_encoder (image_encoder.onnx): not a loadable ONNX model",
+    "role image_encoder: image_encoder.onnx: is not an ONNX model, or the file is truncated",
   );
   expect((await cacheKeys(page)).filter((k) => k.startsWith("pack:"))).toEqual(["pack:tiny"]);
 });

@@ -5,6 +5,7 @@
  * the pack cache's layout and integrity checks) and handed to the QualityService, where Inspect
  * and Compare use them by id (`hf:<id>`).
  */
+
 import type * as ort from "onnxruntime-web";
 import {
   bindHfModel,
@@ -26,6 +27,7 @@ import {
   stageHfFolder,
 } from "../src/core/encoders/registry";
 import { externalDataOption, sessionSignature } from "../src/core/encoders/session";
+import { onnxLoadError } from "../src/core/onnx-load-error";
 import { PackCache } from "../src/core/pack/cache";
 import { isQuotaError } from "../src/core/pack/errors";
 import type { ValueInfo } from "../src/core/pack/signature";
@@ -160,7 +162,7 @@ export class HfEncoderService {
     try {
       session = await createSession(model, provider);
     } catch (e) {
-      throw new Error(`not a loadable ONNX model: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(onnxLoadError("the chosen file", e));
     }
     const sig = sessionSignature(session);
     await session.release();
@@ -178,7 +180,7 @@ export class HfEncoderService {
       const { externalData } = externalDataOption(model, bytes);
       session = await createSession(bytes(model.file), provider, externalData);
     } catch (e) {
-      throw new Error(`${model.file}: not a loadable ONNX model: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(onnxLoadError(model.file, e));
     }
     try {
       return { session, binding: bindHfModel(derivation, sessionSignature(session), model.file) };

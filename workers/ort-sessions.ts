@@ -1,6 +1,8 @@
 /** Creates and checks one ONNX session per role with onnxruntime-web, one ORT call at a time. */
+
 import * as ort from "onnxruntime-web";
 import { float16Data, toFloat16 } from "../src/core/encoders/float16";
+import { onnxLoadError } from "../src/core/onnx-load-error";
 import { type Manifest, PackError, ROLE_NAMES, type RoleName } from "../src/core/pack";
 import { checkSignature, type ValueInfo } from "../src/core/pack/signature";
 import type { ExecutionProvider, TensorData } from "./inference-api";
@@ -53,7 +55,7 @@ export async function createRoleSessions(
       try {
         session = await queue.run(() => ort.InferenceSession.create(model, sessionOptions(role, provider)));
       } catch (e) {
-        throw new PackError(`${role} (${spec.file}): not a loadable ONNX model: ${errorText(e)}`);
+        throw new PackError(`role ${role}: ${onnxLoadError(spec.file, e)}`);
       }
       sessions[role] = session;
       const problems = checkSignature(spec, {
@@ -155,10 +157,4 @@ export async function runSession(
     result[name] = { dtype: tensor.type, dims: [...tensor.dims], data: data as Float32Array | BigInt64Array };
   }
   return result;
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  // ORT's WASM layer sometimes throws numbers or strings.
-  return String(e);
 }

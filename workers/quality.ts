@@ -4,9 +4,11 @@
  * CPU reference. When the encoder runs on ORT's WebGPU EP its output stays on the GPU and the
  * kernel binds it in place, on ORT's own device; otherwise features travel as typed arrays.
  */
+
 import * as ort from "onnxruntime-web";
 import { float16Data } from "../src/core/encoders/float16";
 import { encoderInputAndImage } from "../src/core/encoders/preprocess";
+import { onnxLoadError } from "../src/core/onnx-load-error";
 import { patchQualityCpu } from "../src/core/quality/cpu";
 import {
   checkOutputDims,
@@ -56,15 +58,14 @@ export class QualityService {
     try {
       session = await createSession(model, provider);
     } catch (e) {
-      throw new EncoderSpecError(
-        `${spec.file}: not a loadable ONNX model: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      throw new EncoderSpecError(onnxLoadError(spec.file, e));
     }
     const problems: string[] = [];
     if (!session.inputNames.includes(spec.input))
       problems.push(`input "${spec.input}" not among [${session.inputNames.join(", ")}]`);
     if (!session.outputNames.includes(spec.output))
       problems.push(`output "${spec.output}" not among [${session.outputNames.join(", ")}]`);
+    if (!problems.length) problems.push(...(await this.probeOutput(session, spec)));
     if (problems.length) {
       await session.release();
       throw new EncoderSpecError(`${spec.file}: ${problems.join("; ")}`);
@@ -72,6 +73,29 @@ export class QualityService {
     const id = `user-${this.nextId++}`;
     this.users.set(id, { session, spec, background: WHITE, label: spec.file });
     return { id, spec, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+  }
+
+  /**
+   * Runs the model once on a blank image of the spec's size, so a description that does not fit
+   * its real output is refused at load (saying what would fit) rather than when maps are computed.
+   */
+  private async probeOutput(session: ort.InferenceSession, spec: UserEncoderSpec): Promise<string[]> {
+    const side = spec.image_size;
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await runOrt(session, {
+        [spec.input]: { dtype: "float32", dims: [1, 3, side, side], data: new Float32Array(3 * side * side) },
+      });
+    } catch (e) {
+      return [`a [1, 3, ${side}, ${side}] input does not run: ${e instanceof Error ? e.message : String(e)}`];
+    }
+    for (const t of Object.values(out)) if (t.location === "gpu-buffer") t.dispose();
+    try {
+      checkOutputDims(out[spec.output].dims, spec);
+      return [];
+    } catch (e) {
+      return [(e as Error).message];
+    }
   }
 
   /** Adds (or replaces, releasing the old session) an encoder opened elsewhere under a fixed id. */

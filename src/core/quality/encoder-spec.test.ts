@@ -49,6 +49,24 @@ describe("patchFeatures", () => {
     const s = { ...base, output_layout: "BTD" as const, skip_tokens: 1 };
     expect(() => patchFeatures(new Float32Array(12), [1, 6, 2], s)).toThrow(/\[1, 6, 2\].*expects \[1, 7, 2\]/);
   });
+
+  it.each([
+    // A DINOv2-with-registers export described without its 5 leading tokens.
+    [{ grid: [8, 8], dim: 384, skip_tokens: 0 }, [1, 69, 384], "69 tokens = 64 patches + 5 to skip: skip_tokens 5"],
+    [
+      { grid: [7, 7], dim: 384, skip_tokens: 1 },
+      [1, 65, 384],
+      "65 tokens = 8×8 patches + 1 to skip: grid [8, 8], or 65 tokens = 49 patches + 16 to skip: skip_tokens 16",
+    ],
+    [
+      { grid: [16, 16], dim: 384, skip_tokens: 1 },
+      [1, 65, 768],
+      "dim 768 and 65 tokens = 8×8 patches + 1 to skip: grid [8, 8]",
+    ],
+  ] as const)("suggests the spec values that fit: %j, output %j", (patch, dims, hint) => {
+    const s = { ...base, ...patch, grid: [...patch.grid] as [number, number], output_layout: "BTD" as const };
+    expect(() => patchFeatures(new Float32Array(dims[1] * dims[2]), dims, s)).toThrow(`It fits ${hint}`);
+  });
 });
 
 describe("parseUserEncoderSpec", () => {

@@ -255,11 +255,37 @@ export function expectedOutputDims(s: EncoderSpec, batch: number): number[] {
 export function checkOutputDims(dims: readonly number[], s: EncoderSpec): void {
   const want = expectedOutputDims(s, dims[0]);
   if (dims.length !== want.length || dims.some((d, i) => d !== want[i])) {
+    const hint = fittingValues(dims, s);
     throw new EncoderSpecError(
       `encoder output "${s.output}" is [${dims.join(", ")}]; the spec (${s.output_layout}, grid ${s.grid.join("×")}, ` +
-        `dim ${s.dim}, skip_tokens ${s.skip_tokens}) expects [${want.join(", ")}]`,
+        `dim ${s.dim}, skip_tokens ${s.skip_tokens}) expects [${want.join(", ")}]${hint ? `. ${hint}` : ""}`,
     );
   }
+}
+
+/** The spec values an output of `dims` would fit, in words (e.g. "69 tokens = 64 patches + 5 to skip"). */
+function fittingValues(dims: readonly number[], s: EncoderSpec): string | undefined {
+  if (dims.length === 3 && s.output_layout === "BTD") {
+    const [, tokens, dim] = dims;
+    const patches = s.grid[0] * s.grid[1];
+    const side = Math.sqrt(tokens - s.skip_tokens);
+    // Either the grid is right and the leading tokens are not, or the other way round.
+    const layouts = [
+      Number.isInteger(side) && side !== s.grid[0]
+        ? `${tokens} tokens = ${side}×${side} patches + ${s.skip_tokens} to skip: grid [${side}, ${side}]`
+        : "",
+      tokens > patches && tokens - patches !== s.skip_tokens
+        ? `${tokens} tokens = ${patches} patches + ${tokens - patches} to skip: skip_tokens ${tokens - patches}`
+        : "",
+    ].filter(Boolean);
+    const fits = [dim !== s.dim ? `dim ${dim}` : "", layouts.join(", or ")].filter(Boolean);
+    return fits.length ? `It fits ${fits.join(" and ")}` : undefined;
+  }
+  if (dims.length === 4 && s.output_layout !== "BTD") {
+    const [h, w, d] = s.output_layout === "BHWD" ? [dims[1], dims[2], dims[3]] : [dims[2], dims[3], dims[1]];
+    return `It fits grid [${h}, ${w}] and dim ${d}`;
+  }
+  return undefined;
 }
 
 /**
