@@ -191,3 +191,11 @@ test("a second load of a pack while the first runs joins it: one task, one downl
   await expect(page.locator(".task").filter({ hasText: "Loading built-in pack tiny" })).toHaveCount(1);
   expect(fetches).toBe(1);
 });
+
+test("the Models tab shows the origin's storage use against its quota", async ({ page }) => {
+  await page.goto("/?pack=tiny");
+  await expectLoaded(page, "tiny");
+  const usage = page.getByTestId("storage-usage");
+  await expect(usage).toContainText(/Browser storage: [\d.]+ (KB|MB|GB) of [\d.]+ (MB|GB|TB) used/);
+  await expect(usage).toHaveAttribute("data-persisted", /true|false/);
+});

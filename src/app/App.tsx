@@ -12,6 +12,7 @@ import { useCompute } from "./stores/compute";
 import { useEncoders } from "./stores/encoders";
 import { builtinSource, defaultPackId, usePacks } from "./stores/packs";
 import { TABS, type TabId, useSettings } from "./stores/settings";
+import { useStorage } from "./stores/storage";
 
 const TAB_TITLES: Record<TabId, string> = {
   generate: "Generate",
@@ -45,6 +46,7 @@ function useStartup() {
     void useCompute.getState().probe();
     void usePacks.getState().refreshCached();
     void useEncoders.getState().refresh();
+    void useStorage.getState().init();
     const id = defaultPackId();
     if (id && useSettings.getState().autoLoadBuiltin) void usePacks.getState().load(builtinSource(id));
   }, []);

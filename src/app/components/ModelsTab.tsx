@@ -1,5 +1,7 @@
+import { formatBytes } from "../../core/pack";
 import { usePacks } from "../stores/packs";
 import { useSettings } from "../stores/settings";
+import { useStorage } from "../stores/storage";
 import { EncoderRegistry } from "./EncoderRegistry";
 import { PackList } from "./PackList";
 import { PackSourcePicker } from "./PackSourcePicker";
@@ -7,6 +9,7 @@ import { PackSourcePicker } from "./PackSourcePicker";
 export function ModelsTab() {
   const lastError = usePacks((s) => s.lastError);
   const { executionProvider, setExecutionProvider, autoLoadBuiltin, setAutoLoadBuiltin } = useSettings();
+  const { usage, quota, persisted } = useStorage();
   return (
     <div className="models">
       {lastError && (
@@ -32,6 +35,12 @@ export function ModelsTab() {
           <input type="checkbox" checked={autoLoadBuiltin} onChange={(e) => setAutoLoadBuiltin(e.target.checked)} />{" "}
           Load the built-in pack on start
         </label>
+        {usage !== undefined && quota !== undefined && (
+          <span className="muted" data-testid="storage-usage" data-persisted={String(persisted)}>
+            Browser storage: {formatBytes(usage)} of {formatBytes(quota)} used
+            {persisted ? " (persistent)" : " (the browser may evict it under pressure)"}
+          </span>
+        )}
       </section>
       <PackList />
       <EncoderRegistry />

@@ -16,6 +16,7 @@ import {
 } from "../../core/pack";
 import { callback, inference } from "../services/workers";
 import { useSettings } from "./settings";
+import { useStorage } from "./storage";
 import { runTask, useTasks } from "./tasks";
 
 export const DEFAULT_PACK_ID = "emoji64";
@@ -151,6 +152,7 @@ export const usePacks = create<PacksState>()((set, get) => {
       } catch (e) {
         useTasks.getState().notice("error", `Could not read the pack cache: ${(e as Error).message}`);
       }
+      await useStorage.getState().refresh(); // the cache is most of the origin's storage
     },
 
     async deleteCached(id) {
