@@ -28,11 +28,12 @@ export class Harness {
   private server?: PreviewServer;
   private browser?: Browser;
 
-  /** Base URL of the freshly built studio. */
+  /** Base URL of the freshly built studio (built into `dist/`, or `$BENCH_OUT_DIR` when set). */
   async studioUrl(): Promise<string> {
     if (!this.server) {
-      await build({ logLevel: "warn" });
-      this.server = await preview({ logLevel: "warn", preview: { port: 0, strictPort: false } });
+      const outDir = process.env.BENCH_OUT_DIR || "dist";
+      await build({ logLevel: "warn", build: { outDir, emptyOutDir: true } });
+      this.server = await preview({ logLevel: "warn", build: { outDir }, preview: { port: 0, strictPort: false } });
     }
     const url = this.server.resolvedUrls?.local[0];
     if (!url) throw new Error("the preview server did not report a URL");

@@ -2,6 +2,7 @@
 import { createStore, del, get, set, type UseStore, values } from "idb-keyval";
 import type { StoredDataset } from "../src/core/dataset/format";
 import { meanQuality } from "../src/core/dataset/types";
+import { isQuotaError } from "../src/core/pack/errors";
 import type { DatasetSummary } from "./dataset-api";
 
 let store: UseStore | undefined;
@@ -25,7 +26,18 @@ export function summarize(d: StoredDataset): DatasetSummary {
 }
 
 export const readDataset = (id: string) => get<StoredDataset>(id, datasets());
-export const saveDataset = (d: StoredDataset) => set(d.id, d, datasets());
+/** Stores `d`; a full quota is refused with what to free (the write is one transaction: nothing is half-stored). */
+export async function saveDataset(d: StoredDataset): Promise<void> {
+  try {
+    await set(d.id, d, datasets());
+  } catch (e) {
+    if (!isQuotaError(e)) throw e;
+    throw new Error(
+      `Not enough browser storage to save dataset "${d.name}". Nothing was stored; free space by deleting ` +
+        "saved runs, other datasets or cached packs (the Models tab shows the storage used), then build it again.",
+    );
+  }
+}
 export const removeDataset = (id: string) => del(id, datasets());
 
 export async function listDatasets(packId: string): Promise<DatasetSummary[]> {

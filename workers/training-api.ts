@@ -1,22 +1,31 @@
 /** The training worker's comlink API. */
 import type { PreferenceDataset } from "../src/core/dataset/types";
+import type { CheckpointRef } from "../src/core/training/checkpoint";
 import type { Checkpoint, StepReport, TrainConfig } from "../src/core/training/loop";
 import type { AdapterSummary } from "../src/gpu/device";
 
-/** A training run as stored in IndexedDB: everything needed to resume it or show it. */
+/**
+ * A training run as stored in IndexedDB (workers/training-store.ts: the record, one entry per
+ * checkpoint, the dataset apart): everything needed to resume it or show it.
+ */
 export interface RunRecord {
   id: string;
   packId: string;
   config: TrainConfig;
   dataset: PreferenceDataset;
   history: StepReport[];
-  /** The last good checkpoint (also the run's adapter once it ends). */
+  /** The newest stored checkpoint that reads back whole (also the run's adapter once it ends). */
   checkpoint?: Checkpoint;
+  /** The stored checkpoints, oldest first: at most `config.keepCheckpoints`. */
+  checkpoints: CheckpointRef[];
   status: "new" | "running" | "paused" | "done" | "failed" | "interrupted";
   /** Why a run failed or was interrupted. */
   message?: string;
   createdAt: string;
 }
+
+/** A stored run as listed: no dataset or checkpoint tensors; `heldBy` is the tab label of a live trainer. */
+export type RunSummary = Omit<RunRecord, "dataset" | "checkpoint"> & { heldBy?: string };
 
 export type TrainingEvent =
   | { kind: "backend"; backend: "webgpu" | "cpu"; note?: string }
@@ -28,6 +37,16 @@ export type TrainingEvent =
 export interface TrainOptions {
   /** Emit an "adapter" event every this many steps; 0 or absent: never. */
   previewEvery?: number;
+  /** The calling tab's label (shown in its header): another tab refused this run is told it. */
+  tab?: string;
+}
+
+/** Test and benchmark hook: what the training worker holds now (workers/training.worker.ts). */
+export interface TrainingStats {
+  /** Live GPU buffers of the WGSL engines of the runs being trained; null when none trains on WebGPU. */
+  gpuBuffers: number | null;
+  /** The worker's JS heap (`performance.memory.usedJSHeapSize`) where the browser reports it. */
+  heapBytes: number | null;
 }
 
 export interface EngineCheck {
@@ -59,6 +78,9 @@ export interface TrainingApi {
   /**
    * Trains run `runId` (task id = run id) until its last step or `pause`; a stored run resumes from
    * its last checkpoint and keeps its stored dataset and settings. Resolves with the run record.
+   * A run another tab (or this one) is training is refused with a RunHeldError naming that tab; a
+   * checkpoint that does not fit in the browser's storage quota stops the run ("interrupted", with
+   * what to delete), keeping the previous checkpoint.
    */
   train(
     runId: string,
@@ -68,13 +90,27 @@ export interface TrainingApi {
     onEvent: (e: TrainingEvent) => void,
     options?: TrainOptions,
   ): Promise<RunRecord>;
-  /** Continues a stored run (paused, interrupted or left running by a closed page) from its last checkpoint. */
+  /**
+   * Continues a stored run (paused, interrupted or left running by a closed page) from its newest
+   * checkpoint that reads back whole; refused like `train` while another trainer holds it.
+   */
   resume(runId: string, onEvent: (e: TrainingEvent) => void, options?: TrainOptions): Promise<RunRecord>;
+  /** Deletes a stored run (record, checkpoints, dataset); refused while a trainer holds it. */
+  deleteRun(runId: string, tab?: string): Promise<void>;
   /**
    * Test hook: destroys the GPU device of the running run `runId` to simulate a lost device (the
    * run must resume on a new device). False when the run is not training on WebGPU.
    */
   testLoseDevice(runId: string): Promise<boolean>;
+  /**
+   * Test hook, inert until called: the next checkpoint write of run `runId` at step `fromStep` or
+   * later issues its put and then keeps its transaction open for as long as the worker lives (the
+   * run waits on it); resolves with that step once the write is under way, e.g. for the test to
+   * terminate the worker mid-write.
+   */
+  testHoldCheckpointWrite(runId: string, fromStep: number): Promise<number>;
+  /** Test and benchmark hook: live GPU buffers and the worker's heap (a read, no effect). */
+  testStats(): Promise<TrainingStats>;
   /** Stops a running run after its current step, with a checkpoint; false when it is not running. */
   pause(runId: string): Promise<boolean>;
   /** The pack's own adapter tensors (from its cached denoiser weights), e.g. to generate a dataset with. */
@@ -82,9 +118,10 @@ export interface TrainingApi {
   run(runId: string): Promise<RunRecord | undefined>;
   /**
    * Every stored run, oldest first, without datasets and checkpoints; a run stored as "running"
-   * that this worker is not training (its page was closed or reloaded) is listed as "interrupted".
+   * that no tab is training (its page was closed or reloaded, its worker ended) is listed as
+   * "interrupted", and a run a tab is training carries that tab's label (`heldBy`).
    */
-  runs(): Promise<Omit<RunRecord, "dataset" | "checkpoint">[]>;
+  runs(): Promise<RunSummary[]>;
   /** The run's adapter (last good checkpoint) as safetensors with the manifest's tensor names. */
   exportAdapter(runId: string): Promise<ArrayBuffer>;
   /** The run's adapter tensors (last good checkpoint) by manifest name. */

@@ -1,18 +1,19 @@
 /**
  * Training runs inside the training worker: the pack's denoiser weights from the pack cache, the
  * engine from createTrainer (WGSL when WebGPU works, CPU otherwise), the shared TrainingLoop, and
- * a run record in IndexedDB (settings, dataset, history, last good checkpoint) so that a run
- * resumes after a reload or a lost device from its last checkpoint. A non-finite loss or adapter
- * stops the run with the last good checkpoint kept as the run's adapter.
+ * the run in IndexedDB (workers/training-store.ts: a record with settings, history and the list of
+ * its last `keepCheckpoints` checkpoints, each checkpoint its own entry, the dataset written once)
+ * so that a run resumes after a reload, a crash or a lost device from its newest checkpoint that
+ * reads back whole. A non-finite loss or adapter stops the run with the last good checkpoint kept
+ * as the run's adapter; a full storage quota stops it keeping the previous checkpoint.
  */
-import { createStore, get, set, type UseStore, values } from "idb-keyval";
 import type { PreferenceDataset } from "../src/core/dataset/types";
 import { denoiserArch } from "../src/core/engine/arch";
 import { parseSafetensors } from "../src/core/safetensors";
 import { alphasCumprod } from "../src/core/sampling";
+import { type AdapterSizes, adapterSizes } from "../src/core/training/checkpoint";
 import {
   type Checkpoint,
-  DEFAULT_TRAIN_CONFIG,
   NonFiniteError,
   type StepReport,
   type TrainConfig,
@@ -22,27 +23,52 @@ import type { GpuContext } from "../src/gpu/context";
 import { GpuDeviceLostError } from "../src/gpu/errors";
 import { createTrainer } from "../src/gpu/trainer";
 import { packCache } from "./pack-cache";
-import type { RunRecord, TrainingEvent } from "./training-api";
+import type { RunRecord, RunSummary, TrainingEvent } from "./training-api";
+import {
+  type HoldWrite,
+  isQuotaError,
+  listRecords,
+  newestWholeCheckpoint,
+  readDataset,
+  readRecord,
+  saveDataset,
+  saveRecord,
+  storeCheckpoint,
+  tidyRun,
+} from "./training-store";
 
-let store: UseStore | undefined;
-const runs = () => {
-  store ??= createStore("patchdpo-training", "runs");
-  return store;
-};
+/** The adapter tensors of the pack's manifest, when the pack is cached (to check checkpoints against). */
+async function packAdapterSizes(packId: string): Promise<AdapterSizes | undefined> {
+  const record = await packCache().record(packId);
+  const tensors = record?.manifest.roles.denoiser?.adapter.tensors;
+  return tensors && adapterSizes(tensors);
+}
 
-/** A stored run; one saved before a setting existed (e.g. batchSize) gets its default. */
+/**
+ * A stored run with its dataset and its newest checkpoint that reads back whole (undefined when
+ * there is no such run); `note` says which newer checkpoints were passed over and why.
+ */
+export async function loadRun(id: string): Promise<{ record: RunRecord; note?: string } | undefined> {
+  const r = await readRecord(id);
+  if (!r) return undefined;
+  const [dataset, sizes] = await Promise.all([readDataset(r), packAdapterSizes(r.packId)]);
+  if (!dataset) throw new Error(`run "${id}": its stored dataset is missing`);
+  const { checkpoint, passedOver } = await newestWholeCheckpoint(r, sizes);
+  const { dataset: _d, checkpoint: _c, ...rest } = r;
+  const record: RunRecord = { ...rest, dataset, checkpoint };
+  const from = checkpoint ? `the checkpoint at step ${checkpoint.step}` : "step 0 (no stored checkpoint read back)";
+  const note = passedOver.length
+    ? `Passed over checkpoints that did not read back whole (${passedOver.join("; ")}); resumed from ${from}.`
+    : undefined;
+  return { record, note };
+}
+
+/** A stored run, one saved before a setting existed (e.g. keepCheckpoints) with its default. */
 export async function readRun(id: string): Promise<RunRecord | undefined> {
-  const r = await get<RunRecord>(id, runs());
-  return r && { ...r, config: { ...DEFAULT_TRAIN_CONFIG, ...r.config } };
+  return (await loadRun(id))?.record;
 }
-const saveRun = (r: RunRecord) => set(r.id, r, runs());
 
-export async function listRuns(): Promise<Omit<RunRecord, "dataset" | "checkpoint">[]> {
-  const all = await values<RunRecord>(runs());
-  return all
-    .map(({ dataset: _d, checkpoint: _c, ...rest }) => rest)
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-}
+export const listRuns = (): Promise<RunSummary[]> => listRecords();
 
 /** The cached pack's manifest and its denoiser weights file (pack-relative path and bytes). */
 export async function packWeightsFile(packId: string) {
@@ -62,14 +88,14 @@ async function packWeights(packId: string) {
   return { manifest, weights: new Map([...tensors].map(([n, t]) => [n, t.data as Float32Array])) };
 }
 
-/** A new run record, or the stored one of `id` (resume). */
+/** A new run (its dataset stored, then its record), or the stored one of `id` (resume). */
 export async function openRun(
   id: string,
   packId: string,
   dataset: PreferenceDataset,
   config: TrainConfig,
-): Promise<RunRecord> {
-  const stored = await readRun(id);
+): Promise<{ record: RunRecord; note?: string }> {
+  const stored = await loadRun(id);
   if (stored) return stored;
   const record: RunRecord = {
     id,
@@ -77,11 +103,13 @@ export async function openRun(
     config,
     dataset,
     history: [],
+    checkpoints: [],
     status: "new",
     createdAt: new Date().toISOString(),
   };
-  await saveRun(record);
-  return record;
+  await saveDataset(id, dataset);
+  await saveRecord(record);
+  return { record };
 }
 
 /** A lost GPU device re-creates the engine and resumes from the last checkpoint this many times per call. */
@@ -92,6 +120,19 @@ export interface RunHooks {
   previewEvery?: number;
   /** Each engine the run starts on (a new one after a lost device), e.g. for the test-only device-loss hook. */
   onEngine?(ctx: GpuContext | null): void;
+  /** Test-only (testHoldCheckpointWrite): the hold of the checkpoint write at `step`, if one is armed. */
+  holdCheckpointWrite?(step: number): HoldWrite | undefined;
+}
+
+/** A write that the browser's storage quota refused. */
+class StorageFullError extends Error {
+  constructor(what: string, kept: number | undefined) {
+    super(
+      `Browser storage is full: ${what} could not be saved (QuotaExceededError), so the run stopped; ${
+        kept === undefined ? "it has no stored checkpoint yet" : `its checkpoint at step ${kept} is kept`
+      }. Delete saved runs you no longer need (Saved runs below), datasets (Dataset tab) or cached packs (Models tab), then resume.`,
+    );
+  }
 }
 
 export async function trainRun(
@@ -99,14 +140,43 @@ export async function trainRun(
   signal: AbortSignal,
   onEvent: (e: TrainingEvent) => void,
   hooks: RunHooks = {},
+  note?: string,
 ): Promise<RunRecord> {
   const { manifest, weights } = await packWeights(record.packId);
   let good: Checkpoint | undefined = record.checkpoint;
-  record.message = undefined;
-  const keep = async (status: RunRecord["status"], message?: string) => {
+  // Before any record is saved: a record of the first format moves its dataset and checkpoint out first.
+  await tidyRun(record.id).catch((e) => {
+    throw isQuotaError(e)
+      ? new StorageFullError("the run's dataset and checkpoint, moved out of its old record,", good?.step)
+      : e;
+  });
+  record.message = note;
+  /** Stores `cp` (unless it is the one stored last) with the record at `status`; then it is the good one. */
+  const save = async (cp: Checkpoint, status: RunRecord["status"]) => {
+    record.status = status;
+    const stored = record.checkpoints.at(-1)?.step === cp.step;
+    try {
+      await storeCheckpoint(record, cp, stored ? undefined : hooks.holdCheckpointWrite?.(cp.step));
+    } catch (e) {
+      if (!isQuotaError(e)) throw e;
+      const what = stored ? "the run's record" : `the checkpoint at step ${cp.step}`;
+      throw new StorageFullError(what, good?.step);
+    }
+    good = cp;
+    record.checkpoint = cp;
+    onEvent({ kind: "checkpoint", step: cp.step, status, message: record.message });
+  };
+  /** Ends the run at `status` with the last good checkpoint; a record that cannot be stored is still returned. */
+  const settle = async (status: RunRecord["status"], message: string) => {
+    record.history = record.history.filter((r) => r.step <= (good?.step ?? 0));
     Object.assign(record, { checkpoint: good, status, message });
-    await saveRun(record);
-    onEvent({ kind: "checkpoint", step: good?.step ?? 0, status, message });
+    try {
+      await saveRecord(record);
+    } catch (e) {
+      record.message = `${message} (The run's record could not be updated: ${(e as Error).message}.)`;
+    }
+    onEvent({ kind: "checkpoint", step: good?.step ?? 0, status, message: record.message });
+    return record;
   };
   for (let losses = 0; ; losses++) {
     const choice = await createTrainer(
@@ -126,39 +196,32 @@ export async function trainRun(
     );
     try {
       if (good) loop.restore(good);
-      else good = await loop.checkpoint();
-      // Steps after the checkpoint are trained again on resume; their reports are replaced.
+      // Steps after the checkpoint are trained again on resume; their reports and checkpoints are replaced.
       record.history = record.history.filter((r) => r.step <= loop.step);
-      await keep("running", record.message);
+      await save(good ?? (await loop.checkpoint()), "running");
       while (!loop.done && !signal.aborted) {
         const report: StepReport = await loop.next();
         record.history.push(report);
         onEvent({ kind: "step", report });
-        if (loop.step % record.config.checkpointEvery === 0) {
-          good = await loop.checkpoint();
-          await keep("running", record.message);
-        }
+        if (loop.step % record.config.checkpointEvery === 0) await save(await loop.checkpoint(), "running");
         if (hooks.previewEvery && loop.step % hooks.previewEvery === 0)
           onEvent({ kind: "adapter", step: loop.step, tensors: await choice.trainer.readAdapter() });
       }
-      good = await loop.checkpoint();
-      await keep(loop.done ? "done" : "paused", record.message);
+      await save(await loop.checkpoint(), loop.done ? "done" : "paused");
       return record;
     } catch (e) {
-      if (e instanceof NonFiniteError) {
-        record.history = record.history.filter((r) => r.step <= (good?.step ?? 0));
-        await keep("failed", `${e.message}. Stopped and restored the last good checkpoint (step ${good?.step}).`);
-        return record;
-      }
+      if (e instanceof StorageFullError) return await settle("interrupted", e.message);
+      if (e instanceof NonFiniteError)
+        return await settle(
+          "failed",
+          `${e.message}. Stopped and restored the last good checkpoint (step ${good?.step}).`,
+        );
       // device.lost may resolve a little after the failing call rejects: explain() waits for it.
       const explained = choice.ctx ? await choice.ctx.explain(e) : e;
       const lost = explained instanceof GpuDeviceLostError ? explained : undefined;
       const why = lost ? `The GPU device was lost (${lost.message})` : (e as Error).message;
-      if (!lost || losses >= MAX_DEVICE_LOSSES || signal.aborted) {
-        // The last checkpoint stays; train() or resume() again continues from it.
-        await keep("interrupted", why);
-        return record;
-      }
+      // The last checkpoint stays; train() or resume() again continues from it.
+      if (!lost || losses >= MAX_DEVICE_LOSSES || signal.aborted) return await settle("interrupted", why);
       record.message = `${why}; resumed on a new device from the checkpoint at step ${good?.step ?? 0}.`;
     } finally {
       choice.trainer.destroy();

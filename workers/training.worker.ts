@@ -1,7 +1,8 @@
 /// <reference lib="webworker" />
 /**
  * Training worker: checks the WebGPU device, and trains adapters (workers/training-run.ts) with
- * pause, resume from IndexedDB checkpoints and adapter export.
+ * pause, resume from IndexedDB checkpoints and adapter export; each run trains under its Web Lock
+ * (workers/run-locks.ts), so no two tabs train the same run.
  */
 import * as Comlink from "comlink";
 import { readBaseAdapter } from "../src/core/pack/base-adapter";
@@ -9,26 +10,55 @@ import { exportAdapter } from "../src/core/training/adapter-file";
 import type { GpuContext } from "../src/gpu/context";
 import { acquireDevice } from "../src/gpu/device";
 import { packCache } from "./pack-cache";
+import { heldRuns, withRunLock } from "./run-locks";
 import { TaskSignals } from "./task-signals";
 import { importAdapterFile, importedAdapters, importedTensors } from "./training-adapters";
 import type { RunRecord, TrainingApi, TrainingEvent, TrainOptions } from "./training-api";
-import { listRuns, openRun, packWeightsFile, readRun, trainRun } from "./training-run";
+import { listRuns, loadRun, openRun, packWeightsFile, readRun, trainRun } from "./training-run";
+import { deleteStoredRun } from "./training-store";
 
 const tasks = new TaskSignals();
-/** The GPU context of each run this worker is training (for testLoseDevice). */
+/** The GPU context of each run this worker is training (for testLoseDevice and testStats). */
 const engines = new Map<string, GpuContext | null>();
+/** Armed test holds of checkpoint writes (testHoldCheckpointWrite), by run. */
+const holds = new Map<string, { fromStep: number; started: (step: number) => void }>();
 
-async function start(record: RunRecord, onEvent: (e: TrainingEvent) => void, options: TrainOptions = {}) {
-  try {
-    return await tasks.run(record.id, (signal) =>
-      trainRun(record, signal, onEvent, {
-        previewEvery: options.previewEvery,
-        onEngine: (ctx) => engines.set(record.id, ctx),
-      }),
-    );
-  } finally {
-    engines.delete(record.id);
-  }
+/** A tab label as lock names carry it (no separators). */
+const tabOf = (options?: TrainOptions) => (options?.tab ?? "").replace(/[^\w-]/g, "") || "(a script)";
+
+/** Trains the run `open` reads, holding its lock (refused with RunHeldError when another trainer has it). */
+function start(
+  runId: string,
+  open: () => Promise<{ record: RunRecord; note?: string }>,
+  onEvent: (e: TrainingEvent) => void,
+  options: TrainOptions = {},
+) {
+  return withRunLock(runId, tabOf(options), async () => {
+    // Read under the lock: another tab may have trained the run until a moment ago.
+    const { record, note } = await open();
+    try {
+      return await tasks.run(runId, (signal) =>
+        trainRun(
+          record,
+          signal,
+          onEvent,
+          {
+            previewEvery: options.previewEvery,
+            onEngine: (ctx) => engines.set(runId, ctx),
+            holdCheckpointWrite(step) {
+              const hold = holds.get(runId);
+              if (!hold || step < hold.fromStep) return undefined;
+              holds.delete(runId);
+              return () => hold.started(step);
+            },
+          },
+          note,
+        ),
+      );
+    } finally {
+      engines.delete(runId);
+    }
+  });
 }
 
 const api: TrainingApi = {
@@ -47,32 +77,52 @@ const api: TrainingApi = {
     return tasks.cancel(taskId);
   },
   async train(runId, packId, dataset, config, onEvent, options) {
-    return start(await openRun(runId, packId, dataset, config), onEvent, options);
+    return start(runId, () => openRun(runId, packId, dataset, config), onEvent, options);
   },
   async resume(runId, onEvent, options) {
-    const record = await readRun(runId);
-    if (!record) throw new Error(`no stored run "${runId}"`);
-    return start(record, onEvent, options);
+    const open = async () => {
+      const loaded = await loadRun(runId);
+      if (!loaded) throw new Error(`no stored run "${runId}"`);
+      return loaded;
+    };
+    return start(runId, open, onEvent, options);
+  },
+  async deleteRun(runId, tab) {
+    await withRunLock(runId, tabOf({ tab }), () => deleteStoredRun(runId));
   },
   async testLoseDevice(runId) {
     const ctx = engines.get(runId);
     ctx?.device.destroy();
     return !!ctx;
   },
+  testHoldCheckpointWrite(runId, fromStep) {
+    return new Promise((started) => holds.set(runId, { fromStep, started }));
+  },
+  async testStats() {
+    const gpu = [...engines.values()].filter((ctx) => ctx !== null);
+    const memory = (performance as { memory?: { usedJSHeapSize: number } }).memory;
+    return {
+      gpuBuffers: gpu.length ? gpu.reduce((n, ctx) => n + ctx.pool.liveCount, 0) : null,
+      heapBytes: memory?.usedJSHeapSize ?? null,
+    };
+  },
   async pause(runId) {
     return tasks.cancel(runId);
   },
   run: readRun,
   async runs() {
-    return (await listRuns()).map((r) =>
-      r.status === "running" && !engines.has(r.id)
-        ? {
-            ...r,
-            status: "interrupted" as const,
-            message: `the page was closed or reloaded during training; resume continues from the last checkpoint`,
-          }
-        : r,
-    );
+    const [runs, held] = await Promise.all([listRuns(), heldRuns()]);
+    return runs.map((r) => {
+      const live = held.has(r.id) || engines.has(r.id);
+      if (r.status === "running" && !live)
+        return {
+          ...r,
+          status: "interrupted" as const,
+          message: "the page was closed or reloaded, or its worker ended, during training",
+        };
+      const tab = held.get(r.id);
+      return tab ? { ...r, heldBy: tab } : r;
+    });
   },
   async baseAdapter(packId) {
     const { manifest, file, bytes } = await packWeightsFile(packId);

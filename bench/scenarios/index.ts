@@ -6,6 +6,16 @@ import { load } from "./load";
 import { paper } from "./paper";
 import { quality } from "./quality";
 import { scaleout } from "./scaleout";
+import { soak } from "./soak";
 import { training } from "./training";
 
-export const scenarios: Record<string, Scenario> = { load, quality, engine, generation, training, paper, scaleout };
+export const scenarios: Record<string, Scenario> = {
+  load,
+  quality,
+  engine,
+  generation,
+  training,
+  paper,
+  scaleout,
+  soak,
+};

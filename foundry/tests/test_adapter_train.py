@@ -170,6 +170,7 @@ def test_run_config_merges_over_the_studio_defaults():
     assert (c.loss.method, c.loss.pairing, c.loss.beta, c.loss.weights) == ("dpo", "quality", 2500, WeightOptions())
     assert c.to_json()["loss"]["useReference"] is True
     assert train_config({"train": c.to_json()}) == c
+    assert train_config({"train": {"keepCheckpoints": 3, "steps": 5}}).steps == 5  # the browser's storage setting
     with pytest.raises(ValueError, match="unknown key"):
         train_config({"train": {"learningRate": 1}})
     with pytest.raises(ValueError, match="replaces the defaults whole"):

@@ -26,6 +26,8 @@ _TRAIN_KEYS = {
     "monitorEvery": "monitor_every",
     "ipScale": "ip_scale",
 }
+# Settings of the browser's run storage that mean nothing here: this trainer keeps one checkpoint file.
+_STUDIO_ONLY = {"keepCheckpoints"}
 _LOSS_KEYS = {"method": "method", "beta": "beta", "weights": "weights", "useReference": "use_reference", "pairing": "pairing"}
 _WEIGHT_KEYS = {"normalize": "normalize", "threshold": "threshold", "temperature": "temperature"}
 _HEADLESS_KEYS = {"pack", "subjects", "prompts", "seeds", "sampler", "train", "backend"}
@@ -68,7 +70,8 @@ def _renamed(obj: dict, keys: dict[str, str], where: str) -> dict:
 def train_config(run: dict) -> TrainConfig:
     """TrainConfig of a run configuration: `{...DEFAULT_TRAIN_CONFIG, ...train, loss: {...default.loss, ...train.loss}}`."""
     _renamed(run, {k: k for k in _HEADLESS_KEYS}, "run config")
-    train = _renamed(run.get("train", {}), _TRAIN_KEYS, "run config train")
+    studio_train = {k: v for k, v in run.get("train", {}).items() if k not in _STUDIO_ONLY}
+    train = _renamed(studio_train, _TRAIN_KEYS, "run config train")
     loss = _renamed(train.pop("loss", {}), _LOSS_KEYS, "run config train.loss")
     if "weights" in loss:
         weights = _renamed(loss["weights"], _WEIGHT_KEYS, "run config train.loss.weights")

@@ -1,10 +1,12 @@
-/** Title and the compute backend the inference worker found (WebGPU adapter or why not). */
+/** Title, this tab's label and the compute backend the inference worker found (WebGPU adapter or why not). */
 import { useCompute } from "../stores/compute";
 import { useSettings } from "../stores/settings";
+import { useTabLabel } from "../tab-label";
 
 export function Header() {
   const { env, error } = useCompute();
   const choice = useSettings((s) => s.executionProvider);
+  const tab = useTabLabel((s) => s.label);
   let backend: string;
   if (error) backend = `Compute backend unknown: ${error}`;
   else if (!env) backend = "Detecting compute backend…";
@@ -14,6 +16,14 @@ export function Header() {
   return (
     <header className="header">
       <h1>PatchDPO Studio</h1>
+      <span
+        className="tab-label muted"
+        data-testid="tab-label"
+        data-label={tab}
+        title="This tab's label: another studio tab refused a run it trains names it"
+      >
+        tab {tab}
+      </span>
       <div
         className="backend"
         data-provider={provider}

@@ -73,6 +73,16 @@ export class WorkerHost<Api extends CancellableApi> {
     for (const listener of this.crashListeners) listener(error);
   }
 
+  /**
+   * Ends the worker now, as a crash would end it but without counting as one: calls in flight
+   * reject, and a fresh worker takes the next call. E.g. a test that kills a run mid-write.
+   */
+  terminate(): void {
+    this.rejectCrashed(new WorkerCrashedError(this.name, "terminated", true));
+    this.worker.terminate();
+    this.start();
+  }
+
   /** Calls the worker; rejects with WorkerCrashedError if the worker dies before answering. */
   call<R>(fn: (api: Comlink.Remote<Api>) => Promise<R>): Promise<R> {
     if (this.givenUp) return Promise.reject(this.givenUp);

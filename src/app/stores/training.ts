@@ -1,20 +1,23 @@
 /**
  * The Train tab's state: stored datasets to train on, the run being trained or viewed (its live
  * history and events), sample previews on fixed held-out seeds every K steps (generated with the
- * run's current adapter in the inference worker while training goes on), and the saved runs.
+ * run's current adapter in the inference worker while training goes on), the saved runs and the
+ * interrupted ones the banner offers to resume. Runs train under this tab's label (tab-label.ts):
+ * a run another tab trains is refused, with that tab's label.
  */
 import { create } from "zustand";
 import type { DatasetSummary } from "../../../workers/dataset-api";
-import type { EngineCheck, RunRecord, TrainingApi, TrainingEvent } from "../../../workers/training-api";
+import type { EngineCheck, RunRecord, RunSummary, TrainingEvent } from "../../../workers/training-api";
 import type { RgbaImage } from "../../core/generate";
 import { samplerDefaults } from "../../core/generate/sampler-defaults";
 import type { Manifest } from "../../core/pack";
 import type { StepReport, TrainConfig } from "../../core/training/loop";
 import { callback, dataset, inference, training } from "../services/workers";
+import { tabLabel } from "../tab-label";
 import { useAdapters } from "./adapters";
 import { runTask, useTasks } from "./tasks";
 
-export type RunSummary = Awaited<ReturnType<TrainingApi["runs"]>>[number];
+export type { RunSummary };
 
 export interface Preview {
   step: number;
@@ -27,7 +30,8 @@ const PREVIEW_STEPS = 10;
 
 interface Active {
   runId: string;
-  status: RunRecord["status"] | "starting";
+  /** "refused": another tab trains the run (the message names it). */
+  status: RunRecord["status"] | "starting" | "refused";
   history: StepReport[];
   message?: string;
   backend?: string;
@@ -40,6 +44,8 @@ interface TrainingState {
   datasets: DatasetSummary[];
   datasetId?: string;
   runs: RunSummary[];
+  /** Interrupted runs whose banner was dismissed in this page. */
+  dismissed: string[];
   active?: Active;
   previews: Preview[];
   previewEvery: number;
@@ -56,6 +62,10 @@ interface TrainingState {
   /** Shows a saved run's curves. */
   view(runId: string): Promise<void>;
   exportAdapter(runId: string): Promise<void>;
+  /** Deletes a saved run (record, checkpoints, dataset), e.g. to free storage. */
+  deleteRun(packId: string, runId: string): Promise<void>;
+  /** Hides an interrupted run's banner for this page. */
+  dismiss(runId: string): void;
 }
 
 export const useTraining = create<TrainingState>()((set, get) => {
@@ -107,6 +117,7 @@ export const useTraining = create<TrainingState>()((set, get) => {
     }));
     const patch = (p: Partial<Active>) =>
       set((s) => (s.active?.runId === runId ? { active: { ...s.active, ...p } } : {}));
+    let refused: string | undefined;
     const result = await runTask(
       `Training ${runId} (${config.loss.method})`,
       (signal, progress) => {
@@ -137,7 +148,10 @@ export const useTraining = create<TrainingState>()((set, get) => {
           } else if (e.kind === "backend") patch({ backend: e.note ? `${e.backend} (${e.note})` : e.backend });
           else if (e.kind === "adapter") void preview(manifest, runId, e.step, e.tensors);
         };
-        return call(callback(onEvent), get().previewEvery);
+        return call(callback(onEvent), get().previewEvery).catch((e: Error) => {
+          if (e.name === "RunHeldError") refused = e.message;
+          throw e;
+        });
       },
       {
         done: (record) => {
@@ -149,7 +163,8 @@ export const useTraining = create<TrainingState>()((set, get) => {
     if (result.status === "done") {
       const record = result.value;
       patch({ status: record.status, message: record.message, history: record.history });
-    } else patch({ status: "interrupted", message: result.status === "error" ? result.message : "Cancelled" });
+    } else if (refused) patch({ status: "refused", message: refused });
+    else patch({ status: "interrupted", message: result.status === "error" ? result.message : "Cancelled" });
     await get().refresh(manifest.id);
     await useAdapters.getState().refresh(manifest.id);
   }
@@ -157,6 +172,7 @@ export const useTraining = create<TrainingState>()((set, get) => {
   return {
     datasets: [],
     runs: [],
+    dismissed: [],
     previews: [],
     previewEvery: 10,
 
@@ -199,7 +215,9 @@ export const useTraining = create<TrainingState>()((set, get) => {
       }
       const runId = `run-${Date.now()}`;
       await follow(manifest, runId, config, (onEvent, previewEvery) =>
-        training.call((api) => api.train(runId, manifest.id, stored.dataset, config, onEvent, { previewEvery })),
+        training.call((api) =>
+          api.train(runId, manifest.id, stored.dataset, config, onEvent, { previewEvery, tab: tabLabel() }),
+        ),
       );
     },
 
@@ -208,7 +226,7 @@ export const useTraining = create<TrainingState>()((set, get) => {
       if (!run) return;
       set({ active: { runId, status: "starting", history: run.history, config: run.config }, previews: [] });
       await follow(manifest, runId, run.config, (onEvent, previewEvery) =>
-        training.call((api) => api.resume(runId, onEvent, { previewEvery })),
+        training.call((api) => api.resume(runId, onEvent, { previewEvery, tab: tabLabel() })),
       );
     },
 
@@ -219,7 +237,8 @@ export const useTraining = create<TrainingState>()((set, get) => {
 
     async view(runId) {
       const run = get().runs.find((r) => r.id === runId);
-      if (run && get().active?.status !== "running")
+      const status = get().active?.status;
+      if (run && status !== "running" && status !== "starting")
         set({
           active: { runId, status: run.status, history: run.history, message: run.message, config: run.config },
           previews: [],
@@ -234,5 +253,18 @@ export const useTraining = create<TrainingState>()((set, get) => {
       a.click();
       setTimeout(() => URL.revokeObjectURL(a.href), 1000);
     },
+
+    async deleteRun(packId, runId) {
+      try {
+        await training.call((api) => api.deleteRun(runId, tabLabel()));
+      } catch (e) {
+        useTasks.getState().notice("error", `Could not delete run ${runId}: ${(e as Error).message}`);
+      }
+      if (get().active?.runId === runId) set({ active: undefined, previews: [] });
+      await get().refresh(packId);
+      await useAdapters.getState().refresh(packId);
+    },
+
+    dismiss: (runId) => set((s) => ({ dismissed: [...s.dismissed, runId] })),
   };
 });

@@ -28,6 +28,8 @@ export interface TrainConfig {
   seed: number;
   /** Take a checkpoint every this many steps. */
   checkpointEvery: number;
+  /** How many of the newest checkpoints a stored run keeps (each its own entry; older ones are deleted). */
+  keepCheckpoints: number;
   /** Measure the gradient norm and reward margin / weighted errors every this many steps (extra passes). */
   monitorEvery: number;
   ipScale: number;
@@ -42,6 +44,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   maxNorm: 1,
   seed: 0,
   checkpointEvery: 10,
+  keepCheckpoints: 2,
   monitorEvery: 5,
   ipScale: 1,
 };

@@ -1,4 +1,7 @@
-/** Saved runs of the pack with their settings: show curves, resume, export the adapter as safetensors. */
+/**
+ * Saved runs of the pack with their settings and stored checkpoints: show curves, resume, export
+ * the adapter as safetensors, delete; a run another tab trains says which tab.
+ */
 import type { Manifest } from "../../../core/pack";
 import { useTraining } from "../../stores/training";
 
@@ -17,6 +20,7 @@ export function RunList({ manifest }: { manifest: Manifest }) {
             <th>settings</th>
             <th>steps</th>
             <th>status</th>
+            <th>checkpoints</th>
             <th>last loss</th>
             <th />
           </tr>
@@ -33,7 +37,13 @@ export function RunList({ manifest }: { manifest: Manifest }) {
               <td>
                 {r.history.length} / {r.config.steps}
               </td>
-              <td title={r.message}>{r.status}</td>
+              <td title={r.message}>
+                {r.status}
+                {r.heldBy && <span className="muted"> in tab {r.heldBy}</span>}
+              </td>
+              <td className="muted" data-testid="run-checkpoints">
+                {r.checkpoints.map((c) => c.step).join(", ") || "—"}
+              </td>
               <td>{r.history.at(-1)?.loss.toPrecision(5) ?? "—"}</td>
               <td>
                 <button type="button" disabled={busy} onClick={() => void t.view(r.id)}>
@@ -46,6 +56,16 @@ export function RunList({ manifest }: { manifest: Manifest }) {
                 )}{" "}
                 <button type="button" disabled={r.history.length === 0} onClick={() => void t.exportAdapter(r.id)}>
                   Export adapter
+                </button>{" "}
+                <button
+                  type="button"
+                  disabled={!!r.heldBy || (busy && active?.runId === r.id)}
+                  onClick={() => {
+                    if (confirm(`Delete run ${r.id}, its checkpoints and its copy of the dataset?`))
+                      void t.deleteRun(manifest.id, r.id);
+                  }}
+                >
+                  Delete
                 </button>
               </td>
             </tr>

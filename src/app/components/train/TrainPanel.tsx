@@ -1,7 +1,8 @@
 /**
- * Train tab: a stored dataset (or a quick one from the training subjects), the loss and its
- * options, start / pause / resume, live uPlot curves, sample previews on fixed held-out seeds
- * every K steps, and the saved runs (resumable after a reload; adapters exportable).
+ * Train tab: a banner for each interrupted run (resume from its last checkpoint), a stored dataset
+ * (or a quick one from the training subjects), the loss and its options, start / pause / resume,
+ * live uPlot curves, sample previews on fixed held-out seeds every K steps, and the saved runs
+ * (resumable after a reload; adapters exportable).
  */
 import { useEffect, useState } from "react";
 import type { Manifest } from "../../../core/pack";
@@ -12,6 +13,7 @@ import { useActivePack } from "../../stores/packs";
 import { useTraining } from "../../stores/training";
 import { NumberField } from "../NumberField";
 import { ImportedRuns } from "./ImportedRuns";
+import { InterruptedRuns } from "./InterruptedRuns";
 import { Previews } from "./Previews";
 import { RunList } from "./RunList";
 import { TrainCharts } from "./TrainCharts";
@@ -38,6 +40,7 @@ export function TrainPanel() {
 
   return (
     <section className="train-panel">
+      <InterruptedRuns manifest={manifest} />
       <fieldset>
         <legend>Dataset</legend>
         <label>
@@ -155,6 +158,13 @@ export function TrainPanel() {
           value={config.checkpointEvery}
           step={1}
           onChange={(checkpointEvery) => setConfig({ ...config, checkpointEvery: Math.max(1, checkpointEvery) })}
+        />
+        <NumberField
+          label="Keep checkpoints"
+          value={config.keepCheckpoints}
+          min={1}
+          step={1}
+          onChange={(keep) => setConfig({ ...config, keepCheckpoints: Math.max(1, Math.round(keep)) })}
         />
         <NumberField
           label="Preview every"
