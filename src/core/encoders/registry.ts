@@ -8,7 +8,7 @@
  * names are tried in the backend's order), derives the spec and finds each export's external data;
  * the caller opens the chosen export with ORT, binds it (./hf.ts bindHfModel) and commits.
  */
-import { PackError } from "../pack/errors";
+import { download, downloadIfPresent } from "../pack/download";
 import { sha256Hex } from "../pack/hash";
 import type { FileRef } from "../pack/manifest";
 import type { ValueInfo } from "../pack/signature";
@@ -117,39 +117,14 @@ type FilesSource = Extract<FolderSource, { kind: "files" }>;
  * export name, preprocessor_config.json) is undefined, any other failure an error naming the file.
  */
 async function fetchFile(source: UrlSource, path: string, optional: boolean): Promise<Uint8Array | undefined> {
+  const opts = {
+    fetch: source.fetch,
+    signal: source.signal,
+    onBytes: (loaded: number) => source.onBytes?.(path, loaded),
+    label: path,
+  };
   const url = new URL(path, source.url).href;
-  let res: Response;
-  try {
-    res = await source.fetch(url, { signal: source.signal });
-  } catch (e) {
-    source.signal?.throwIfAborted();
-    throw new PackError(`${path}: download from ${url} failed (${(e as Error).message})`);
-  }
-  if (res.status === 404 && optional) return undefined;
-  if (!res.ok) throw new PackError(`${path}: download from ${url} failed with HTTP ${res.status}`);
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      loaded += value.length;
-      source.onBytes?.(path, loaded);
-    }
-  } catch (e) {
-    source.signal?.throwIfAborted();
-    throw new PackError(`${path}: download from ${url} was interrupted (${(e as Error).message})`);
-  }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
+  return optional ? downloadIfPresent(url, opts) : download(url, opts);
 }
 
 function staged(

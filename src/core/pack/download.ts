@@ -12,6 +12,15 @@ export interface DownloadOptions {
 }
 
 export async function download(url: string, opts: DownloadOptions): Promise<Uint8Array> {
+  return (await fetchBody(url, opts, false)) as Uint8Array;
+}
+
+/** As `download`, but a 404 is `undefined`: a file a folder may or may not have. */
+export function downloadIfPresent(url: string, opts: DownloadOptions): Promise<Uint8Array | undefined> {
+  return fetchBody(url, opts, true);
+}
+
+async function fetchBody(url: string, opts: DownloadOptions, optional: boolean): Promise<Uint8Array | undefined> {
   let response: Response;
   try {
     response = await opts.fetch(url, { signal: opts.signal });
@@ -19,6 +28,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Uint
     opts.signal?.throwIfAborted();
     throw new PackError(`${opts.label}: download from ${url} failed (${(e as Error).message})`);
   }
+  if (response.status === 404 && optional) return undefined;
   if (!response.ok) throw new PackError(`${opts.label}: download from ${url} failed with HTTP ${response.status}`);
   const total = opts.expectedBytes ?? Number(response.headers.get("content-length") ?? 0);
   if (!response.body) {
