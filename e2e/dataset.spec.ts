@@ -6,9 +6,13 @@
  * while keeping what is stored; then export it in the official PatchDPO layout and import that
  * back as a new dataset, and refuse a layout without its maps.
  */
+
+import { readFileSync, writeFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import { unzipSync, zipSync } from "fflate";
-import { openTinyOnWasm, prepareTinyDataset } from "./helpers";
+import { packDenoiser, readManifest } from "../node/packs";
+import { syntheticDatasetZip } from "../src/core/training/testing/dataset";
+import { expectLoaded, openTinyOnWasm, prepareTinyDataset } from "./helpers";
 
 test.setTimeout(300_000);
 
@@ -39,7 +43,6 @@ test("Dataset tab: build, view, reload, export, import, bad zips, official layou
   await rows.first().getByRole("button", { name: "Export zip" }).click();
   const zipPath = info.outputPath("dataset.zip");
   await (await download).saveAs(zipPath);
-  const { readFileSync, writeFileSync } = await import("node:fs");
   const files = unzipSync(readFileSync(zipPath));
   expect(Object.keys(files).sort()).toEqual(
     [
@@ -82,6 +85,27 @@ test("Dataset tab: build, view, reload, export, import, bad zips, official layou
     await expect(rows).toHaveCount(2);
   }
 
+  // Two tabs: while another tab builds dataset "e2e busy", this tab is refused that name, told which tab has it.
+  const other = await context.newPage();
+  await other.goto("/?pack=tiny");
+  await expectLoaded(other, "tiny", 120_000);
+  await prepareTinyDataset(other);
+  await other.getByLabel("Dataset name").fill("e2e busy");
+  await other.getByLabel("Seeds").fill("1-100");
+  await other.getByRole("button", { name: "Build dataset" }).click();
+  await expect(other.getByTestId("dataset-building")).toBeVisible();
+  const otherTab = await other.getByTestId("tab-label").getAttribute("data-label");
+  const ownTab = await page.getByTestId("tab-label").getAttribute("data-label");
+  await page.getByLabel("Dataset name").fill("e2e busy");
+  await page.getByRole("button", { name: "Build dataset" }).click();
+  await expect(page.getByTestId("dataset-error")).toContainText(
+    `Dataset "e2e busy" is being written in tab ${otherTab}: let it finish there (or cancel it), or choose another name. This is tab ${ownTab}.`,
+  );
+  await other.getByTestId("dataset-building").getByRole("button", { name: "Cancel" }).click();
+  await expect(other.getByTestId("dataset-building")).toHaveCount(0);
+  await other.close();
+  await expect(rows).toHaveCount(2);
+
   // The official PatchDPO layout: one folder per (reference, prompt), the PNGs byte-identical.
   const officialDownload = page.waitForEvent("download");
   await rows.first().getByRole("button", { name: "Export official layout" }).click();
@@ -116,4 +140,30 @@ test("Dataset tab: build, view, reload, export, import, bad zips, official layou
   await importOfficial("no-maps.zip", zipSync(noMaps));
   await expect(page.getByTestId("dataset-error")).toContainText(/no-maps\.zip: missing patch_quality\.pkl/);
   await expect(rows).toHaveCount(3);
+});
+
+/**
+ * Chromium applies a quota override to IndexedDB only before the origin's first write of the
+ * browser session, so this runs in a fresh context whose quota is low from the start: the pack
+ * loads (uncached) and the dataset import is refused by name.
+ */
+test("a dataset that does not fit the storage quota is refused by name and stores nothing", async ({
+  browser,
+}, info) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/?pack=none");
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(page.url()).origin, quotaSize: 64 * 1024 });
+  await page.getByRole("button", { name: "Load tiny" }).click();
+  await expectLoaded(page, "tiny");
+  await page.getByRole("tab", { name: "Dataset" }).click();
+  const path = info.outputPath("tiny.zip");
+  writeFileSync(path, syntheticDatasetZip(readManifest("tiny"), packDenoiser("tiny").arch));
+  await page.getByTestId("dataset-import").setInputFiles(path);
+  await expect(page.getByTestId("dataset-error")).toContainText(
+    /Not enough browser storage to save dataset "synthetic dataset"\. Nothing was stored; free space by deleting/,
+  );
+  await expect(page.getByTestId("dataset-list").locator("tbody tr")).toHaveCount(0);
+  await context.close();
 });

@@ -132,7 +132,11 @@ async function loadTokensEncoder(page: Page) {
   };
   await page.getByLabel("Encoder description (JSON)").fill(JSON.stringify(spec));
   await page.getByRole("button", { name: "Load encoder" }).click();
-  await expect(page.getByTestId("inspect-status")).toContainText("Encoder: tokens_encoder.onnx.");
+  const status = page.getByTestId("inspect-status").filter({ hasText: "Encoder: tokens_encoder.onnx." });
+  const refused = page.getByTestId("encoder-error");
+  await expect(status.or(refused)).toBeVisible();
+  const why = (await refused.count()) ? await refused.textContent() : "";
+  await expect(refused, `the encoder was refused: ${why}`).toHaveCount(0);
   await expect(page.getByTestId("quality-backend")).toBeVisible();
 }
 

@@ -293,7 +293,7 @@ test("two tabs cannot train one run: the second is told which tab holds it, and 
     }
   });
   expect(refusal).toBe(
-    `RunHeldError: Run "e2e-two-tabs" is being trained in tab ${first}: pause it there (or close that tab) first. This is tab ${second}.`,
+    `HeldError: Run "e2e-two-tabs" is being trained in tab ${first}: pause it there (or close that tab) first. This is tab ${second}.`,
   );
   const deleteRefusal = await other.evaluate(() =>
     window.patchdpo?.training

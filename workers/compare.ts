@@ -26,7 +26,7 @@ import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from 
 import type { GenerationPack } from "./generation";
 import { decodeImageBlob } from "./image-decode";
 import type { ExecutionProvider } from "./inference-api";
-import { createSession, runSession } from "./ort-sessions";
+import { createSession, releaseSession, runSession } from "./ort-sessions";
 
 /** Encoder sessions the worker already holds: a pack role or a user encoder by id. */
 export interface CompareHost {
@@ -57,7 +57,7 @@ export class CompareService {
   forget(packId: string): void {
     const e = this.extras.get(packId);
     this.extras.delete(packId);
-    void e?.then((x) => Promise.all(x.sessions.map((s) => s.release()))).catch(() => {});
+    void e?.then((x) => Promise.all(x.sessions.map(releaseSession))).catch(() => {});
   }
 
   capabilities(packId: string): Promise<CompareCapabilities> {

@@ -16,6 +16,8 @@ export interface BuildRequest {
   sampler: DatasetSettings["sampler"];
   adapter: { label: string; tensors: Map<string, Float32Array> };
   refWeight: DatasetSettings["refWeight"];
+  /** The asking tab's label: a dataset is written by one tab at a time (workers/tab-locks.ts). */
+  tab?: string;
 }
 
 export interface BuildProgress {
@@ -43,7 +45,8 @@ export interface DatasetApi {
   /**
    * Generates `seeds × prompts` images per reference with the request's adapter through `run`
    * (the inference worker's sessions), computes both quality maps of each, and stores the dataset.
-   * Nothing is stored when cancelled or failed.
+   * Nothing is stored when cancelled or failed. While another tab writes a dataset of the same name
+   * for the pack, refused with a HeldError naming that tab.
    */
   build(
     taskId: string,
@@ -58,7 +61,7 @@ export interface DatasetApi {
   /** The dataset as a zip (docs/dataset-format.md). */
   exportZip(id: string, manifest: Manifest): Promise<Uint8Array>;
   /** Validates a zip for `manifest`'s pack and stores it under a new id; errors name the problem. */
-  importZip(bytes: Uint8Array, fileName: string, manifest: Manifest): Promise<DatasetSummary>;
+  importZip(bytes: Uint8Array, fileName: string, manifest: Manifest, tab?: string): Promise<DatasetSummary>;
   /** The dataset as a zip of the official PatchDPO data layout (docs/official-layout.md). */
   exportOfficial(id: string, manifest: Manifest): Promise<Uint8Array>;
   /**
@@ -73,5 +76,6 @@ export interface DatasetApi {
     manifest: Manifest,
     run: RunRole,
     onProgress: (done: number, total: number) => void,
+    tab?: string,
   ): Promise<{ summary: DatasetSummary; warnings: string[] }>;
 }

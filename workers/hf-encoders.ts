@@ -33,7 +33,7 @@ import { isQuotaError } from "../src/core/pack/errors";
 import type { ValueInfo } from "../src/core/pack/signature";
 import { idbStore } from "../src/core/pack/store";
 import type { ExecutionProvider } from "./inference-api";
-import { createSession } from "./ort-sessions";
+import { createSession, releaseSession } from "./ort-sessions";
 import type { QualityService } from "./quality";
 import type { UserEncoderInfo } from "./quality-api";
 
@@ -123,7 +123,7 @@ export class HfEncoderService {
       const info = await this.install(record, staged.chosen, session, binding, provider);
       return { record, info };
     } catch (e) {
-      await session.release();
+      await releaseSession(session);
       throw e;
     }
   }
@@ -165,7 +165,7 @@ export class HfEncoderService {
       throw new Error(onnxLoadError("the chosen file", e));
     }
     const sig = sessionSignature(session);
-    await session.release();
+    await releaseSession(session);
     return { inputs: sig.inputMetadata, outputs: sig.outputMetadata };
   }
 
@@ -185,7 +185,7 @@ export class HfEncoderService {
     try {
       return { session, binding: bindHfModel(derivation, sessionSignature(session), model.file) };
     } catch (e) {
-      await session.release();
+      await releaseSession(session);
       throw e;
     }
   }

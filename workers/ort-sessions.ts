@@ -126,8 +126,13 @@ export function runOrt(
   return queue.run(() => session.run(inputs));
 }
 
+/** Releases through the serial queue too: a release beside a create or run breaks ORT's WASM backend. */
+export function releaseSession(session: ort.InferenceSession): Promise<void> {
+  return queue.run(() => session.release());
+}
+
 export async function releaseSessions(sessions: RoleSessions): Promise<void> {
-  for (const s of Object.values(sessions)) await queue.run(() => s.release());
+  for (const s of Object.values(sessions)) await releaseSession(s);
 }
 
 /** `onRunMs` gets the duration of session.run alone (benchmarks compare it with whole-pipeline time). */

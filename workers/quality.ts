@@ -22,7 +22,7 @@ import type { QualityResult, QualityShape } from "../src/core/quality/types";
 import { GpuContext } from "../src/gpu/context";
 import { patchQualityGpu } from "../src/gpu/kernels/quality";
 import type { ExecutionProvider } from "./inference-api";
-import { createSession, runOrt } from "./ort-sessions";
+import { createSession, releaseSession, runOrt } from "./ort-sessions";
 import type { EncoderRef, QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";
 
 export interface Encoder {
@@ -67,7 +67,7 @@ export class QualityService {
       problems.push(`output "${spec.output}" not among [${session.outputNames.join(", ")}]`);
     if (!problems.length) problems.push(...(await this.probeOutput(session, spec)));
     if (problems.length) {
-      await session.release();
+      await releaseSession(session);
       throw new EncoderSpecError(`${spec.file}: ${problems.join("; ")}`);
     }
     const id = `user-${this.nextId++}`;
@@ -102,14 +102,14 @@ export class QualityService {
   async addEncoder(id: string, encoder: Omit<Encoder, "background">): Promise<void> {
     const previous = this.users.get(id);
     this.users.set(id, { ...encoder, background: WHITE });
-    if (previous && previous.session !== encoder.session) await previous.session.release();
+    if (previous && previous.session !== encoder.session) await releaseSession(previous.session);
   }
 
   /** Drops an encoder added with addEncoder, releasing its session. */
   async removeEncoder(id: string): Promise<void> {
     const previous = this.users.get(id);
     this.users.delete(id);
-    await previous?.session.release();
+    if (previous) await releaseSession(previous.session);
   }
 
   /** A loaded user encoder's session and spec (the Compare tab's global-similarity evaluators). */

@@ -78,7 +78,7 @@ export interface TrainingApi {
   /**
    * Trains run `runId` (task id = run id) until its last step or `pause`; a stored run resumes from
    * its last checkpoint and keeps its stored dataset and settings. Resolves with the run record.
-   * A run another tab (or this one) is training is refused with a RunHeldError naming that tab; a
+   * A run another tab (or this one) is training is refused with a HeldError naming that tab; a
    * checkpoint that does not fit in the browser's storage quota stops the run ("interrupted", with
    * what to delete), keeping the previous checkpoint.
    */

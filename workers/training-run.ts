@@ -9,6 +9,7 @@
  */
 import type { PreferenceDataset } from "../src/core/dataset/types";
 import { denoiserArch } from "../src/core/engine/arch";
+import { isQuotaError } from "../src/core/pack/errors";
 import { parseSafetensors } from "../src/core/safetensors";
 import { alphasCumprod } from "../src/core/sampling";
 import { type AdapterSizes, adapterSizes } from "../src/core/training/checkpoint";
@@ -26,7 +27,6 @@ import { packCache } from "./pack-cache";
 import type { RunRecord, RunSummary, TrainingEvent } from "./training-api";
 import {
   type HoldWrite,
-  isQuotaError,
   listRecords,
   newestWholeCheckpoint,
   readDataset,

@@ -196,8 +196,3 @@ export async function deleteStoredRun(id: string): Promise<void> {
     return promisifyRequest(store.transaction);
   });
 }
-
-/** Whether a storage write failed for lack of quota (a DOMException, or Chromium's QuotaExceededError class). */
-export function isQuotaError(e: unknown): boolean {
-  return (e as { name?: string } | null)?.name === "QuotaExceededError";
-}

@@ -2,7 +2,7 @@
 /**
  * Training worker: checks the WebGPU device, and trains adapters (workers/training-run.ts) with
  * pause, resume from IndexedDB checkpoints and adapter export; each run trains under its Web Lock
- * (workers/run-locks.ts), so no two tabs train the same run.
+ * (workers/tab-locks.ts), so no two tabs train the same run.
  */
 import * as Comlink from "comlink";
 import { readBaseAdapter } from "../src/core/pack/base-adapter";
@@ -10,7 +10,7 @@ import { exportAdapter } from "../src/core/training/adapter-file";
 import type { GpuContext } from "../src/gpu/context";
 import { acquireDevice } from "../src/gpu/device";
 import { packCache } from "./pack-cache";
-import { heldRuns, withRunLock } from "./run-locks";
+import { heldLocks, lockTab, withTabLock } from "./tab-locks";
 import { TaskSignals } from "./task-signals";
 import { importAdapterFile, importedAdapters, importedTensors } from "./training-adapters";
 import type { RunRecord, TrainingApi, TrainingEvent, TrainOptions } from "./training-api";
@@ -23,17 +23,14 @@ const engines = new Map<string, GpuContext | null>();
 /** Armed test holds of checkpoint writes (testHoldCheckpointWrite), by run. */
 const holds = new Map<string, { fromStep: number; started: (step: number) => void }>();
 
-/** A tab label as lock names carry it (no separators). */
-const tabOf = (options?: TrainOptions) => (options?.tab ?? "").replace(/[^\w-]/g, "") || "(a script)";
-
-/** Trains the run `open` reads, holding its lock (refused with RunHeldError when another trainer has it). */
+/** Trains the run `open` reads, holding its lock (refused with HeldError when another trainer has it). */
 function start(
   runId: string,
   open: () => Promise<{ record: RunRecord; note?: string }>,
   onEvent: (e: TrainingEvent) => void,
   options: TrainOptions = {},
 ) {
-  return withRunLock(runId, tabOf(options), async () => {
+  return withTabLock("run", runId, lockTab(options.tab), async () => {
     // Read under the lock: another tab may have trained the run until a moment ago.
     const { record, note } = await open();
     try {
@@ -88,7 +85,7 @@ const api: TrainingApi = {
     return start(runId, open, onEvent, options);
   },
   async deleteRun(runId, tab) {
-    await withRunLock(runId, tabOf({ tab }), () => deleteStoredRun(runId));
+    await withTabLock("run", runId, lockTab(tab), () => deleteStoredRun(runId));
   },
   async testLoseDevice(runId) {
     const ctx = engines.get(runId);
@@ -111,7 +108,7 @@ const api: TrainingApi = {
   },
   run: readRun,
   async runs() {
-    const [runs, held] = await Promise.all([listRuns(), heldRuns()]);
+    const [runs, held] = await Promise.all([listRuns(), heldLocks("run")]);
     return runs.map((r) => {
       const live = held.has(r.id) || engines.has(r.id);
       if (r.status === "running" && !live)

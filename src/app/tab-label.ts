@@ -1,6 +1,6 @@
 /**
  * This studio tab's short label (shown in the header), so that a tab refused a run can say which
- * tab trains it (workers/run-locks.ts). It survives reloads of the tab (sessionStorage); a tab
+ * tab trains it or writes it (workers/tab-locks.ts). It survives reloads of the tab (sessionStorage); a tab
  * opened as a duplicate, which copies sessionStorage, finds the label's Web Lock taken and picks
  * another.
  */

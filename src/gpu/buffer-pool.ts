@@ -3,8 +3,10 @@
  * allocate per call. Sizes are rounded up to a multiple of a quarter of their power of two
  * (< 25 % waste), so shapes that differ slightly share buffers. The pool remembers the size each
  * in-use buffer was asked for, so operand checks see the tensor, not the padding. `liveCount` is
- * what leak tests watch.
+ * what leak tests watch. A request beyond the device's limits is refused by name (GpuLimitError).
  */
+
+import { GpuLimitError } from "./errors.ts";
 
 /** Smallest size class; also keeps uniform buffers at a multiple of 16 bytes. */
 const MIN_BYTES = 256;
@@ -25,7 +27,13 @@ export class BufferPool {
 
   /** A buffer of at least `byteLength` bytes; its contents are undefined (not zeroed on reuse). */
   acquire(byteLength: number, usage: GPUBufferUsageFlags, label = "pooled"): GPUBuffer {
-    const size = sizeClass(byteLength);
+    const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
+    if (usage & GPUBufferUsage.STORAGE && byteLength > maxStorageBufferBindingSize)
+      throw new GpuLimitError(label, byteLength, "maxStorageBufferBindingSize", maxStorageBufferBindingSize);
+    if (byteLength > maxBufferSize) throw new GpuLimitError(label, byteLength, "maxBufferSize", maxBufferSize);
+    // The size class may round past a limit that the request itself fits.
+    const cap = usage & GPUBufferUsage.STORAGE ? maxStorageBufferBindingSize : maxBufferSize;
+    const size = Math.min(sizeClass(byteLength), cap);
     const buffer = this.free.get(`${usage}:${size}`)?.pop() ?? this.create(size, usage, label);
     this.inUse.set(buffer, byteLength);
     return buffer;

@@ -25,6 +25,23 @@ export class GpuCommandError extends Error {
   }
 }
 
+/** A buffer larger than this device allows: refused before WebGPU would fail the allocation or its binding. */
+export class GpuLimitError extends Error {
+  override readonly name = "GpuLimitError";
+  constructor(
+    readonly label: string,
+    readonly byteLength: number,
+    readonly limit: "maxBufferSize" | "maxStorageBufferBindingSize",
+    readonly allowed: number,
+  ) {
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    super(
+      `buffer "${label}" needs ${mib(byteLength)}, more than this WebGPU device allows (${limit} ${mib(allowed)}); ` +
+        "use a smaller batch or model, or train on the CPU engine",
+    );
+  }
+}
+
 /** No adapter or device could be obtained; fall back to the CPU path. */
 export class GpuUnavailableError extends Error {
   override readonly name = "GpuUnavailableError";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sizeClass } from "./buffer-pool.ts";
 import type { GpuContext } from "./context.ts";
-import { GpuCommandError, GpuDeviceLostError } from "./errors.ts";
+import { GpuCommandError, GpuDeviceLostError, GpuLimitError } from "./errors.ts";
 import { kernelKey } from "./pipeline-cache.ts";
 import { createNodeContext, skipWebGpu } from "./testing/node-gpu.ts";
 import { readFloat32, storageUsage, upload } from "./transfer.ts";
@@ -51,6 +51,31 @@ describe.skipIf(skipWebGpu)("GPU runtime (WebGPU)", () => {
     expect(() => ctx.pool.release(b)).toThrow();
     ctx.pool.trim();
     expect(ctx.pool.liveCount).toBe(before);
+  });
+
+  it("refuses a buffer beyond the device's limits by name, allocating nothing", () => {
+    const { maxBufferSize, maxStorageBufferBindingSize } = ctx.device.limits;
+    const before = ctx.pool.liveCount;
+    expect(() => ctx.pool.acquire(maxStorageBufferBindingSize + 2 ** 20, storageUsage(), "activations")).toThrow(
+      new GpuLimitError(
+        "activations",
+        maxStorageBufferBindingSize + 2 ** 20,
+        "maxStorageBufferBindingSize",
+        maxStorageBufferBindingSize,
+      ),
+    );
+    expect(() =>
+      ctx.pool.acquire(maxBufferSize + 2 ** 20, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, "readback"),
+    ).toThrow(/buffer "readback" needs .* MiB, more than this WebGPU device allows \(maxBufferSize .* MiB\)/);
+    expect(ctx.pool.liveCount).toBe(before);
+    // Just under the binding limit, the size class is capped so that the buffer still binds whole.
+    const edge = maxStorageBufferBindingSize - 4;
+    if (edge <= 256 * 1024 * 1024) {
+      const b = ctx.pool.acquire(edge, storageUsage(), "edge");
+      expect(b.size).toBeLessThanOrEqual(maxStorageBufferBindingSize);
+      ctx.pool.release(b);
+      ctx.pool.trim();
+    }
   });
 
   it("caches pipelines per specialization and runs them in one batch", async () => {

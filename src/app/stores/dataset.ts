@@ -11,6 +11,7 @@ import type { PromptChoice, RgbaImage } from "../../core/generate";
 import { samplerDefaults } from "../../core/generate/sampler-defaults";
 import type { Manifest } from "../../core/pack";
 import { callback, dataset, inference, training } from "../services/workers";
+import { tabLabel } from "../tab-label";
 import { useAdapters } from "./adapters";
 import { runTask, useTasks } from "./tasks";
 
@@ -143,6 +144,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
           sampler: form.sampler,
           adapter: { label: choice.kind === "base" ? "base" : choice.label, tensors },
           refWeight: form.refWeight,
+          tab: tabLabel(),
         };
         return dataset.callCancellable(signal, (api, requestId) =>
           api.build(
@@ -212,7 +214,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
       `Importing ${file.name}`,
       async () => {
         const bytes = new Uint8Array(await file.arrayBuffer());
-        return dataset.call((api) => api.importZip(bytes, file.name, manifest));
+        return dataset.call((api) => api.importZip(bytes, file.name, manifest, tabLabel()));
       },
       { done: (summary) => `${summary.samples} images of ${summary.references} references`, cancellable: false },
     );
@@ -251,6 +253,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
             manifest,
             callback((role, feeds) => inference.call((api) => api.run(manifest.id, role, feeds))),
             callback((done, total) => progress(done / total, `${done} of ${total} images encoded`)),
+            tabLabel(),
           ),
         );
       },

@@ -149,7 +149,7 @@ export const useTraining = create<TrainingState>()((set, get) => {
           else if (e.kind === "adapter") void preview(manifest, runId, e.step, e.tensors);
         };
         return call(callback(onEvent), get().previewEvery).catch((e: Error) => {
-          if (e.name === "RunHeldError") refused = e.message;
+          if (e.name === "HeldError") refused = e.message;
           throw e;
         });
       },
