@@ -10,7 +10,7 @@ import { expect, test } from "@playwright/test";
 import type {} from "../src/app/services/devtools"; // window.patchdpo's type
 import { relError } from "../src/core/engine/testing/tiny";
 import { parseSafetensors } from "../src/core/safetensors";
-import { expectLoaded } from "./helpers";
+import { expectLoaded, onnxBackend } from "./helpers";
 
 const FIXTURE = "tests/fixtures/sampler-tiny.safetensors";
 const TOLERANCE = 2e-3;
@@ -24,13 +24,7 @@ test("the pipeline on WebGPU reproduces the foundry sampler from fixed noise (DD
   page,
   context,
 }) => {
-  // Run ONNX models on WebGPU (the settings the Models tab persists).
-  await context.addInitScript(() =>
-    localStorage.setItem(
-      "patchdpo-settings",
-      JSON.stringify({ state: { tab: "models", executionProvider: "webgpu", autoLoadBuiltin: true }, version: 1 }),
-    ),
-  );
+  await onnxBackend(context, "webgpu");
   await context.route("**/__fixtures/sampler-tiny.safetensors", (route) =>
     route.fulfill({ body: readFileSync(FIXTURE), contentType: "application/octet-stream" }),
   );

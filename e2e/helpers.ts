@@ -48,18 +48,26 @@ export function cacheKeys(page: Page): Promise<string[]> {
   });
 }
 
-const WASM_SETTINGS = JSON.stringify({
-  state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
-  version: 1,
-});
+/**
+ * Runs ONNX models on `provider` rather than "auto" (the Models tab's setting, persisted), for
+ * pages of `context` that have no settings yet: a reload keeps what the page changed since.
+ */
+export async function onnxBackend(context: BrowserContext, provider: "wasm" | "webgpu") {
+  const settings = JSON.stringify({
+    state: { tab: "models", executionProvider: provider, autoLoadBuiltin: true },
+    version: 1,
+  });
+  await context.addInitScript((s) => {
+    if (!localStorage.getItem("patchdpo-settings")) localStorage.setItem("patchdpo-settings", s);
+  }, settings);
+}
 
 /**
- * Opens the studio on the tiny pack with ONNX on WASM: onnxruntime-web's WebGPU backend on
- * SwiftShader is too slow under load for the dataset, training and compare flows (the WGSL
- * training engine still runs on WebGPU).
+ * Opens the studio on the tiny pack with ONNX on WASM, the backend "auto" measures faster on
+ * SwiftShader, without the measurement (the WGSL training engine still runs on WebGPU).
  */
 export async function openTinyOnWasm(page: Page, context: BrowserContext) {
-  await context.addInitScript((s) => localStorage.setItem("patchdpo-settings", s), WASM_SETTINGS);
+  await onnxBackend(context, "wasm");
   await page.goto("/?pack=tiny");
   await expectLoaded(page, "tiny", 120_000);
 }

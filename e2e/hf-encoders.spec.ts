@@ -7,14 +7,14 @@
  * as Compare's DINO-style evaluator; after a reload it is still registered and still chosen.
  */
 import { readFileSync } from "node:fs";
-import { type BrowserContext, expect, type Page, test } from "@playwright/test";
+import { expect, type Page, test } from "@playwright/test";
 import { strFromU8, unzipSync } from "fflate";
 import type { CompareReport } from "../src/core/metrics/report";
 import { patchQualityCpu } from "../src/core/quality/cpu";
 import { type EncoderSpec, patchFeatures } from "../src/core/quality/encoder-spec";
 import { patchQualityMaps } from "../src/core/quality/maps";
 import { parseSafetensors, serializeSafetensors, type Tensor } from "../src/core/safetensors";
-import { expectLoaded, TINY_DIR, tinyManifest } from "./helpers";
+import { expectLoaded, onnxBackend, openTinyOnWasm, TINY_DIR, tinyManifest } from "./helpers";
 
 test.setTimeout(600_000);
 
@@ -48,22 +48,6 @@ function scaledAdapter(): Buffer {
     out.set(name, { dtype: "F32", shape, data: base.map((v) => v * 1.5) });
   }
   return Buffer.from(serializeSafetensors(out, { pack: "tiny" }));
-}
-
-/**
- * The tiny pack with ONNX on WASM, as helpers.openTinyOnWasm, but the settings are written only
- * when there are none: a reload must find what the page persisted.
- */
-async function openTinyOnWasm(page: Page, context: BrowserContext) {
-  const settings = JSON.stringify({
-    state: { tab: "models", executionProvider: "wasm", autoLoadBuiltin: true },
-    version: 1,
-  });
-  await context.addInitScript((s) => {
-    if (!localStorage.getItem("patchdpo-settings")) localStorage.setItem("patchdpo-settings", s);
-  }, settings);
-  await page.goto("/?pack=tiny");
-  await expectLoaded(page, "tiny", 120_000);
 }
 
 async function download(page: Page, button: string): Promise<Buffer> {
@@ -233,8 +217,9 @@ test("a folder URL registers the backend's export: CLIP's vision tower with its 
 
 test("on WebGPU the registered folder runs the backend's export and matches its PyTorch reference", async ({
   page,
+  context,
 }) => {
-  // Default settings: ONNX on WebGPU (SwiftShader here).
+  await onnxBackend(context, "webgpu");
   await page.goto("/?pack=tiny");
   await expectLoaded(page, "tiny", 120_000);
   await page.getByTestId("encoder-folder-input").setInputFiles(FOLDER);

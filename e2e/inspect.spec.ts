@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { expect, type Page, test } from "@playwright/test";
-import { expectLoaded, TINY_DIR } from "./helpers";
+import { expectLoaded, onnxBackend, TINY_DIR } from "./helpers";
 
 const REFERENCE = `${TINY_DIR}/gallery/1f30a.png`;
 const GENERATED = `${TINY_DIR}/gallery/1f44e.png`;
@@ -94,7 +94,9 @@ async function download(page: Page, button: string): Promise<Buffer> {
 
 test("Inspect: the encoder's WebGPU output feeds the kernel in place and agrees with the WASM path", async ({
   page,
+  context,
 }) => {
+  await onnxBackend(context, "webgpu");
   await openPair(page);
   await expect(page.getByTestId("quality-backend")).toHaveAttribute("data-features", "gpu-buffer");
   const onGpu = JSON.parse((await download(page, "Export maps JSON")).toString());
@@ -142,7 +144,9 @@ async function loadTokensEncoder(page: Page) {
 
 test("Inspect: a token encoder's patch tokens (after its CLS token) feed the kernel in place on WebGPU", async ({
   page,
+  context,
 }) => {
+  await onnxBackend(context, "webgpu");
   await openPair(page);
   await loadTokensEncoder(page);
   await expect(page.getByTestId("quality-backend")).toHaveAttribute("data-features", "gpu-buffer");

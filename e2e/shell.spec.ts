@@ -12,6 +12,14 @@ test("the studio loads with its tabs and reports the SwiftShader WebGPU adapter"
   await expect(page.getByTestId("compute-backend")).toHaveText(/^WebGPU: google swiftshader$/);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   await expectLoaded(page, "tiny");
+  // "auto" timed one denoiser call on each ONNX Runtime backend and says which won, by how much.
+  const reason = page.getByTestId("auto-reason");
+  await expect(reason).toHaveText(/^ \(auto: (WASM|WebGPU): [\d.]+× faster than (WebGPU|WASM).* on one denoiser call/);
+  const winner = (await reason.textContent())?.includes("auto: WASM") ? "wasm" : "webgpu";
+  await expect(page.locator(".backend")).toHaveAttribute("data-provider", winner);
+  await expect(page.locator('[data-pack-id="tiny"]')).toContainText(
+    winner === "wasm" ? "Loaded on WASM" : "Loaded on WebGPU",
+  );
   await page.getByRole("tab", { name: "Dataset" }).click();
   await expect(page.getByRole("button", { name: "Build dataset" })).toBeVisible();
   expect(errors).toEqual([]);

@@ -207,6 +207,10 @@ test("Train tab: dataset from the Dataset tab, PatchDPO with live curves and pre
   await page.getByRole("button", { name: "Start" }).click();
   const chart = (metric: string) => page.locator(`figure.metric-chart[data-metric="${metric}"]`);
   await expect(chart("loss")).toHaveAttribute("data-points", /^([3-9]|1\d|2[0-4])$/, { timeout: 120_000 });
+  // The engine was chosen by timing one step on each (the default "auto").
+  await expect(page.getByTestId("train-status")).toContainText(
+    /engine (cpu|webgpu) \(auto: (CPU|WGSL) engine [\d.]+× faster than .* on one step/,
+  );
   // Paused at once: on an idle machine the tiny pack trains a step in well under 100 ms (a run
   // that has ended meanwhile disables the button, and is shown from the saved runs below).
   await page

@@ -12,10 +12,20 @@ import type { QualityRequest, QualityResponse, UserEncoderInfo } from "./quality
 export type ExecutionProviderChoice = "auto" | "webgpu" | "wasm";
 export type ExecutionProvider = "webgpu" | "wasm";
 
+/** What "auto" resolved to, and why (workers/backend-choice.ts). */
+export interface BackendChoice {
+  provider: ExecutionProvider;
+  reason: string;
+  /** One denoiser call on each backend, when measured. */
+  ms?: Record<ExecutionProvider, number>;
+  measuredAt?: string;
+}
+
 export interface ComputeEnv {
   webgpu: GpuProbe;
-  /** The provider "auto" resolves to in this worker. */
+  /** The provider "auto" resolves to in this worker now: measured at the last pack load, else guessed. */
   autoProvider: ExecutionProvider;
+  autoReason: string;
   crossOriginIsolated: boolean;
   wasmThreads: number;
   cores: number;
@@ -31,6 +41,8 @@ export interface LoadedPack {
   id: string;
   manifest: Manifest;
   provider: ExecutionProvider;
+  /** How "auto" chose `provider` (absent when a backend was chosen by hand). */
+  backend?: BackendChoice;
   /** Wall time of the whole load in the worker: manifest, files, hashes, sessions, cache write. */
   loadMs: number;
   /** The same split into manifest + files (fetch or cache read, hashing), session creation, cache write. */

@@ -9,10 +9,18 @@ import { CacheQuotaError } from "../src/core/pack/errors";
 import type { RoleName } from "../src/core/pack/manifest";
 import { stagePack } from "../src/core/pack/stage";
 import { probeWebGpu } from "../src/gpu/device";
+import { chooseBackend, guessBackend } from "./backend-choice";
 import { CompareService } from "./compare";
 import { type GenerationPack, Generator, gallerySource } from "./generation";
 import { HfEncoderService } from "./hf-encoders";
-import type { ComputeEnv, ExecutionProvider, ExecutionProviderChoice, InferenceApi, LoadedPack } from "./inference-api";
+import type {
+  BackendChoice,
+  ComputeEnv,
+  ExecutionProvider,
+  ExecutionProviderChoice,
+  InferenceApi,
+  LoadedPack,
+} from "./inference-api";
 import {
   configureOrt,
   createRoleSessions,
@@ -31,7 +39,13 @@ configureOrt(new URL(import.meta.env.BASE_URL, self.location.origin).href);
 const cache = packCache();
 const tasks = new TaskSignals();
 const loaded = new Map<string, RoleSessions>();
-let envPromise: Promise<ComputeEnv> | undefined;
+let probed: ReturnType<typeof probeWebGpu> | undefined;
+const probe = () => {
+  probed ??= probeWebGpu();
+  return probed;
+};
+/** "auto" as measured at the latest pack load with "auto"; guessed from the adapter before that. */
+let auto: BackendChoice | undefined;
 const quality = new QualityService((packId) => loaded.get(packId)?.patch_encoder);
 const hfEncoders = new HfEncoderService(
   quality,
@@ -65,15 +79,17 @@ const compare = new CompareService({
 const resolveProvider = async (choice: ExecutionProviderChoice): Promise<ExecutionProvider> =>
   choice === "auto" ? (await environment()).autoProvider : choice;
 
-function environment(): Promise<ComputeEnv> {
-  envPromise ??= probeWebGpu().then((webgpu) => ({
+async function environment(): Promise<ComputeEnv> {
+  const webgpu = await probe();
+  const choice = auto ?? guessBackend(webgpu);
+  return {
     webgpu,
-    autoProvider: webgpu.available ? "webgpu" : "wasm",
+    autoProvider: choice.provider,
+    autoReason: choice.reason,
     crossOriginIsolated: self.crossOriginIsolated,
     wasmThreads: wasmThreads(),
     cores: navigator.hardwareConcurrency,
-  }));
-  return envPromise;
+  };
 }
 
 const api: InferenceApi = {
@@ -85,11 +101,22 @@ const api: InferenceApi = {
       const progress = throttleProgress(onProgress);
       // Leftovers of a tab closed mid-commit would otherwise stay until the next commit.
       await cache.gc();
-      const provider: ExecutionProvider = choice === "auto" ? (await environment()).autoProvider : choice;
       const staged = await stagePack(source, { cache, fetch: self.fetch.bind(self) }, { signal, onProgress: progress });
       const stagedAt = performance.now();
       const { manifest } = staged;
       const total = staged.record.totalBytes;
+      let backend: BackendChoice | undefined;
+      if (choice === "auto") {
+        progress({ phase: "session", loaded: total, total, message: "Choosing the faster ONNX Runtime backend" });
+        const denoiser = staged.bytes.get(manifest.roles.denoiser?.file ?? "");
+        const device = `${navigator.hardwareConcurrency} cores, ${wasmThreads()} WASM threads`;
+        backend = denoiser
+          ? await chooseBackend(manifest, denoiser, await probe(), device)
+          : guessBackend(await probe());
+        auto = backend;
+        signal.throwIfAborted();
+      }
+      const provider: ExecutionProvider = backend?.provider ?? (choice === "auto" ? "wasm" : choice);
       const sessions = await createRoleSessions(manifest, staged.bytes, provider, signal, (role, file) =>
         progress({ phase: "session", loaded: total, total, message: `Creating session for ${role} (${file})` }),
       );
@@ -119,6 +146,7 @@ const api: InferenceApi = {
         id: manifest.id,
         manifest,
         provider,
+        backend,
         loadMs: performance.now() - started,
         phaseMs: {
           files: stagedAt - started,

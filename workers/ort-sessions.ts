@@ -18,8 +18,9 @@ export function configureOrt(baseUrl: string): void {
   const dir = new URL(ORT_ASSET_DIR, baseUrl).href;
   ort.env.wasm.wasmPaths = { mjs: dir + ORT_ASSET_FILES.mjs, wasm: dir + ORT_ASSET_FILES.wasm };
   ort.env.logLevel = "error";
-  // ORT's own default (half the cores, at most 4), made explicit so the header can report it.
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, Math.ceil(navigator.hardwareConcurrency / 2)) : 1;
+  // Every core (ORT's default is half of them, which is one on a 2-core machine): generation is
+  // the studio's heaviest ONNX work and runs alone in this worker. Threads need cross-origin isolation.
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(16, navigator.hardwareConcurrency) : 1;
 }
 
 export function wasmThreads(): number {
@@ -53,7 +54,7 @@ export async function createRoleSessions(
       const model = bytes.get(spec.file) as Uint8Array;
       let session: ort.InferenceSession;
       try {
-        session = await queue.run(() => ort.InferenceSession.create(model, sessionOptions(role, provider)));
+        session = await createRoleSession(role, model, provider);
       } catch (e) {
         throw new PackError(`role ${role}: ${onnxLoadError(spec.file, e)}`);
       }
@@ -90,18 +91,22 @@ function sessionOptions(role: RoleName, provider: ExecutionProvider): ort.Infere
   };
 }
 
-/**
- * One session outside a pack (a user-supplied or registered encoder), created through the same
- * serial queue; `externalData` for models whose weights live in separate files (`model.onnx_data`).
- */
-export function createSession(
+type ExternalData = { path: string; data: Uint8Array }[];
+
+/** One session with `role`'s options, through the serial queue; `externalData` for weights in separate files. */
+export function createRoleSession(
+  role: RoleName,
   model: Uint8Array,
   provider: ExecutionProvider,
-  externalData?: { path: string; data: Uint8Array }[],
+  externalData?: ExternalData,
 ): Promise<ort.InferenceSession> {
-  const options = { ...sessionOptions("patch_encoder", provider), ...(externalData?.length ? { externalData } : {}) };
+  const options = { ...sessionOptions(role, provider), ...(externalData?.length ? { externalData } : {}) };
   return queue.run(() => ort.InferenceSession.create(model, options));
 }
+
+/** A session outside a pack (a user-supplied or registered encoder, `model.onnx_data` as `externalData`). */
+export const createSession = (model: Uint8Array, provider: ExecutionProvider, externalData?: ExternalData) =>
+  createRoleSession("patch_encoder", model, provider, externalData);
 
 /** The dtype a session declares for an input (float32 when it does not say). */
 export function inputType(session: ort.InferenceSession, name: string): string {

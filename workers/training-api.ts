@@ -3,6 +3,7 @@ import type { PreferenceDataset } from "../src/core/dataset/types";
 import type { CheckpointRef } from "../src/core/training/checkpoint";
 import type { Checkpoint, StepReport, TrainConfig } from "../src/core/training/loop";
 import type { AdapterSummary } from "../src/gpu/device";
+import type { TrainingEngineChoice } from "../src/gpu/trainer";
 
 /**
  * A training run as stored in IndexedDB (workers/training-store.ts: the record, one entry per
@@ -39,6 +40,8 @@ export interface TrainOptions {
   previewEvery?: number;
   /** The calling tab's label (shown in its header): another tab refused this run is told it. */
   tab?: string;
+  /** The training engine; absent: WGSL whenever a WebGPU device can be had (src/gpu/trainer.ts). */
+  engine?: TrainingEngineChoice;
 }
 
 /** Test and benchmark hook: what the training worker holds now (workers/training.worker.ts). */

@@ -1,6 +1,6 @@
 /**
  * Training runs inside the training worker: the pack's denoiser weights from the pack cache, the
- * engine from createTrainer (WGSL when WebGPU works, CPU otherwise), the shared TrainingLoop, and
+ * engine from trainerFor (WGSL when WebGPU works, CPU otherwise, or the faster of the two for "auto"), the shared TrainingLoop, and
  * the run in IndexedDB (workers/training-store.ts: a record with settings, history and the list of
  * its last `keepCheckpoints` checkpoints, each checkpoint its own entry, the dataset written once)
  * so that a run resumes after a reload, a crash or a lost device from its newest checkpoint that
@@ -17,12 +17,14 @@ import {
   type Checkpoint,
   NonFiniteError,
   type StepReport,
+  StepSource,
   type TrainConfig,
   TrainingLoop,
 } from "../src/core/training/loop";
 import type { GpuContext } from "../src/gpu/context";
 import { GpuDeviceLostError } from "../src/gpu/errors";
-import { createTrainer } from "../src/gpu/trainer";
+import type { TrainingEngineChoice } from "../src/gpu/trainer";
+import { trainerFor } from "./engine-choice";
 import { packCache } from "./pack-cache";
 import type { RunRecord, RunSummary, TrainingEvent } from "./training-api";
 import {
@@ -118,6 +120,8 @@ export const MAX_DEVICE_LOSSES = 3;
 export interface RunHooks {
   /** Every this many steps, the current adapter tensors (for sample previews); 0 = never. */
   previewEvery?: number;
+  /** The training engine; absent: WGSL whenever a WebGPU device can be had. */
+  engine?: TrainingEngineChoice;
   /** Each engine the run starts on (a new one after a lost device), e.g. for the test-only device-loss hook. */
   onEngine?(ctx: GpuContext | null): void;
   /** Test-only (testHoldCheckpointWrite): the hold of the checkpoint write at `step`, if one is armed. */
@@ -179,21 +183,21 @@ export async function trainRun(
     return record;
   };
   for (let losses = 0; ; losses++) {
-    const choice = await createTrainer(
-      (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu,
+    const { latent: l } = manifest;
+    const latent = { channels: l.channels, height: l.height, width: l.width };
+    const alphas = alphasCumprod(manifest.scheduler);
+    const source = new StepSource(record.dataset, record.config, latent, alphas);
+    const choice = await trainerFor(
+      hooks.engine ?? "webgpu",
+      manifest,
       denoiserArch(manifest),
       weights,
+      source,
+      good?.step ?? 0,
     );
-    onEvent({ kind: "backend", backend: choice.backend, note: choice.fallbackReason });
+    onEvent({ kind: "backend", backend: choice.backend, note: choice.note });
     hooks.onEngine?.(choice.ctx);
-    const { latent: l } = manifest;
-    const loop = new TrainingLoop(
-      choice.trainer,
-      record.dataset,
-      record.config,
-      { channels: l.channels, height: l.height, width: l.width },
-      alphasCumprod(manifest.scheduler),
-    );
+    const loop = new TrainingLoop(choice.trainer, record.dataset, record.config, latent, alphas);
     try {
       if (good) loop.restore(good);
       // Steps after the checkpoint are trained again on resume; their reports and checkpoints are replaced.

@@ -41,6 +41,7 @@ function start(
           onEvent,
           {
             previewEvery: options.previewEvery,
+            engine: options.engine,
             onEngine: (ctx) => engines.set(runId, ctx),
             holdCheckpointWrite(step) {
               const hold = holds.get(runId);

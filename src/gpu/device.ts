@@ -15,6 +15,12 @@ export interface AdapterSummary {
   shaderF16: boolean;
 }
 
+/** Adapters that are CPU emulations of a GPU, whatever `isFallbackAdapter` says. */
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render/i;
+
+export const isSoftwareAdapter = (adapter: AdapterSummary): boolean =>
+  adapter.isFallbackAdapter || SOFTWARE.test(adapter.name);
+
 export type GpuProbe = { available: true; adapter: AdapterSummary } | { available: false; reason: string };
 
 function gpuApi(): GPU | undefined {

@@ -1,19 +1,45 @@
 /**
  * Picks the training engine: the WGSL `GpuDenoiser` when a WebGPU device can be had, else the CPU
  * `CpuTrainer` behind the same `AdapterTrainer` interface (with the reason, for the UI to show).
+ * With `engine: "auto"` and a probe batch, both engines time that batch's loss and gradients and
+ * the faster is kept: a software adapter (SwiftShader) is usually slower than the CPU engine.
  */
 import type { DenoiserArch } from "../core/engine/arch.ts";
-import { type AdapterTrainer, CpuTrainer, type LoraTensors } from "../core/engine/trainer.ts";
+import {
+  type AdapterTrainer,
+  CpuTrainer,
+  type LoraTensors,
+  type Objective,
+  type TrainingBatch,
+} from "../core/engine/trainer.ts";
 import { GpuContext } from "./context.ts";
 import { GpuDenoiser } from "./denoiser.ts";
+import { isSoftwareAdapter } from "./device.ts";
+
+export type TrainingEngine = "webgpu" | "cpu";
+/** "webgpu": WGSL whenever a device can be had; "cpu"; "auto": the faster on the probe batch. */
+export type TrainingEngineChoice = TrainingEngine | "auto";
 
 export interface TrainerChoice {
   trainer: AdapterTrainer;
-  backend: "webgpu" | "cpu";
+  backend: TrainingEngine;
   /** The context the GPU trainer runs on (destroy it after the trainer), or null. */
   ctx: GpuContext | null;
   /** Why the CPU fallback was used, when it was. */
   fallbackReason?: string;
+  /** How "auto" chose, with the times it measured (ms for one loss-and-gradients call). */
+  measured?: { reason: string; ms: Record<TrainingEngine, number> };
+}
+
+export interface EngineRequest {
+  engine?: TrainingEngineChoice;
+  probe?: { batch: TrainingBatch; objective: Objective };
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
 }
 
 export async function createTrainer(
@@ -21,25 +47,41 @@ export async function createTrainer(
   arch: DenoiserArch,
   weights: ReadonlyMap<string, Float32Array>,
   lora?: LoraTensors,
+  { engine = "webgpu", probe }: EngineRequest = {},
 ): Promise<TrainerChoice> {
-  if (!gpu)
-    return {
-      trainer: new CpuTrainer(arch, weights, lora),
-      backend: "cpu",
-      ctx: null,
-      fallbackReason: "WebGPU is not available",
-    };
+  const cpu = (fallbackReason?: string): TrainerChoice => ({
+    trainer: new CpuTrainer(arch, weights, lora),
+    backend: "cpu",
+    ctx: null,
+    fallbackReason,
+  });
+  if (engine === "cpu") return cpu();
+  if (!gpu) return cpu("WebGPU is not available");
   let ctx: GpuContext | null = null;
+  let gpuChoice: TrainerChoice;
   try {
     ctx = await GpuContext.create(gpu, { label: "patchdpo-trainer" });
-    return { trainer: await GpuDenoiser.create(ctx, arch, weights, lora), backend: "webgpu", ctx };
+    gpuChoice = { trainer: await GpuDenoiser.create(ctx, arch, weights, lora), backend: "webgpu", ctx };
   } catch (e) {
     ctx?.destroy();
-    return {
-      trainer: new CpuTrainer(arch, weights, lora),
-      backend: "cpu",
-      ctx: null,
-      fallbackReason: (e as Error).message,
-    };
+    return cpu((e as Error).message);
   }
+  if (engine !== "auto" || !probe) return gpuChoice;
+
+  const other = cpu();
+  const { batch, objective } = probe;
+  // The first GPU call compiles the pipelines: warm up, then time one call on each engine.
+  await gpuChoice.trainer.lossAndGrads(batch, objective);
+  const ms = {
+    webgpu: await timed(() => gpuChoice.trainer.lossAndGrads(batch, objective)),
+    cpu: await timed(() => other.trainer.lossAndGrads(batch, objective)),
+  };
+  const [kept, dropped] = ms.cpu < ms.webgpu ? [other, gpuChoice] : [gpuChoice, other];
+  dropped.trainer.destroy();
+  dropped.ctx?.destroy();
+  const software = ctx && isSoftwareAdapter(ctx.adapter) ? " on a software adapter" : "";
+  const ratio = kept.backend === "cpu" ? ms.webgpu / ms.cpu : ms.cpu / ms.webgpu;
+  const names = kept.backend === "cpu" ? ["CPU engine", `WGSL${software}`] : ["WGSL engine", "the CPU engine"];
+  const reason = `auto: ${names[0]} ${ratio.toFixed(1)}× faster than ${names[1]} on one step (${ms.cpu.toFixed(0)} ms CPU, ${ms.webgpu.toFixed(0)} ms WGSL)`;
+  return { ...kept, measured: { reason, ms } };
 }

@@ -34,6 +34,7 @@ export function Header() {
         {env && (
           <span className="muted">
             {" · "}ONNX runtime on {provider === "webgpu" ? "WebGPU" : "WASM"}
+            {choice === "auto" && <span data-testid="auto-reason"> (auto: {env.autoReason})</span>}
             {" · "}
             {env.crossOriginIsolated ? `${env.wasmThreads} WASM thread(s)` : "not cross-origin isolated (1 thread)"}
           </span>

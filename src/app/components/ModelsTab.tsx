@@ -8,7 +8,14 @@ import { PackSourcePicker } from "./PackSourcePicker";
 
 export function ModelsTab() {
   const lastError = usePacks((s) => s.lastError);
-  const { executionProvider, setExecutionProvider, autoLoadBuiltin, setAutoLoadBuiltin } = useSettings();
+  const {
+    executionProvider,
+    setExecutionProvider,
+    trainingEngine,
+    setTrainingEngine,
+    autoLoadBuiltin,
+    setAutoLoadBuiltin,
+  } = useSettings();
   const { usage, quota, persisted } = useStorage();
   return (
     <div className="models">
@@ -26,9 +33,17 @@ export function ModelsTab() {
             value={executionProvider}
             onChange={(e) => setExecutionProvider(e.target.value as typeof executionProvider)}
           >
-            <option value="auto">auto (WebGPU if available)</option>
+            <option value="auto">auto (the faster, measured at a pack's first load)</option>
             <option value="webgpu">WebGPU</option>
             <option value="wasm">WASM</option>
+          </select>
+        </label>
+        <label>
+          Train adapters on{" "}
+          <select value={trainingEngine} onChange={(e) => setTrainingEngine(e.target.value as typeof trainingEngine)}>
+            <option value="auto">auto (the faster, measured at the first run)</option>
+            <option value="webgpu">the WGSL engine (WebGPU)</option>
+            <option value="cpu">the CPU engine</option>
           </select>
         </label>
         <label>

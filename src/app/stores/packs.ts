@@ -15,6 +15,7 @@ import {
   zeroFeeds,
 } from "../../core/pack";
 import { callback, inference } from "../services/workers";
+import { useCompute } from "./compute";
 import { useSettings } from "./settings";
 import { useStorage } from "./storage";
 import { runTask, useTasks } from "./tasks";
@@ -118,6 +119,8 @@ export const usePacks = create<PacksState>()((set, get) => {
       if (pack.cacheWarning) useTasks.getState().notice("warning", pack.cacheWarning);
       for (const note of pack.notes) useTasks.getState().notice("info", note);
       set((s) => ({ loaded: { ...s.loaded, [pack.id]: pack } }));
+      // "auto" was measured (or read back) by this load: the header says what it chose.
+      if (pack.backend) void useCompute.getState().probe();
     } else if (result.status === "error") set({ lastError: result.message });
     await get().refreshCached();
     return result.status === "done" ? result.value : undefined;

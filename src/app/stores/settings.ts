@@ -2,6 +2,7 @@
 import { create } from "zustand";
 import { persist } from "zustand/middleware";
 import type { ExecutionProviderChoice } from "../../../workers/inference-api";
+import type { TrainingEngineChoice } from "../../gpu/trainer";
 
 /** Where a registered encoder (Models tab) can be chosen. */
 export type EncoderSlot = "inspect" | "dino" | "clip_i";
@@ -12,6 +13,7 @@ export type TabId = (typeof TABS)[number];
 interface SettingsState {
   tab: TabId;
   executionProvider: ExecutionProviderChoice;
+  trainingEngine: TrainingEngineChoice;
   /** Load the built-in pack when the studio opens. */
   autoLoadBuiltin: boolean;
   /** The registered encoder chosen per slot (Inspect's patch encoder, Compare's evaluators), by id. */
@@ -20,6 +22,7 @@ interface SettingsState {
   encoderFile: Record<string, string>;
   setTab(tab: TabId): void;
   setExecutionProvider(ep: ExecutionProviderChoice): void;
+  setTrainingEngine(engine: TrainingEngineChoice): void;
   setAutoLoadBuiltin(on: boolean): void;
   setEncoderChoice(slot: EncoderSlot, id: string | undefined): void;
   setEncoderFile(id: string, file: string | undefined): void;
@@ -32,11 +35,13 @@ export const useSettings = create<SettingsState>()(
     (set) => ({
       tab: "models",
       executionProvider: "auto",
+      trainingEngine: "auto",
       autoLoadBuiltin: true,
       encoderChoice: {},
       encoderFile: {},
       setTab: (tab) => set({ tab }),
       setExecutionProvider: (executionProvider) => set({ executionProvider }),
+      setTrainingEngine: (trainingEngine) => set({ trainingEngine }),
       setAutoLoadBuiltin: (autoLoadBuiltin) => set({ autoLoadBuiltin }),
       setEncoderChoice: (slot, id) => set((s) => ({ encoderChoice: { ...s.encoderChoice, [slot]: id } })),
       setEncoderFile: (id, file) =>

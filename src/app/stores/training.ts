@@ -15,6 +15,7 @@ import type { StepReport, TrainConfig } from "../../core/training/loop";
 import { callback, dataset, inference, training } from "../services/workers";
 import { tabLabel } from "../tab-label";
 import { useAdapters } from "./adapters";
+import { useSettings } from "./settings";
 import { runTask, useTasks } from "./tasks";
 
 export type { RunSummary };
@@ -216,7 +217,11 @@ export const useTraining = create<TrainingState>()((set, get) => {
       const runId = `run-${Date.now()}`;
       await follow(manifest, runId, config, (onEvent, previewEvery) =>
         training.call((api) =>
-          api.train(runId, manifest.id, stored.dataset, config, onEvent, { previewEvery, tab: tabLabel() }),
+          api.train(runId, manifest.id, stored.dataset, config, onEvent, {
+            previewEvery,
+            tab: tabLabel(),
+            engine: useSettings.getState().trainingEngine,
+          }),
         ),
       );
     },
@@ -226,7 +231,9 @@ export const useTraining = create<TrainingState>()((set, get) => {
       if (!run) return;
       set({ active: { runId, status: "starting", history: run.history, config: run.config }, previews: [] });
       await follow(manifest, runId, run.config, (onEvent, previewEvery) =>
-        training.call((api) => api.resume(runId, onEvent, { previewEvery, tab: tabLabel() })),
+        training.call((api) =>
+          api.resume(runId, onEvent, { previewEvery, tab: tabLabel(), engine: useSettings.getState().trainingEngine }),
+        ),
       );
     },
 

@@ -40,8 +40,8 @@ describe("TrainingLoop (CPU engine, tiny pack)", { timeout: 300_000 }, () => {
   });
 
   it("draws batchSize draws per step from one stream: draw 0 is the batch-size-1 draw", () => {
-    const [one] = loop(config()).draws(5);
-    const three = loop(config({ batchSize: 3 })).draws(5);
+    const [one] = loop(config()).source.draws(5);
+    const three = loop(config({ batchSize: 3 })).source.draws(5);
     expect(three).toHaveLength(3);
     expect(three[0]).toEqual(one);
     expect(three[1].noise).not.toEqual(one.noise);

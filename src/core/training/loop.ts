@@ -7,7 +7,7 @@
 import type { PreferenceDataset } from "../dataset/types";
 import { dpoLoss, perSampleMse } from "../engine/objectives";
 import type { OptimizerState } from "../engine/optim";
-import type { AdapterTrainer } from "../engine/trainer";
+import type { AdapterTrainer, Objective, TrainingBatch } from "../engine/trainer";
 import { gaussian, uint32Stream } from "../sampling";
 import { buildStep, type LossOptions, mergeSteps, type StepDraw } from "./steps";
 import { DEFAULT_WEIGHTS, type LatentShape } from "./weights";
@@ -97,21 +97,18 @@ function finite(values: Iterable<Float32Array>): boolean {
   return true;
 }
 
-export class TrainingLoop {
+/** What each step trains on: a pure function of (dataset, config, step), without an engine. */
+export class StepSource {
   private readonly partners: number[][];
-  step: number;
 
   constructor(
-    private readonly trainer: AdapterTrainer,
     private readonly ds: PreferenceDataset,
     readonly config: TrainConfig,
     private readonly latent: LatentShape,
     private readonly alphasCumprod: Float64Array,
-    start = 0,
   ) {
     checkDataset(ds, config);
     this.partners = partners(ds);
-    this.step = start;
   }
 
   /**
@@ -133,6 +130,31 @@ export class TrainingLoop {
     });
   }
 
+  /** Step `step`'s batch (all its draws merged) and objective. */
+  batchAt(step: number): { batch: TrainingBatch; objective: Objective } {
+    const c = this.config;
+    return mergeSteps(
+      this.draws(step).map((d) => buildStep(this.ds, d, c.loss, this.latent, this.alphasCumprod, c.ipScale)),
+    );
+  }
+}
+
+export class TrainingLoop {
+  readonly source: StepSource;
+  step: number;
+
+  constructor(
+    private readonly trainer: AdapterTrainer,
+    ds: PreferenceDataset,
+    readonly config: TrainConfig,
+    latent: LatentShape,
+    alphasCumprod: Float64Array,
+    start = 0,
+  ) {
+    this.source = new StepSource(ds, config, latent, alphasCumprod);
+    this.step = start;
+  }
+
   get done(): boolean {
     return this.step >= this.config.steps;
   }
@@ -141,9 +163,7 @@ export class TrainingLoop {
   async next(): Promise<StepReport> {
     const started = performance.now();
     const { config: c } = this;
-    const { batch, objective } = mergeSteps(
-      this.draws(this.step).map((d) => buildStep(this.ds, d, c.loss, this.latent, this.alphasCumprod, c.ipScale)),
-    );
+    const { batch, objective } = this.source.batchAt(this.step);
     const report: StepReport = { step: this.step + 1, loss: Number.NaN, lr: c.lr, ms: 0 };
     if (c.monitorEvery > 0 && this.step % c.monitorEvery === 0) {
       const { adapter } = await this.trainer.lossAndGrads(batch, objective);
