@@ -69,7 +69,8 @@ test("a run cancelled midway stops, is marked cancelled and leaves the gallery i
   const first = await generateAndWait(page);
   const firstPixels = await pixels(first.getByTestId("generated-image"));
 
-  await setNumbers(page, { Steps: 1000 });
+  // Long enough on either backend to be cancelled midway (WASM runs a tiny-pack step in milliseconds).
+  await setNumbers(page, { Steps: 1000, "Batch size": 16 });
   await page.getByRole("button", { name: "Generate", exact: true }).click();
   const running = newestCard(page);
   await expect(running).toHaveAttribute("data-status", "running");

@@ -45,8 +45,8 @@ export interface LoadedPack {
   backend?: BackendChoice;
   /** Wall time of the whole load in the worker: manifest, files, hashes, sessions, cache write. */
   loadMs: number;
-  /** The same split into manifest + files (fetch or cache read, hashing), session creation, cache write. */
-  phaseMs: { files: number; sessions: number; cache_write: number };
+  /** The same split into manifest + files (fetch or cache read, hashing), "auto"'s backend choice, session creation, cache write. */
+  phaseMs: { files: number; backend: number; sessions: number; cache_write: number };
   fromCache: string[];
   fetched: string[];
   notes: string[];

@@ -117,6 +117,7 @@ const api: InferenceApi = {
         signal.throwIfAborted();
       }
       const provider: ExecutionProvider = backend?.provider ?? (choice === "auto" ? "wasm" : choice);
+      const chosenAt = performance.now();
       const sessions = await createRoleSessions(manifest, staged.bytes, provider, signal, (role, file) =>
         progress({ phase: "session", loaded: total, total, message: `Creating session for ${role} (${file})` }),
       );
@@ -150,7 +151,8 @@ const api: InferenceApi = {
         loadMs: performance.now() - started,
         phaseMs: {
           files: stagedAt - started,
-          sessions: sessionsAt - stagedAt,
+          backend: chosenAt - stagedAt,
+          sessions: sessionsAt - chosenAt,
           cache_write: performance.now() - sessionsAt,
         },
         fromCache: staged.fromCache,

@@ -87,6 +87,9 @@ function sessionOptions(role: RoleName, provider: ExecutionProvider): ort.Infere
   return {
     executionProviders: [provider],
     logSeverityLevel: 3,
+    // Idle WASM threads block rather than spin: they share the cores with the other workers and,
+    // on a software adapter, with the GPU process that runs WebGPU.
+    extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
     ...(gpuOutput ? { preferredOutputLocation: "gpu-buffer" as const } : {}),
   };
 }

@@ -22,4 +22,16 @@ describe("SerialQueue", () => {
     expect(order).toEqual([0, 1, 2, 3]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
   });
+
+  it("starts each job in a new task, so a message sent meanwhile is handled between jobs", async () => {
+    const queue = new SerialQueue();
+    const seen: string[] = [];
+    // Jobs that resolve at once, as a WASM run does: without a task between them, the timer
+    // below could only fire after the last one.
+    const jobs = Array.from({ length: 200 }, (_, i) => queue.run(async () => void seen.push(`job ${i}`)));
+    setTimeout(() => seen.push("message"), 0);
+    await Promise.all(jobs);
+    expect(seen).toContain("message");
+    expect(seen.at(-1)).toBe("job 199");
+  });
 });

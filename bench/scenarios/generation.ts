@@ -4,7 +4,9 @@
  * generate() (window.patchdpo), batch 1, no previews. One warm-up run per backend (session warm-up,
  * shader compilation, reference tokens), then timed runs with different seeds. `overhead_ratio` is
  * the whole request's time in the worker ÷ the sum of its session.run calls, for the backend the
- * studio picks by itself ("auto"); both backends' ratios are reported too.
+ * studio picks by itself ("auto"); both backends' ratios are reported too. A third, fresh page
+ * loads the pack with "auto", which times one denoiser call on each backend (workers/backend-choice.ts):
+ * `auto_choice_correct` is 1 when it picked the backend measured faster per image here.
  */
 import { existsSync } from "node:fs";
 import type { Page } from "@playwright/test";
@@ -22,7 +24,7 @@ interface RunTiming {
   sessionRuns: number;
 }
 
-async function openStudio(h: Harness, provider: "wasm" | "webgpu"): Promise<Page> {
+async function openStudio(h: Harness, provider: "auto" | "wasm" | "webgpu"): Promise<Page> {
   const page = await h.freshPage();
   await page.addInitScript(
     (ep) =>
@@ -89,9 +91,6 @@ async function measure(h: Harness, provider: "wasm" | "webgpu") {
     Array.from({ length: TIMED_RUNS }, (_, i) => i),
   );
   const env = await studioEnv(page);
-  const autoProvider = await page.evaluate(() =>
-    window.patchdpo?.inference.call((api) => api.environment()).then((e) => e.autoProvider),
-  );
   await page.context().close();
   const total = runs.reduce((a, r) => a + r.totalMs, 0);
   const session = runs.reduce((a, r) => a + r.sessionMs, 0);
@@ -100,7 +99,6 @@ async function measure(h: Harness, provider: "wasm" | "webgpu") {
     overhead: total / session,
     runsPerImage: runs[0].sessionRuns,
     env,
-    autoProvider,
   };
 }
 
@@ -109,9 +107,14 @@ export const generation: Scenario = {
   async run(h) {
     const wasm = await measure(h, "wasm");
     const webgpu = await measure(h, "webgpu");
+    const autoPage = await openStudio(h, "auto");
+    const chosen = await autoPage.evaluate(() => window.patchdpo?.inference.call((api) => api.environment()));
+    const wasmThreads = chosen?.wasmThreads;
+    await autoPage.context().close();
+    const faster = wasm.msPerImage <= webgpu.msPerImage ? "wasm" : "webgpu";
     // The headline overhead is that of the backend the studio picks by itself ("auto").
-    const auto = webgpu.autoProvider === "webgpu" ? webgpu : wasm;
-    const env = { ...webgpu.env, backend: webgpu.autoProvider ?? "unknown" };
+    const auto = chosen?.autoProvider === "webgpu" ? webgpu : wasm;
+    const env = { ...webgpu.env, backend: chosen?.autoProvider ?? "unknown", auto_reason: chosen?.autoReason ?? "" };
     return {
       metrics: {
         ms_per_image_wasm: round(wasm.msPerImage),
@@ -120,6 +123,8 @@ export const generation: Scenario = {
         overhead_ratio_wasm: round(wasm.overhead, 3),
         overhead_ratio_webgpu: round(webgpu.overhead, 3),
         session_runs_per_image: wasm.runsPerImage,
+        auto_choice_correct: chosen?.autoProvider === faster ? 1 : 0,
+        wasm_threads: wasmThreads ?? 0,
         steps: STEPS,
         pack: packId,
       },
