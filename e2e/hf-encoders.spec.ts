@@ -58,7 +58,7 @@ async function download(page: Page, button: string): Promise<Buffer> {
 test("a transformers.js DINOv2-with-registers folder: register, Inspect, Compare's DINO slot, reload", async ({
   page,
   context,
-}) => {
+}, info) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await openTinyOnWasm(page, context);
@@ -78,7 +78,7 @@ test("a transformers.js DINOv2-with-registers folder: register, Inspect, Compare
   await expect(card.getByTestId("encoder-status")).toHaveText("Open: onnx/model_quantized.onnx on WASM");
   // PyTorch's float32 references: run the float32 export (its weights are external data).
   await card.getByLabel("ONNX export of dinov2-registers").selectOption("onnx/model.onnx");
-  await page.screenshot({ path: "docs/hf-encoder-models.png", fullPage: true });
+  await page.screenshot({ path: info.outputPath("hf-encoder-models.png"), fullPage: true });
 
   // Inspect: two images, the registered encoder chosen from the list.
   await page.getByRole("tab", { name: "Inspect" }).click();
@@ -112,7 +112,7 @@ test("a transformers.js DINOv2-with-registers folder: register, Inspect, Compare
   await expect(page.getByTestId("match")).toHaveAttribute("data-patch", String(2 * 8 + 5));
   expect(Number(await page.getByTestId("match").getAttribute("data-value"))).toBeCloseTo(want.gen[2 * 8 + 5], 4);
   await expect(page.getByTestId("seen-note")).toContainText("center crop to 112×112 pixels");
-  await page.screenshot({ path: "docs/hf-encoder-inspect.png", fullPage: true });
+  await page.screenshot({ path: info.outputPath("hf-encoder-inspect.png"), fullPage: true });
 
   // Compare: base against a second adapter, the registered encoder in the DINO-style slot.
   await page.getByRole("tab", { name: "Compare" }).click();

@@ -4,12 +4,18 @@
  * GFLOP/s ratio, one adapter training step of the built-in denoiser at batch 8 over one ORT
  * forward of the same batch, and training steps per second (src/gpu/engine.bench.ts). Uses the
  * emoji64 pack when it has been exported, else the tiny pack (reported as `pack`).
+ * In the same page, the TensorFlow.js peer (bench/peer/, issue 17) on one PatchDPO batch:
+ * `train_step_vs_tfjs_webgpu` (tfjs-webgpu step ÷ WGSL engine step), `train_step_vs_tfjs_wasm`
+ * (tfjs-wasm step ÷ CPU engine step) and `tfjs_parity_rel_err`, checked before any timing.
  */
 import { existsSync } from "node:fs";
 import type { Scenario } from "../harness";
+import { peerInPage } from "../peer/in-page";
+import { PARITY_LIMIT } from "../peer/parity";
 
 export const engine: Scenario = {
-  description: "WGSL engine vs onnxruntime-web WebGPU: matmul GFLOP/s, train step ÷ forward, steps/s",
+  description:
+    "WGSL engine vs onnxruntime-web WebGPU: matmul GFLOP/s, train step ÷ forward, steps/s; train step vs a TensorFlow.js peer",
   async run(h) {
     const pack = existsSync("public/models/emoji64/denoiser.onnx") ? "emoji64" : "tiny";
     return h.devServerPage("src/gpu/engine.bench.ts", async (page) => {
@@ -44,8 +50,12 @@ export const engine: Scenario = {
           "/node_modules/onnxruntime-web/dist/ort.bundle.min.mjs",
         ],
       );
+      const peer = await peerInPage(page, pack);
+      // The page module already refuses to time a peer that disagrees; never report one that slipped through.
+      if (!(peer.tfjs_parity_rel_err <= PARITY_LIMIT))
+        throw new Error(`tfjs peer parity ${peer.tfjs_parity_rel_err} > ${PARITY_LIMIT}`);
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-      return { metrics: result.metrics, env: { backend: "webgpu", adapter: result.adapter, cores } };
+      return { metrics: { ...result.metrics, ...peer }, env: { backend: "webgpu", adapter: result.adapter, cores } };
     });
   },
 };
