@@ -1,25 +1,11 @@
 /** The tfjs peer's agreement checks, shared by the page module, the scenario and the parity test. */
 import { ADAMW_DEFAULTS, type AdamWOptions, type OptimizerState } from "../../src/core/engine/optim";
+import { relError } from "../../src/core/engine/testing/rel-error";
 
 type Tensors = ReadonlyMap<string, Float32Array>;
 
 /** Above this relative error the peer is computing something else, and its timings are not reported. */
 export const PARITY_LIMIT = 1e-3;
-
-/**
- * max |got − want| / max |want| (denominator at least 1e-6), as core/engine/testing/tiny.ts's
- * `relError`, which also reads fixture files and so cannot load in a page.
- */
-export function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  if (got.length !== want.length) return Number.POSITIVE_INFINITY;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return num / Math.max(den, 1e-6);
-}
 
 /** Largest `relError` over the tensors of `want`, by name. */
 export function worstRelError(got: Tensors, want: Tensors): number {
