@@ -11,6 +11,8 @@ export interface BenchEnv {
   backend: string;
   adapter: string;
   cores: number;
+  /** Why "auto" chose `backend`, when the studio ran with "auto". */
+  auto_reason?: string;
 }
 
 export interface BenchResult {
@@ -87,5 +89,12 @@ export async function studioEnv(page: Page): Promise<BenchEnv> {
     backend: (await header.getAttribute("data-provider")) ?? "unknown",
     adapter: (await header.getAttribute("data-adapter")) ?? "none",
     cores: Number(await header.getAttribute("data-cores")),
+    ...(await autoReason(page)),
   };
+}
+
+async function autoReason(page: Page): Promise<{ auto_reason?: string }> {
+  const reason = page.getByTestId("auto-reason");
+  if (!(await reason.count())) return {};
+  return { auto_reason: (await reason.textContent())?.trim().replace(/^\(auto: (.*)\)$/, "$1") };
 }

@@ -114,7 +114,7 @@ export const generation: Scenario = {
     const faster = wasm.msPerImage <= webgpu.msPerImage ? "wasm" : "webgpu";
     // The headline overhead is that of the backend the studio picks by itself ("auto").
     const auto = chosen?.autoProvider === "webgpu" ? webgpu : wasm;
-    const env = { ...webgpu.env, backend: chosen?.autoProvider ?? "unknown", auto_reason: chosen?.autoReason ?? "" };
+    const env = { ...webgpu.env, backend: chosen?.autoProvider ?? "unknown", auto_reason: chosen?.autoReason };
     return {
       metrics: {
         ms_per_image_wasm: round(wasm.msPerImage),
