@@ -14,8 +14,9 @@ export function builtinDefaultId(): string {
 
 export const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
-/** Waits until the Models tab shows the pack as loaded. */
+/** Opens the Models tab (a reload keeps the tab the page was on) and waits until it shows the pack as loaded. */
 export async function expectLoaded(page: Page, id: string, timeout = 60_000) {
+  await page.getByRole("tab", { name: "Models" }).click();
   await expect(page.locator(`[data-pack-id="${id}"]`)).toHaveAttribute("data-loaded", "true", { timeout });
 }
 
