@@ -3,7 +3,8 @@
  * first load here, one denoiser call (after a warm-up call, which pays for shader compilation)
  * is timed on WASM and on WebGPU, and the faster is kept in IndexedDB per pack model and device,
  * so later loads only read it. A software WebGPU adapter (SwiftShader in a VM or without a GPU)
- * is typically tens of times slower than WASM; a real GPU is faster.
+ * is not timed at load: it runs WebGPU on the CPU, tens of times slower than WASM, and timing it
+ * would cost the first load as much again (32 s for emoji64 here). `measure` times it anyway.
  */
 import { createStore, get, set, type UseStore } from "idb-keyval";
 import { zeroFeeds } from "../src/core/pack/feeds";
@@ -24,6 +25,10 @@ export function guessBackend(probe: GpuProbe): BackendChoice {
   if (isSoftwareAdapter(probe.adapter))
     return { provider: "wasm", reason: `WebGPU adapter "${probe.adapter.name}" is software; not measured yet` };
   return { provider: "webgpu", reason: `WebGPU adapter "${probe.adapter.name}"; not measured yet` };
+}
+
+function softwareChoice(name: string): BackendChoice {
+  return { provider: "wasm", reason: `WASM: WebGPU adapter "${name}" is software (it runs on the CPU); not timed` };
 }
 
 /** Wall time of one denoiser call at batch 2 (a guided step), after one warm-up call. */
@@ -52,18 +57,23 @@ function explain(provider: ExecutionProvider, ms: Record<ExecutionProvider, numb
 
 /**
  * The backend "auto" uses for `manifest`'s pack on this device: read from IndexedDB when measured
- * before, else measured now (both backends, one denoiser call each) and stored.
+ * before, else measured now (both backends, one denoiser call each) and stored; WASM untimed on
+ * a software adapter unless `measure`, which times both backends whatever is known.
  */
 export async function chooseBackend(
   manifest: Manifest,
   model: Uint8Array,
   probe: GpuProbe,
   device: string,
+  measure = false,
 ): Promise<BackendChoice> {
   if (!probe.available) return guessBackend(probe);
   const key = `${manifest.id}:${requireRole(manifest, "denoiser").sha256}|${probe.adapter.name}|${device}`;
-  const known = await get<BackendChoice>(key, choices()).catch(() => undefined);
-  if (known) return known;
+  if (!measure) {
+    const known = await get<BackendChoice>(key, choices()).catch(() => undefined);
+    if (known) return known;
+    if (isSoftwareAdapter(probe.adapter)) return softwareChoice(probe.adapter.name);
+  }
   const ms = {
     wasm: await timeDenoiser(manifest, model, "wasm"),
     webgpu: await timeDenoiser(manifest, model, "webgpu"),

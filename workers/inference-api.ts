@@ -141,6 +141,11 @@ export interface InferenceApi {
   loadRegisteredEncoder(id: string, provider: ExecutionProviderChoice, file?: string): Promise<UserEncoderInfo>;
   /** The inputs and outputs an ONNX model declares (names, dtypes, shapes). */
   onnxSignature(model: Uint8Array, provider: ExecutionProviderChoice): Promise<OnnxSignature>;
+  /**
+   * Times one denoiser call of loaded pack `packId` on WASM and on WebGPU, even on a software
+   * adapter (which a load does not time), and keeps the outcome as "auto"'s choice for later loads.
+   */
+  measureBackend(packId: string): Promise<BackendChoice>;
   /** Which comparison metrics a loaded pack supports (random-weight encoder, scene kit), and why not. */
   compareCapabilities(packId: string): Promise<CompareCapabilities>;
   /** One Compare-tab cell: every adapter from the same noise, each image scored; cancellable between images. */

@@ -6,7 +6,7 @@
 import * as Comlink from "comlink";
 import { readBaseAdapter } from "../src/core/pack/base-adapter";
 import { CacheQuotaError } from "../src/core/pack/errors";
-import type { RoleName } from "../src/core/pack/manifest";
+import { type RoleName, requireRole } from "../src/core/pack/manifest";
 import { stagePack } from "../src/core/pack/stage";
 import { probeWebGpu } from "../src/gpu/device";
 import { chooseBackend, guessBackend } from "./backend-choice";
@@ -76,6 +76,9 @@ const compare = new CompareService({
   provider: (packId) => packs.get(packId)?.provider ?? "wasm",
 });
 
+/** What a backend choice is remembered per, besides the model and the adapter. */
+const deviceKey = () => `${navigator.hardwareConcurrency} cores, ${wasmThreads()} WASM threads`;
+
 const resolveProvider = async (choice: ExecutionProviderChoice): Promise<ExecutionProvider> =>
   choice === "auto" ? (await environment()).autoProvider : choice;
 
@@ -109,9 +112,8 @@ const api: InferenceApi = {
       if (choice === "auto") {
         progress({ phase: "session", loaded: total, total, message: "Choosing the faster ONNX Runtime backend" });
         const denoiser = staged.bytes.get(manifest.roles.denoiser?.file ?? "");
-        const device = `${navigator.hardwareConcurrency} cores, ${wasmThreads()} WASM threads`;
         backend = denoiser
-          ? await chooseBackend(manifest, denoiser, await probe(), device)
+          ? await chooseBackend(manifest, denoiser, await probe(), deviceKey())
           : guessBackend(await probe());
         auto = backend;
         signal.throwIfAborted();
@@ -166,6 +168,15 @@ const api: InferenceApi = {
 
   async cancel(taskId) {
     return tasks.cancel(taskId);
+  },
+
+  async measureBackend(packId) {
+    const manifest = packs.get(packId)?.pack.manifest;
+    if (!manifest) throw new Error(`pack "${packId}" is not loaded`);
+    const read = await cache.read(requireRole(manifest, "denoiser"));
+    if (!read.ok) throw new Error(`${read.problem}; the denoiser is timed from the pack cache`);
+    auto = await chooseBackend(manifest, read.bytes, await probe(), deviceKey(), true);
+    return auto;
   },
 
   async unloadPack(id) {
