@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { packDenoiser } from "../../node/packs.ts";
 import { DEFAULT_TRAIN_CONFIG, StepSource } from "../core/training/loop.ts";
 import { syntheticDataset } from "../core/training/testing/dataset.ts";
-import { createNodeContext, skipWebGpu } from "./testing/node-gpu.ts";
+import { nodeGpu, skipWebGpu } from "./testing/node-gpu.ts";
 import { createTrainer } from "./trainer.ts";
 
 describe("createTrainer", () => {
@@ -18,9 +18,7 @@ describe("createTrainer", () => {
   });
 
   it.skipIf(skipWebGpu)("uses the WGSL engine when a device is available", async () => {
-    await createNodeContext(); // installs the webgpu globals
-    const { create } = await import("webgpu");
-    const choice = await createTrainer(create([]), arch, weights);
+    const choice = await createTrainer(await nodeGpu(), arch, weights);
     expect(choice.backend).toBe("webgpu");
     choice.trainer.destroy();
     choice.ctx?.destroy();
@@ -33,12 +31,10 @@ describe("createTrainer", () => {
   });
 
   it.skipIf(skipWebGpu)("auto times one step on each engine and keeps the faster, saying by how much", async () => {
-    await createNodeContext();
-    const { create } = await import("webgpu");
     const latent = { channels: arch.latentChannels, height: arch.latentSize, width: arch.latentSize };
     const alphas = Float64Array.from({ length: 1000 }, (_, t) => 1 - (t + 1) / 1001);
     const probe = new StepSource(syntheticDataset(arch), DEFAULT_TRAIN_CONFIG, latent, alphas).batchAt(0);
-    const choice = await createTrainer(create([]), arch, weights, undefined, { engine: "auto", probe });
+    const choice = await createTrainer(await nodeGpu(), arch, weights, undefined, { engine: "auto", probe });
     const ms = choice.measured?.ms;
     expect(ms?.cpu).toBeGreaterThan(0);
     expect(ms?.webgpu).toBeGreaterThan(0);

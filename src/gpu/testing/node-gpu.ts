@@ -11,7 +11,8 @@ export const skipWebGpu = process.env.PATCHDPO_SKIP_WEBGPU === "1";
 
 let gpuObject: Promise<GPU> | undefined;
 
-async function nodeGpu(): Promise<GPU> {
+/** The process's one Dawn instance: a second `create()` in one process can abort it at exit. */
+export async function nodeGpu(): Promise<GPU> {
   gpuObject ??= import("webgpu").then(({ create, globals }) => {
     // Kernel modules use GPUBufferUsage & co. as globals, as in browsers.
     Object.assign(globalThis, globals);
