@@ -1,12 +1,16 @@
 /**
  * The engine's CPU backend: every op of the denoiser with its forward and backward, in plain
- * TypeScript over row-major float32 tensors. Sums run in double precision and results round to
- * float32. This is the oracle for the WGSL kernels and the fallback where WebGPU is missing.
+ * TypeScript over row-major float32 tensors. Matmuls run on a WebAssembly SIMD kernel with float32
+ * sums (scalar double-precision loops where SIMD is missing); other sums run in double precision
+ * and results round to float32. This is the oracle for the WGSL kernels and the fallback where
+ * WebGPU is missing.
  *
  * Backward functions take the upstream gradient and what the forward saved, and ADD into the
  * gradient buffers they are given (so a tensor used twice accumulates both contributions);
  * a gradient that is not wanted is simply not passed.
  */
+
+import { simdMatmul } from "./wasm/gemm";
 
 export type F32 = Float32Array;
 
@@ -29,6 +33,11 @@ export interface MatmulShape {
 
 /** C[z] = op(A[z])·op(B[z]) (+ bias), C `[batch, M, N]`. */
 export function matmul(a: F32, b: F32, s: MatmulShape, bias?: F32): F32 {
+  return simdMatmul(a, b, s, bias) ?? scalarMatmul(a, b, s, bias);
+}
+
+/** `matmul` in scalar loops, summing in double precision: the fallback, and the SIMD kernel's oracle. */
+export function scalarMatmul(a: F32, b: F32, s: MatmulShape, bias?: F32): F32 {
   const { batch, m, n, k } = s;
   const out = new Float32Array(batch * m * n);
   const [aRow, aCol] = s.transA ? [1, m] : [k, 1];
@@ -190,44 +199,52 @@ export interface AttentionShape {
   d: number;
 }
 
+/** `[batch, tokens, heads·d]` → `[batch·heads, tokens, d]`, so each head is one matmul operand. */
+function splitHeads(x: F32, batch: number, tokens: number, heads: number, d: number): F32 {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++)
+      for (let t = 0; t < tokens; t++) {
+        const from = (b * tokens + t) * heads * d + h * d;
+        out.set(x.subarray(from, from + d), ((b * heads + h) * tokens + t) * d);
+      }
+  return out;
+}
+
+/** Adds `[batch·heads, tokens, d]` back into `[batch, tokens, heads·d]`. */
+function addMergedHeads(dst: F32, x: F32, batch: number, tokens: number, heads: number, d: number): void {
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++)
+      for (let t = 0; t < tokens; t++) {
+        const [to, from] = [(b * tokens + t) * heads * d + h * d, ((b * heads + h) * tokens + t) * d];
+        for (let e = 0; e < d; e++) dst[to + e] += x[from + e];
+      }
+}
+
 /**
  * Multi-head softmax attention, heads concatenated: per head `P = softmax(q kᵀ/√d)`, `o = P v`.
  * Returns the output and P `[batch, heads, n, m]` for the backward.
  */
 export function attention(q: F32, k: F32, v: F32, s: AttentionShape): { out: F32; probs: F32 } {
   const { batch, n, m, heads, d } = s;
-  const c = heads * d;
+  const bh = batch * heads;
+  const [qh, kh, vh] = [
+    splitHeads(q, batch, n, heads, d),
+    splitHeads(k, batch, m, heads, d),
+    splitHeads(v, batch, m, heads, d),
+  ];
+  const probs = matmul(qh, kh, { batch: bh, m: n, n: m, k: d, transB: true });
   const scale = 1 / Math.sqrt(d);
-  const out = new Float32Array(batch * n * c);
-  const probs = new Float32Array(batch * heads * n * m);
-  const row = new Float64Array(m);
-  for (let b = 0; b < batch; b++) {
-    for (let h = 0; h < heads; h++) {
-      for (let i = 0; i < n; i++) {
-        const qo = (b * n + i) * c + h * d;
-        let max = -Infinity;
-        for (let j = 0; j < m; j++) {
-          const ko = (b * m + j) * c + h * d;
-          let dot = 0;
-          for (let e = 0; e < d; e++) dot += q[qo + e] * k[ko + e];
-          row[j] = dot * scale;
-          max = Math.max(max, row[j]);
-        }
-        let sum = 0;
-        for (let j = 0; j < m; j++) {
-          row[j] = Math.exp(row[j] - max);
-          sum += row[j];
-        }
-        const po = ((b * heads + h) * n + i) * m;
-        for (let e = 0; e < d; e++) {
-          let acc = 0;
-          for (let j = 0; j < m; j++) acc += row[j] * v[(b * m + j) * c + h * d + e];
-          out[qo + e] = acc / sum;
-        }
-        for (let j = 0; j < m; j++) probs[po + j] = row[j] / sum;
-      }
-    }
+  for (let r = 0; r < bh * n; r++) {
+    const row = probs.subarray(r * m, (r + 1) * m);
+    let max = -Infinity;
+    for (let j = 0; j < m; j++) max = Math.max(max, row[j] * scale);
+    let sum = 0;
+    for (let j = 0; j < m; j++) sum += Math.exp(row[j] * scale - max);
+    for (let j = 0; j < m; j++) row[j] = Math.exp(row[j] * scale - max) / sum;
   }
+  const out = new Float32Array(q.length);
+  addMergedHeads(out, matmul(probs, vh, { batch: bh, m: n, n: d, k: m }), batch, n, heads, d);
   return { out, probs };
 }
 
@@ -245,33 +262,25 @@ export function attentionBackward(
   grads: { dq?: F32; dk?: F32; dv?: F32 },
 ): void {
   const { batch, n, m, heads, d } = s;
-  const c = heads * d;
+  const bh = batch * heads;
+  const doh = splitHeads(dout, batch, n, heads, d);
+  if (grads.dv)
+    addMergedHeads(grads.dv, matmul(probs, doh, { batch: bh, m, n: d, k: n, transA: true }), batch, m, heads, d);
+  if (!grads.dq && !grads.dk) return;
+  const ds = matmul(doh, splitHeads(v, batch, m, heads, d), { batch: bh, m: n, n: m, k: d, transB: true });
   const scale = 1 / Math.sqrt(d);
-  const dS = new Float64Array(m);
-  for (let b = 0; b < batch; b++) {
-    for (let h = 0; h < heads; h++) {
-      for (let i = 0; i < n; i++) {
-        const qo = (b * n + i) * c + h * d;
-        const po = ((b * heads + h) * n + i) * m;
-        let rowDot = 0;
-        for (let j = 0; j < m; j++) {
-          const vo = (b * m + j) * c + h * d;
-          let dp = 0;
-          for (let e = 0; e < d; e++) dp += dout[qo + e] * v[vo + e];
-          dS[j] = dp;
-          rowDot += dp * probs[po + j];
-          if (grads.dv) for (let e = 0; e < d; e++) grads.dv[vo + e] += probs[po + j] * dout[qo + e];
-        }
-        for (let j = 0; j < m; j++) {
-          const ds = probs[po + j] * (dS[j] - rowDot) * scale;
-          const ko = (b * m + j) * c + h * d;
-          for (let e = 0; e < d; e++) {
-            if (grads.dq) grads.dq[qo + e] += ds * k[ko + e];
-            if (grads.dk) grads.dk[ko + e] += ds * q[qo + e];
-          }
-        }
-      }
-    }
+  for (let r = 0; r < bh * n; r++) {
+    let rowDot = 0;
+    for (let j = r * m; j < (r + 1) * m; j++) rowDot += ds[j] * probs[j];
+    for (let j = r * m; j < (r + 1) * m; j++) ds[j] = probs[j] * (ds[j] - rowDot) * scale;
+  }
+  if (grads.dq) {
+    const dq = matmul(ds, splitHeads(k, batch, m, heads, d), { batch: bh, m: n, n: d, k: m });
+    addMergedHeads(grads.dq, dq, batch, n, heads, d);
+  }
+  if (grads.dk) {
+    const dk = matmul(ds, splitHeads(q, batch, n, heads, d), { batch: bh, m, n: d, k: n, transA: true });
+    addMergedHeads(grads.dk, dk, batch, m, heads, d);
   }
 }
 
