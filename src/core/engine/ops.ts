@@ -240,8 +240,11 @@ export function attention(q: F32, k: F32, v: F32, s: AttentionShape): { out: F32
     let max = -Infinity;
     for (let j = 0; j < m; j++) max = Math.max(max, row[j] * scale);
     let sum = 0;
-    for (let j = 0; j < m; j++) sum += Math.exp(row[j] * scale - max);
-    for (let j = 0; j < m; j++) row[j] = Math.exp(row[j] * scale - max) / sum;
+    for (let j = 0; j < m; j++) {
+      row[j] = Math.exp(row[j] * scale - max);
+      sum += row[j];
+    }
+    for (let j = 0; j < m; j++) row[j] /= sum;
   }
   const out = new Float32Array(q.length);
   addMergedHeads(out, matmul(probs, vh, { batch: bh, m: n, n: d, k: m }), batch, n, heads, d);

@@ -128,6 +128,28 @@ export interface GemmShape {
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 
 /**
+ * `dst[at + c·stride + r] = src[base + r·cols + c]` for a `[rows, cols]` source, eight source rows
+ * at a time so that both sides move through memory in short contiguous runs.
+ */
+function transposeInto(
+  dst: Float32Array,
+  at: number,
+  src: Float32Array,
+  base: number,
+  rows: number,
+  cols: number,
+  stride: number,
+): void {
+  for (let r0 = 0; r0 < rows; r0 += 8) {
+    const r1 = Math.min(rows, r0 + 8);
+    for (let c = 0; c < cols; c++) {
+      const row = at + c * stride;
+      for (let r = r0; r < r1; r++) dst[row + r] = src[base + r * cols + c];
+    }
+  }
+}
+
+/**
  * `C[z] = op(A[z])·op(B[z]) (+ bias)` on the SIMD kernel, or null without WebAssembly SIMD.
  * Operands are copied into the kernel's memory as row-major A `[M′,K]` and B `[K,N′]` (transposed
  * there when stored transposed), M′ and N′ rounded up to the kernel's tile; the padding's rows and
@@ -148,14 +170,14 @@ export function simdMatmul(a: Float32Array, b: Float32Array, s: GemmShape, bias?
     if (z === 0 || !s.broadcastA) {
       const base = s.broadcastA ? 0 : z * m * k;
       if (!s.transA) mem.set(a.subarray(base, base + m * k), aAt);
-      else for (let t = 0; t < k; t++) for (let i = 0; i < m; i++) mem[aAt + i * k + t] = a[base + t * m + i];
+      else transposeInto(mem, aAt, a, base, k, m, k);
     }
     if (z === 0 || !s.broadcastB) {
       const base = s.broadcastB ? 0 : z * k * n;
       if (!s.transB && np === n) mem.set(b.subarray(base, base + k * n), bAt);
       else if (!s.transB)
         for (let t = 0; t < k; t++) mem.set(b.subarray(base + t * n, base + (t + 1) * n), bAt + t * np);
-      else for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) mem[bAt + t * np + j] = b[base + j * k + t];
+      else transposeInto(mem, bAt, b, base, n, k, np);
     }
     const c = mem.subarray(cAt, cAt + mp * np);
     c.fill(0);
