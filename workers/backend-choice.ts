@@ -6,18 +6,13 @@
  * is not timed at load: it runs WebGPU on the CPU, tens of times slower than WASM, and timing it
  * would cost the first load as much again (32 s for emoji64 here). `measure` times it anyway.
  */
-import { createStore, get, set, type UseStore } from "idb-keyval";
 import { zeroFeeds } from "../src/core/pack/feeds";
 import { type Manifest, requireRole } from "../src/core/pack/manifest";
+import { fasterBy } from "../src/core/timing";
 import { type GpuProbe, isSoftwareAdapter } from "../src/gpu/device";
 import type { BackendChoice, ExecutionProvider } from "./inference-api";
+import { recalled, remember } from "./measured-choices";
 import { createRoleSession, releaseSession, runSession } from "./ort-sessions";
-
-let store: UseStore | undefined;
-const choices = () => {
-  store ??= createStore("patchdpo-backend-choice", "choices");
-  return store;
-};
 
 /** The choice before any measurement: WASM without WebGPU or on a software adapter. */
 export function guessBackend(probe: GpuProbe): BackendChoice {
@@ -49,10 +44,9 @@ async function timeDenoiser(manifest: Manifest, model: Uint8Array, provider: Exe
 
 function explain(provider: ExecutionProvider, ms: Record<ExecutionProvider, number>, probe: GpuProbe): string {
   const other: ExecutionProvider = provider === "wasm" ? "webgpu" : "wasm";
-  const ratio = ms[other] / ms[provider];
   const name = (p: ExecutionProvider) => (p === "wasm" ? "WASM" : "WebGPU");
   const software = probe.available && isSoftwareAdapter(probe.adapter) ? " (software adapter)" : "";
-  return `${name(provider)}: ${ratio.toFixed(ratio < 10 ? 1 : 0)}× faster than ${name(other)}${provider === "wasm" ? software : ""} on one denoiser call (${ms.wasm.toFixed(0)} vs ${ms.webgpu.toFixed(0)} ms, WASM vs WebGPU)`;
+  return `${name(provider)}: ${fasterBy(ms[other], ms[provider])} than ${name(other)}${provider === "wasm" ? software : ""} on one denoiser call (${ms.wasm.toFixed(0)} vs ${ms.webgpu.toFixed(0)} ms, WASM vs WebGPU)`;
 }
 
 /**
@@ -70,7 +64,7 @@ export async function chooseBackend(
   if (!probe.available) return guessBackend(probe);
   const key = `${manifest.id}:${requireRole(manifest, "denoiser").sha256}|${probe.adapter.name}|${device}`;
   if (!measure) {
-    const known = await get<BackendChoice>(key, choices()).catch(() => undefined);
+    const known = await recalled<BackendChoice>("backend", key);
     if (known) return known;
     if (isSoftwareAdapter(probe.adapter)) return softwareChoice(probe.adapter.name);
   }
@@ -86,6 +80,6 @@ export async function chooseBackend(
     measuredAt: new Date().toISOString(),
   };
   // A full quota only costs a measurement at the next load.
-  await set(key, choice, choices()).catch(() => undefined);
+  await remember("backend", key, choice);
   return choice;
 }

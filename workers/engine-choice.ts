@@ -3,19 +3,13 @@
  * the WGSL and the CPU engine and keeps the faster (src/gpu/trainer.ts); the outcome is kept in
  * IndexedDB per pack model, adapter, batch size and core count, so later runs there skip the timing.
  */
-import { createStore, get, set, type UseStore } from "idb-keyval";
 import type { DenoiserArch } from "../src/core/engine/arch";
 import type { Manifest } from "../src/core/pack/manifest";
 import { requireRole } from "../src/core/pack/manifest";
 import type { StepSource } from "../src/core/training/loop";
 import { probeWebGpu } from "../src/gpu/device";
 import { createTrainer, type TrainerChoice, type TrainingEngine, type TrainingEngineChoice } from "../src/gpu/trainer";
-
-let store: UseStore | undefined;
-const choices = () => {
-  store ??= createStore("patchdpo-engine-choice", "choices");
-  return store;
-};
+import { recalled, remember } from "./measured-choices";
 
 interface Remembered {
   engine: TrainingEngine;
@@ -39,16 +33,13 @@ export async function trainerFor(
   const probe = await probeWebGpu();
   const adapter = probe.available ? probe.adapter.name : "none";
   const key = `${requireRole(manifest, "denoiser").sha256}|${adapter}|batch ${source.config.batchSize}|${navigator.hardwareConcurrency} cores`;
-  const known = await get<Remembered>(key, choices()).catch(() => undefined);
+  const known = await recalled<Remembered>("engine", key);
   if (known) {
     const made = await createTrainer(gpu, arch, weights, undefined, { engine: known.engine });
     // A device that can no longer be had falls back whatever was remembered.
     return { ...made, note: made.fallbackReason ?? `${known.reason}, measured earlier here` };
   }
   const made = await createTrainer(gpu, arch, weights, undefined, { engine: "auto", probe: source.batchAt(step) });
-  if (made.measured)
-    await set(key, { engine: made.backend, reason: made.measured.reason } satisfies Remembered, choices()).catch(
-      () => undefined,
-    );
+  if (made.measured) await remember<Remembered>("engine", key, { engine: made.backend, reason: made.measured.reason });
   return { ...made, note: made.fallbackReason ?? made.measured?.reason };
 }

@@ -197,7 +197,7 @@ export async function trainRun(
     );
     onEvent({ kind: "backend", backend: choice.backend, note: choice.note });
     hooks.onEngine?.(choice.ctx);
-    const loop = new TrainingLoop(choice.trainer, record.dataset, record.config, latent, alphas);
+    const loop = new TrainingLoop(choice.trainer, source);
     try {
       if (good) loop.restore(good);
       // Steps after the checkpoint are trained again on resume; their reports and checkpoints are replaced.

@@ -7,11 +7,32 @@
  * In the same page, the TensorFlow.js peer (bench/peer/, issue 17) on one PatchDPO batch:
  * `train_step_vs_tfjs_webgpu` (tfjs-webgpu step ÷ WGSL engine step), `train_step_vs_tfjs_wasm`
  * (tfjs-wasm step ÷ CPU engine step) and `tfjs_parity_rel_err`, checked before any timing.
+ * Then `cpu_step_vs_torch`: the CPU engine's step in the page ÷ the foundry's PyTorch trainer's
+ * step on the same kind of batch (PatchDPO, the peer's 4 draws), with every core: the physical-limit
+ * anchor on a CPU.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openPack } from "../../scripts/train/headless";
 import type { Scenario } from "../harness";
 import { peerInPage } from "../peer/in-page";
 import { PARITY_LIMIT } from "../peer/parity";
+import { timingConfig, torchMsPerStep, writeTimingDataset } from "../torch-step";
+
+/** The peer's draws per step (bench/peer/tfjs-step.bench.ts' default), which PyTorch is timed on too. */
+const PEER_DRAWS = 4;
+
+async function torchStepMs(packId: string, threads: number): Promise<number> {
+  const pack = openPack(packId);
+  const dir = mkdtempSync(join(tmpdir(), "engine-torch-"));
+  try {
+    const config = timingConfig(packId, 6, PEER_DRAWS);
+    return await torchMsPerStep(pack, writeTimingDataset(pack, dir), dir, "torch", config, threads);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export const engine: Scenario = {
   description:
@@ -50,12 +71,17 @@ export const engine: Scenario = {
           "/node_modules/onnxruntime-web/dist/ort.bundle.min.mjs",
         ],
       );
-      const peer = await peerInPage(page, pack);
+      const peer = await peerInPage(page, pack, { draws: PEER_DRAWS });
       // The page module already refuses to time a peer that disagrees; never report one that slipped through.
       if (!(peer.tfjs_parity_rel_err <= PARITY_LIMIT))
         throw new Error(`tfjs peer parity ${peer.tfjs_parity_rel_err} > ${PARITY_LIMIT}`);
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-      return { metrics: { ...result.metrics, ...peer }, env: { backend: "webgpu", adapter: result.adapter, cores } };
+      const torch_step_ms = await torchStepMs(pack, cores);
+      const cpu_step_vs_torch = peer.peer_step_ms.cpu / torch_step_ms;
+      return {
+        metrics: { ...result.metrics, ...peer, cpu_step_vs_torch, torch_step_ms },
+        env: { backend: "webgpu", adapter: result.adapter, cores },
+      };
     });
   },
 };

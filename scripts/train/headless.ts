@@ -23,6 +23,7 @@ import {
   DEFAULT_TRAIN_CONFIG,
   NonFiniteError,
   type StepReport,
+  StepSource,
   type TrainConfig,
   TrainingLoop,
 } from "../../src/core/training/loop";
@@ -137,7 +138,7 @@ export async function train(
   const { manifest } = pack;
   const choice = engine ?? (await trainerFor(pack, c.backend));
   const latent = { channels: manifest.latent.channels, height: manifest.latent.height, width: manifest.latent.width };
-  const loop = new TrainingLoop(choice.trainer, ds, config, latent, alphasCumprod(manifest.scheduler), 0);
+  const loop = new TrainingLoop(choice.trainer, new StepSource(ds, config, latent, alphasCumprod(manifest.scheduler)));
   const reports: StepReport[] = [];
   let good: Checkpoint = await loop.checkpoint();
   let stopped: string | undefined;

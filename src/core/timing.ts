@@ -1,4 +1,4 @@
-/** Timing helpers shared by the benchmarks (browser and Node). */
+/** Timing helpers shared by the benchmarks and the measured "auto" choices (browser and Node). */
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -16,4 +16,10 @@ export async function medianMs(run: () => unknown, warmup: number, runs: number)
     times.push(performance.now() - t0);
   }
   return median(times);
+}
+
+/** "3.2× faster" (whole numbers from 10×): how a measured choice names its margin. */
+export function fasterBy(slowMs: number, fastMs: number): string {
+  const ratio = slowMs / fastMs;
+  return `${ratio.toFixed(ratio < 10 ? 1 : 0)}× faster`;
 }

@@ -12,6 +12,7 @@ import {
   type Objective,
   type TrainingBatch,
 } from "../core/engine/trainer.ts";
+import { fasterBy } from "../core/timing.ts";
 import { GpuContext } from "./context.ts";
 import { GpuDenoiser } from "./denoiser.ts";
 import { isSoftwareAdapter } from "./device.ts";
@@ -80,8 +81,8 @@ export async function createTrainer(
   dropped.trainer.destroy();
   dropped.ctx?.destroy();
   const software = ctx && isSoftwareAdapter(ctx.adapter) ? " on a software adapter" : "";
-  const ratio = kept.backend === "cpu" ? ms.webgpu / ms.cpu : ms.cpu / ms.webgpu;
+  const margin = kept.backend === "cpu" ? fasterBy(ms.webgpu, ms.cpu) : fasterBy(ms.cpu, ms.webgpu);
   const names = kept.backend === "cpu" ? ["CPU engine", `WGSL${software}`] : ["WGSL engine", "the CPU engine"];
-  const reason = `auto: ${names[0]} ${ratio.toFixed(1)}× faster than ${names[1]} on one step (${ms.cpu.toFixed(0)} ms CPU, ${ms.webgpu.toFixed(0)} ms WGSL)`;
+  const reason = `auto: ${names[0]} ${margin} than ${names[1]} on one step (${ms.cpu.toFixed(0)} ms CPU, ${ms.webgpu.toFixed(0)} ms WGSL)`;
   return { ...kept, measured: { reason, ms } };
 }

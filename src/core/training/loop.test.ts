@@ -5,7 +5,7 @@ import { CpuTrainer } from "../engine";
 import { relError } from "../engine/testing/tiny";
 import type { Manifest } from "../pack/manifest";
 import { exportAdapter, importAdapter } from "./adapter-file";
-import { DEFAULT_TRAIN_CONFIG, NonFiniteError, type TrainConfig, TrainingLoop } from "./loop";
+import { DEFAULT_TRAIN_CONFIG, NonFiniteError, StepSource, type TrainConfig, TrainingLoop } from "./loop";
 import { syntheticDataset } from "./testing/dataset";
 
 const { arch, weights } = packDenoiser("tiny");
@@ -19,7 +19,7 @@ const config = (patch: Partial<TrainConfig> = {}): TrainConfig => ({
   monitorEvery: 2,
   ...patch,
 });
-const loop = (c: TrainConfig) => new TrainingLoop(new CpuTrainer(arch, weights), ds, c, latent, alphas);
+const loop = (c: TrainConfig) => new TrainingLoop(new CpuTrainer(arch, weights), new StepSource(ds, c, latent, alphas));
 
 describe("TrainingLoop (CPU engine, tiny pack)", { timeout: 300_000 }, () => {
   it("resumes from a checkpoint exactly: adapter, AdamW moments and the step's draws", async () => {

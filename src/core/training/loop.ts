@@ -140,18 +140,15 @@ export class StepSource {
 }
 
 export class TrainingLoop {
-  readonly source: StepSource;
+  readonly config: TrainConfig;
   step: number;
 
   constructor(
     private readonly trainer: AdapterTrainer,
-    ds: PreferenceDataset,
-    readonly config: TrainConfig,
-    latent: LatentShape,
-    alphasCumprod: Float64Array,
+    readonly source: StepSource,
     start = 0,
   ) {
-    this.source = new StepSource(ds, config, latent, alphasCumprod);
+    this.config = source.config;
     this.step = start;
   }
 
