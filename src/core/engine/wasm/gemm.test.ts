@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { gaussian } from "../../sampling/rng";
-import { scalarMatmul } from "../ops";
+import { type MatmulShape, scalarMatmul } from "../ops";
 import { relError } from "../testing/rel-error";
-import { type GemmShape, simdGemm, simdMatmul } from "./gemm";
+import { simdGemm, simdMatmul } from "./gemm";
 
 /** The SIMD kernel against the scalar double-precision loops, on every layout `matmul` takes. */
 describe("WebAssembly SIMD gemm", () => {
@@ -10,7 +10,7 @@ describe("WebAssembly SIMD gemm", () => {
     expect(simdGemm()).not.toBeNull();
   });
 
-  const shapes: [string, GemmShape][] = [
+  const shapes: [string, MatmulShape][] = [
     ["tile-aligned", { batch: 1, m: 8, n: 16, k: 12 }],
     ["odd sizes (padding on M and N)", { batch: 2, m: 5, n: 11, k: 7 }],
     ["one row, one column", { batch: 1, m: 1, n: 1, k: 9 }],

@@ -4,6 +4,7 @@
  * loop loads one 8-wide row slice of B and broadcasts four values of A into 4×8 accumulators in
  * eight v128 registers, so B is read once per four rows of C. Sums run in float32, as in PyTorch.
  */
+import type { MatmulShape } from "../ops";
 import { type Bytes, I32, op, V128, wasmModule } from "./binary";
 
 // Parameters (byte addresses and sizes), then locals.
@@ -113,18 +114,6 @@ export function simdGemm(): GemmKernel | null {
   return kernel;
 }
 
-/** Shape of a batched matmul, as `ops.matmul` takes it. */
-export interface GemmShape {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  transA?: boolean;
-  transB?: boolean;
-  broadcastA?: boolean;
-  broadcastB?: boolean;
-}
-
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 
 /**
@@ -155,7 +144,7 @@ function transposeInto(
  * there when stored transposed), M′ and N′ rounded up to the kernel's tile; the padding's rows and
  * columns of C are computed and dropped.
  */
-export function simdMatmul(a: Float32Array, b: Float32Array, s: GemmShape, bias?: Float32Array): Float32Array | null {
+export function simdMatmul(a: Float32Array, b: Float32Array, s: MatmulShape, bias?: Float32Array): Float32Array | null {
   const gemm = simdGemm();
   if (!gemm) return null;
   const { batch, m, n, k } = s;
