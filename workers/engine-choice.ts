@@ -9,7 +9,12 @@ import { requireRole } from "../src/core/pack/manifest";
 import type { StepSource } from "../src/core/training/loop";
 import { probeWebGpu } from "../src/gpu/device";
 import { createTrainer, type TrainerChoice, type TrainingEngine, type TrainingEngineChoice } from "../src/gpu/trainer";
+import { cpuShardWorkers } from "./cpu-shards";
+import { tuneKernels } from "./kernel-tuning";
 import { recalled, remember } from "./measured-choices";
+
+/** How the engines are built here: the CPU engine on every core, the WGSL kernels tuned to the adapter. */
+const ENGINES = { cpuWorkers: cpuShardWorkers, tuneKernels };
 
 interface Remembered {
   engine: TrainingEngine;
@@ -25,9 +30,21 @@ export async function trainerFor(
   source: StepSource,
   step: number,
 ): Promise<TrainerChoice & { note?: string }> {
+  const made = await choose(choice, manifest, arch, weights, source, step);
+  // The header says how many threads the CPU engine trains on, or how the WGSL kernels were chosen.
+  const how = made.backend === "cpu" ? `on ${made.cpuThreads} thread${made.cpuThreads === 1 ? "" : "s"}` : made.kernels;
+  return { ...made, note: [made.note, how].filter(Boolean).join("; ") || undefined };
+}
+
+async function choose(
+  ...[choice, manifest, arch, weights, source, step]: Parameters<typeof trainerFor>
+): Promise<TrainerChoice & { note?: string }> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (choice !== "auto" || !gpu) {
-    const made = await createTrainer(gpu, arch, weights, undefined, { engine: choice === "auto" ? "webgpu" : choice });
+    const made = await createTrainer(gpu, arch, weights, undefined, {
+      engine: choice === "auto" ? "webgpu" : choice,
+      ...ENGINES,
+    });
     return { ...made, note: made.fallbackReason };
   }
   const probe = await probeWebGpu();
@@ -35,11 +52,18 @@ export async function trainerFor(
   const key = `${requireRole(manifest, "denoiser").sha256}|${adapter}|batch ${source.config.batchSize}|${navigator.hardwareConcurrency} cores`;
   const known = await recalled<Remembered>("engine", key);
   if (known) {
-    const made = await createTrainer(gpu, arch, weights, undefined, { engine: known.engine });
+    const made = await createTrainer(gpu, arch, weights, undefined, {
+      engine: known.engine,
+      ...ENGINES,
+    });
     // A device that can no longer be had falls back whatever was remembered.
     return { ...made, note: made.fallbackReason ?? `${known.reason}, measured earlier here` };
   }
-  const made = await createTrainer(gpu, arch, weights, undefined, { engine: "auto", probe: source.batchAt(step) });
+  const made = await createTrainer(gpu, arch, weights, undefined, {
+    engine: "auto",
+    probe: source.batchAt(step),
+    ...ENGINES,
+  });
   if (made.measured) await remember<Remembered>("engine", key, { engine: made.backend, reason: made.measured.reason });
   return { ...made, note: made.fallbackReason ?? made.measured?.reason };
 }

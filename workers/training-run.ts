@@ -13,14 +13,7 @@ import { isQuotaError } from "../src/core/pack/errors";
 import { parseSafetensors } from "../src/core/safetensors";
 import { alphasCumprod } from "../src/core/sampling";
 import { type AdapterSizes, adapterSizes } from "../src/core/training/checkpoint";
-import {
-  type Checkpoint,
-  NonFiniteError,
-  type StepReport,
-  StepSource,
-  type TrainConfig,
-  TrainingLoop,
-} from "../src/core/training/loop";
+import { type Checkpoint, NonFiniteError, StepSource, type TrainConfig, TrainingLoop } from "../src/core/training/loop";
 import type { GpuContext } from "../src/gpu/context";
 import { GpuDeviceLostError } from "../src/gpu/errors";
 import type { TrainingEngineChoice } from "../src/gpu/trainer";
@@ -204,9 +197,13 @@ export async function trainRun(
       record.history = record.history.filter((r) => r.step <= loop.step);
       await save(good ?? (await loop.checkpoint()), "running");
       while (!loop.done && !signal.aborted) {
-        const report: StepReport = await loop.next();
-        record.history.push(report);
-        onEvent({ kind: "step", report });
+        const msPerStep = record.history.at(-1)?.ms ?? 0;
+        for (const report of await loop.next(
+          loop.stepsToReadback(msPerStep, record.config.checkpointEvery, hooks.previewEvery ?? 0),
+        )) {
+          record.history.push(report);
+          onEvent({ kind: "step", report });
+        }
         if (loop.step % record.config.checkpointEvery === 0) await save(await loop.checkpoint(), "running");
         if (hooks.previewEvery && loop.step % hooks.previewEvery === 0)
           onEvent({ kind: "adapter", step: loop.step, tensors: await choice.trainer.readAdapter() });

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { denoiserArch } from "../../src/core/engine/arch";
+import { ShardedTrainer } from "../../src/core/engine/sharded";
 import { type AdapterTrainer, CpuTrainer } from "../../src/core/engine/trainer";
 import type { Manifest } from "../../src/core/pack/manifest";
 import { requireRole } from "../../src/core/pack/roles";
@@ -17,6 +18,7 @@ import { parseSafetensors } from "../../src/core/safetensors";
 import { medianMs } from "../../src/core/timing";
 import type { GpuContext } from "../../src/gpu/context";
 import { GpuDenoiser } from "../../src/gpu/denoiser";
+import { cpuShardWorkers, cpuThreads } from "../../workers/cpu-shards";
 import { peerStep } from "./batch";
 import { gradParity, PARITY_LIMIT, stepParity } from "./parity";
 import { TfjsDenoiser } from "./tfjs-denoiser";
@@ -46,6 +48,7 @@ export interface PeerBenchResult {
   peer_step_ms: { wgsl: number; tfjs_webgpu: number; cpu: number; tfjs_wasm: number };
   peer_batch: number;
   tfjs_wasm_threads: number;
+  cpu_engine_threads: number;
 }
 
 export async function benchTfjsPeer(
@@ -106,8 +109,17 @@ export async function benchTfjsPeer(
     runs,
   );
   gpu.destroy();
-  // The parity step above was the CPU engine's warm-up.
-  const cpuMs = await medianMs(() => cpu.trainStep(batch, options, objective), 0, cpuRuns);
+  // The CPU engine as the studio trains with it: on every core (up to its thread cap).
+  const threads = new ShardedTrainer(new CpuTrainer(arch, weights), await cpuShardWorkers(arch, weights));
+  const cpuMs = await medianMs(
+    async () => {
+      threads.trainStep(batch, options, objective);
+      await threads.readLoss();
+    },
+    1,
+    cpuRuns,
+  );
+  threads.destroy();
   const peerMs: Record<string, number> = {};
   for (const b of backends) {
     await tf.setBackend(b);
@@ -138,5 +150,6 @@ export async function benchTfjsPeer(
     peer_step_ms: { wgsl, tfjs_webgpu: peerMs.webgpu, cpu: cpuMs, tfjs_wasm: peerMs.wasm },
     peer_batch: batch.inputs.timestep.length,
     tfjs_wasm_threads: getThreadsCount(),
+    cpu_engine_threads: cpuThreads(),
   };
 }

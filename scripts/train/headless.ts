@@ -144,9 +144,10 @@ export async function train(
   let stopped: string | undefined;
   try {
     while (!loop.done) {
-      const r = await loop.next();
-      reports.push(r);
-      onStep(r);
+      for (const r of await loop.next(loop.stepsToReadback(reports.at(-1)?.ms ?? 0, config.checkpointEvery))) {
+        reports.push(r);
+        onStep(r);
+      }
       if (loop.step % config.checkpointEvery === 0 || loop.done) good = await loop.checkpoint();
     }
   } catch (e) {

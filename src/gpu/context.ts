@@ -7,7 +7,13 @@ import { type BatchOwner, CommandBatch } from "./batch.ts";
 import { BufferPool } from "./buffer-pool.ts";
 import { type AdapterSummary, summarizeAdapter } from "./device.ts";
 import { GpuCommandError, GpuDeviceLostError, GpuUnavailableError } from "./errors.ts";
+import type { MatmulVariant } from "./kernels/matmul.ts";
 import { PipelineCache } from "./pipeline-cache.ts";
+
+/** Which variant of each tuned kernel this context's engine uses (set from a measurement). */
+export interface KernelTuning {
+  matmul?: MatmulVariant;
+}
 
 /** Limits raised to the adapter's maximum: large feature maps and weights need more than defaults. */
 const WANTED_LIMITS = [
@@ -29,6 +35,7 @@ export interface GpuContextOptions {
 export class GpuContext implements BatchOwner {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
+  readonly tuning: KernelTuning = {};
   private lostError: GpuDeviceLostError | null = null;
   private pendingErrors: Promise<GPUError | null>[] = [];
   private batchOpen = false;

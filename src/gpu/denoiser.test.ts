@@ -118,6 +118,11 @@ describe.skipIf(skipWebGpu)("GPU Diffusion-DPO vs the CPU trainer (tiny pack)", 
         cpu.trainStep(batch, options, dpo);
       }
       expect(Math.abs((await den.readLoss()) - (await cpu.readLoss()))).toBeLessThan(1e-5);
+      // The three steps' losses, kept on the device and read in one go.
+      const [gpuLosses, cpuLosses] = [await den.readLosses(), await cpu.readLosses()];
+      expect(gpuLosses).toHaveLength(3);
+      for (const [i, l] of gpuLosses.entries()) expect(Math.abs(l - cpuLosses[i]), `step ${i + 1}`).toBeLessThan(1e-5);
+      expect(await den.readLosses()).toEqual([]);
       const cpuAdapter = await cpu.readAdapter();
       for (const [name, v] of await den.readAdapter())
         expect(relError(v, cpuAdapter.get(name) as Float32Array), name).toBeLessThan(1e-4);

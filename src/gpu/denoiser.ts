@@ -7,7 +7,8 @@
  * - `ObjectiveRecorder`: the MSE or Diffusion-DPO loss and its gradient with respect to ε̂.
  * A whole training step (forward, loss, backward, clipped AdamW) records into one command batch,
  * and its scratch returns to the pool at submit, so the pool's live buffer count stays constant
- * from step to step.
+ * from step to step. Each step also copies its loss into a log on the device, which `readLosses`
+ * reads in one go: nothing in a step waits for the host.
  */
 import type { DenoiserArch } from "../core/engine/arch.ts";
 import type { DenoiserInputs } from "../core/engine/denoiser.ts";
@@ -32,10 +33,16 @@ import { readBuffers, storageUsage, upload } from "./transfer.ts";
 
 type F32 = Float32Array;
 
+/** Steps whose losses the device keeps until `readLosses`. */
+export const LOSS_LOG = 256;
+
 export class GpuDenoiser implements AdapterTrainer {
   /** Σ g² of the latest step (one float), for clipping without a readback. */
   private readonly sq: GPUBuffer;
   private step = 0;
+  /** One float per step since the last `readLosses`. */
+  private readonly lossLog: GPUBuffer;
+  private unreadLosses = 0;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -45,6 +52,7 @@ export class GpuDenoiser implements AdapterTrainer {
     private readonly optim: OptimKernels,
   ) {
     this.sq = upload(ctx, new Float32Array(1));
+    this.lossLog = ctx.pool.acquire(4 * LOSS_LOG, storageUsage(), "denoiser.loss-log");
   }
 
   /** `lora`: optional LoRA tensors (see `initLora`), trained together with the image adapters. */
@@ -70,6 +78,7 @@ export class GpuDenoiser implements AdapterTrainer {
     this.params.destroy();
     this.objective.destroy();
     this.ctx.pool.release(this.sq);
+    this.ctx.pool.release(this.lossLog);
   }
 
   /** ε̂ for a batch, with the trained adapter (or the frozen base adapter with `reference`). */
@@ -124,13 +133,24 @@ export class GpuDenoiser implements AdapterTrainer {
 
   /** One AdamW step on the adapter tensors, recorded as one submission; nothing is read back. */
   trainStep(batch: TrainingBatch, options: TrainOptions, objective: Objective = MSE): void {
+    if (this.unreadLosses >= LOSS_LOG) throw new Error(`trainStep: read the losses at least every ${LOSS_LOG} steps`);
     this.step += 1;
     const step = this.step;
+    const slot = this.unreadLosses++;
     this.ctx.submit("denoiser.train-step", (b) => {
       this.recordLossAndGrads(b, batch, objective);
+      b.copy(this.objective.loss, 0, this.lossLog, 4 * slot, 4);
       const { adapter, grad, m, v, bytes } = this.params;
       this.optim.step(b, bytes / 4, { param: adapter, grad, m, v, sq: this.sq }, step, options);
     });
+  }
+
+  async readLosses(): Promise<number[]> {
+    const count = this.unreadLosses;
+    this.unreadLosses = 0;
+    if (count === 0) return [];
+    const [log] = await readBuffers(this.ctx, [{ buffer: this.lossLog, byteLength: 4 * count }]);
+    return [...new Float32Array(log)];
   }
 
   /** The loss of the latest `trainStep` or `lossAndGrads` (one small readback). */

@@ -5,6 +5,7 @@
  * the faster is kept: a software adapter (SwiftShader) is usually slower than the CPU engine.
  */
 import type { DenoiserArch } from "../core/engine/arch.ts";
+import { ShardedTrainer, type ShardWorker } from "../core/engine/sharded.ts";
 import {
   type AdapterTrainer,
   CpuTrainer,
@@ -28,6 +29,10 @@ export interface TrainerChoice {
   ctx: GpuContext | null;
   /** Why the CPU fallback was used, when it was. */
   fallbackReason?: string;
+  /** How the WGSL engine's kernel variants were chosen, when it is the one. */
+  kernels?: string;
+  /** Threads of the CPU engine, when it is the one. */
+  cpuThreads?: number;
   /** How "auto" chose, with the times it measured (ms for one loss-and-gradients call). */
   measured?: { reason: string; ms: Record<TrainingEngine, number> };
 }
@@ -35,6 +40,14 @@ export interface TrainerChoice {
 export interface EngineRequest {
   engine?: TrainingEngineChoice;
   probe?: { batch: TrainingBatch; objective: Objective };
+  /** Starts the CPU engine's extra threads (none: it runs on the calling thread alone). */
+  cpuWorkers?: (
+    arch: DenoiserArch,
+    weights: ReadonlyMap<string, Float32Array>,
+    lora?: LoraTensors,
+  ) => Promise<ShardWorker[]>;
+  /** Chooses the WGSL engine's kernel variants on its context (`ctx.tuning`) and says how. */
+  tuneKernels?: (ctx: GpuContext) => Promise<string>;
 }
 
 async function timed(run: () => Promise<unknown>): Promise<number> {
@@ -48,28 +61,29 @@ export async function createTrainer(
   arch: DenoiserArch,
   weights: ReadonlyMap<string, Float32Array>,
   lora?: LoraTensors,
-  { engine = "webgpu", probe }: EngineRequest = {},
+  { engine = "webgpu", probe, cpuWorkers, tuneKernels }: EngineRequest = {},
 ): Promise<TrainerChoice> {
-  const cpu = (fallbackReason?: string): TrainerChoice => ({
-    trainer: new CpuTrainer(arch, weights, lora),
-    backend: "cpu",
-    ctx: null,
-    fallbackReason,
-  });
+  const cpu = async (fallbackReason?: string): Promise<TrainerChoice> => {
+    const local = new CpuTrainer(arch, weights, lora);
+    const workers = (await cpuWorkers?.(arch, weights, lora)) ?? [];
+    const trainer = workers.length ? new ShardedTrainer(local, workers) : local;
+    return { trainer, backend: "cpu", ctx: null, fallbackReason, cpuThreads: workers.length + 1 };
+  };
   if (engine === "cpu") return cpu();
   if (!gpu) return cpu("WebGPU is not available");
   let ctx: GpuContext | null = null;
   let gpuChoice: TrainerChoice;
   try {
     ctx = await GpuContext.create(gpu, { label: "patchdpo-trainer" });
-    gpuChoice = { trainer: await GpuDenoiser.create(ctx, arch, weights, lora), backend: "webgpu", ctx };
+    const kernels = await tuneKernels?.(ctx);
+    gpuChoice = { trainer: await GpuDenoiser.create(ctx, arch, weights, lora), backend: "webgpu", ctx, kernels };
   } catch (e) {
     ctx?.destroy();
     return cpu((e as Error).message);
   }
   if (engine !== "auto" || !probe) return gpuChoice;
 
-  const other = cpu();
+  const other = await cpu();
   const { batch, objective } = probe;
   // The first GPU call compiles the pipelines: warm up, then time one call on each engine.
   await gpuChoice.trainer.lossAndGrads(batch, objective);

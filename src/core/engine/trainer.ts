@@ -54,6 +54,11 @@ export interface AdapterTrainer {
   trainStep(batch: TrainingBatch, options: TrainOptions, objective?: Objective): void;
   /** Loss of the latest step or `lossAndGrads`. */
   readLoss(): Promise<number>;
+  /**
+   * The losses of the `trainStep`s since the last call, oldest first, in one readback: a loop
+   * that reads them every K steps makes no per-step host round trip.
+   */
+  readLosses(): Promise<number[]>;
   readAdapter(reference?: boolean): Promise<Map<string, F32>>;
   writeAdapter(tensors: ReadonlyMap<string, F32>, reference?: boolean): void;
   /** AdamW's step count and moments, for checkpoints that resume exactly. */
@@ -68,6 +73,7 @@ export class CpuTrainer implements AdapterTrainer {
   private readonly reference: CpuDenoiser;
   private readonly optimizer = new AdamW();
   private lastLoss = Number.NaN;
+  private stepLosses: number[] = [];
 
   /** Policy and reference share the frozen `weights`; only the trainable tensors are copied. */
   constructor(arch: DenoiserArch, weights: ReadonlyMap<string, F32>, lora?: LoraTensors) {
@@ -84,13 +90,23 @@ export class CpuTrainer implements AdapterTrainer {
   }
 
   trainStep(batch: TrainingBatch, options: TrainOptions, objective: Objective = MSE): void {
-    const { adapter } = this.compute(batch, objective);
-    if (options.maxNorm) clipGradNorm(adapter.values(), options.maxNorm);
-    this.optimizer.step(this.policy.adapter, adapter, options);
+    const { loss, adapter } = this.compute(batch, objective);
+    this.applyGradients(adapter, options);
+    this.stepLosses.push(loss);
+  }
+
+  /** Clips `grads` in place and takes one AdamW step with them (the sharded trainer's step). */
+  applyGradients(grads: ReadonlyMap<string, F32>, options: TrainOptions): void {
+    if (options.maxNorm) clipGradNorm(grads.values(), options.maxNorm);
+    this.optimizer.step(this.policy.adapter, grads, options);
   }
 
   async readLoss(): Promise<number> {
     return this.lastLoss;
+  }
+
+  async readLosses(): Promise<number[]> {
+    return this.stepLosses.splice(0);
   }
 
   async readAdapter(reference = false): Promise<Map<string, F32>> {

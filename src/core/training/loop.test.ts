@@ -24,12 +24,12 @@ const loop = (c: TrainConfig) => new TrainingLoop(new CpuTrainer(arch, weights),
 describe("TrainingLoop (CPU engine, tiny pack)", { timeout: 300_000 }, () => {
   it("resumes from a checkpoint exactly: adapter, AdamW moments and the step's draws", async () => {
     const a = loop(config());
-    const first = await a.next();
+    const [first] = await a.next();
     const cp = await a.checkpoint();
-    const reports = [await a.next()];
+    const reports = await a.next();
     const b = loop(config());
     b.restore(cp);
-    const resumed = [await b.next()];
+    const resumed = await b.next();
     expect(resumed.map((r) => r.loss)).toEqual(reports.map((r) => r.loss));
     const [wa, wb] = [await a.checkpoint(), await b.checkpoint()];
     for (const [n, t] of wa.adapter) expect(relError(wb.adapter.get(n) as Float32Array, t), n).toBe(0);
@@ -37,6 +37,21 @@ describe("TrainingLoop (CPU engine, tiny pack)", { timeout: 300_000 }, () => {
     expect(first.gradNorm).toBeGreaterThan(0); // step index 0 is a monitor step (every 2)
     expect(first.itemErrors).toHaveLength(2);
     expect(reports[0].gradNorm).toBeUndefined();
+  });
+
+  it("queues several steps per loss readback with the same losses, never past a checkpoint", async () => {
+    const [one, four] = [loop(config({ steps: 6 })), loop(config({ steps: 6 }))];
+    const single = [...(await one.next()), ...(await one.next()), ...(await one.next()), ...(await one.next())];
+    const queued = await four.next(4);
+    expect(queued.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(queued.map((r) => r.loss)).toEqual(single.map((r) => r.loss));
+    expect(four.step).toBe(4);
+    // 250 ms of work at 10 ms a step is 25 steps: capped at 16, then at the 6 steps' end and checkpoints.
+    expect(loop(config({ steps: 40 })).stepsToReadback(10)).toBe(16);
+    expect(four.stepsToReadback(10)).toBe(2);
+    expect(loop(config({ steps: 40 })).stepsToReadback(10, 5)).toBe(5);
+    expect(four.stepsToReadback(10, 5)).toBe(1);
+    expect(four.stepsToReadback(1000)).toBe(1);
   });
 
   it("draws batchSize draws per step from one stream: draw 0 is the batch-size-1 draw", () => {
@@ -52,7 +67,7 @@ describe("TrainingLoop (CPU engine, tiny pack)", { timeout: 300_000 }, () => {
     const l = loop(
       config({ lr: 1e30, steps: 20, monitorEvery: 1, loss: { ...DEFAULT_TRAIN_CONFIG.loss, method: "dpo" } }),
     );
-    const first = await l.next();
+    const [first] = await l.next();
     expect(first.margin).toBeCloseTo(0, 6); // policy = reference before the first step
     let error: unknown;
     try {

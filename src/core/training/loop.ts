@@ -139,6 +139,10 @@ export class StepSource {
   }
 }
 
+/** Work between two loss readbacks of a training loop, and its step cap. */
+export const READBACK_MS = 250;
+export const MAX_STEPS_PER_READBACK = 16;
+
 export class TrainingLoop {
   readonly config: TrainConfig;
   step: number;
@@ -156,40 +160,67 @@ export class TrainingLoop {
     return this.step >= this.config.steps;
   }
 
-  /** One optimizer step; throws NonFiniteError (adapter untouched since the last checkpoint is the caller's to restore). */
-  async next(): Promise<StepReport> {
+  /**
+   * How many steps the next `next()` should queue: about READBACK_MS of work at `msPerStep` (up
+   * to MAX_STEPS_PER_READBACK, so pausing stays quick), never past a multiple of any of `every`
+   * (checkpoints, previews) or the end.
+   */
+  stepsToReadback(msPerStep: number, ...every: number[]): number {
+    let k = msPerStep > 0 ? Math.floor(READBACK_MS / msPerStep) : 1;
+    k = Math.max(1, Math.min(MAX_STEPS_PER_READBACK, k, this.config.steps - this.step));
+    for (const e of every) if (e > 0) k = Math.min(k, e - (this.step % e));
+    return k;
+  }
+
+  /**
+   * Up to `steps` optimizer steps queued back to back, their losses read in one go at the end (so
+   * a GPU engine runs them without a host round trip); a monitored step still reads its gradient.
+   * Throws NonFiniteError for the first non-finite step (the adapter since the last checkpoint is
+   * the caller's to restore).
+   */
+  async next(steps = 1): Promise<StepReport[]> {
     const started = performance.now();
     const { config: c } = this;
-    const { batch, objective } = this.source.batchAt(this.step);
-    const report: StepReport = { step: this.step + 1, loss: Number.NaN, lr: c.lr, ms: 0 };
-    if (c.monitorEvery > 0 && this.step % c.monitorEvery === 0) {
-      const { adapter } = await this.trainer.lossAndGrads(batch, objective);
-      let sq = 0;
-      for (const g of adapter.values()) for (const v of g) sq += v * v;
-      report.gradNorm = Math.sqrt(sq);
-      const items = batch.inputs.timestep.length;
-      const e = perSampleMse(await this.trainer.forward(batch.inputs), batch.target, items, batch.weight);
-      if (objective.kind === "dpo") {
-        const eRef = perSampleMse(await this.trainer.forward(batch.inputs, true), batch.target, items, batch.weight);
-        const p = items / 2;
-        const terms = {
-          winner: e.subarray(0, p),
-          loser: e.subarray(p),
-          refWinner: eRef.subarray(0, p),
-          refLoser: eRef.subarray(p),
-        };
-        report.margin = dpoLoss(terms, objective.beta).margin;
-      } else {
-        report.itemErrors = [...e];
-      }
+    const reports: StepReport[] = [];
+    for (; reports.length < steps && !this.done; this.step++) {
+      const { batch, objective } = this.source.batchAt(this.step);
+      const report: StepReport = { step: this.step + 1, loss: Number.NaN, lr: c.lr, ms: 0 };
+      if (c.monitorEvery > 0 && this.step % c.monitorEvery === 0) await this.monitor(report, batch, objective);
+      this.trainer.trainStep(batch, { lr: c.lr, weightDecay: c.weightDecay, maxNorm: c.maxNorm }, objective);
+      reports.push(report);
     }
-    this.trainer.trainStep(batch, { lr: c.lr, weightDecay: c.weightDecay, maxNorm: c.maxNorm }, objective);
-    report.loss = await this.trainer.readLoss();
-    this.step += 1;
-    if (!Number.isFinite(report.loss) || (report.gradNorm !== undefined && !Number.isFinite(report.gradNorm)))
-      throw new NonFiniteError(report.step, "loss");
-    report.ms = performance.now() - started;
-    return report;
+    const losses = await this.trainer.readLosses();
+    const ms = (performance.now() - started) / Math.max(1, reports.length);
+    reports.forEach((report, i) => {
+      report.loss = losses[i];
+      report.ms = ms;
+      if (!Number.isFinite(report.loss) || (report.gradNorm !== undefined && !Number.isFinite(report.gradNorm)))
+        throw new NonFiniteError(report.step, "loss");
+    });
+    return reports;
+  }
+
+  /** The gradient norm and the per-item errors (or the DPO margin) of a step, before it is taken. */
+  private async monitor(report: StepReport, batch: TrainingBatch, objective: Objective): Promise<void> {
+    const { adapter } = await this.trainer.lossAndGrads(batch, objective);
+    let sq = 0;
+    for (const g of adapter.values()) for (const v of g) sq += v * v;
+    report.gradNorm = Math.sqrt(sq);
+    const items = batch.inputs.timestep.length;
+    const e = perSampleMse(await this.trainer.forward(batch.inputs), batch.target, items, batch.weight);
+    if (objective.kind === "dpo") {
+      const eRef = perSampleMse(await this.trainer.forward(batch.inputs, true), batch.target, items, batch.weight);
+      const p = items / 2;
+      const terms = {
+        winner: e.subarray(0, p),
+        loser: e.subarray(p),
+        refWinner: eRef.subarray(0, p),
+        refLoser: eRef.subarray(p),
+      };
+      report.margin = dpoLoss(terms, objective.beta).margin;
+    } else {
+      report.itemErrors = [...e];
+    }
   }
 
   /** The current adapter and optimizer state; throws NonFiniteError rather than save a broken one. */
