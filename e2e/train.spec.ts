@@ -211,6 +211,12 @@ test("Train tab: dataset from the Dataset tab, PatchDPO with live curves and pre
   await expect(page.getByTestId("train-status")).toContainText(
     /engine (cpu|webgpu) \(auto: (CPU|WGSL) engine [\d.]+× faster than .* on one step/,
   );
+  // The CPU engine trains on every core (its shard workers); the WGSL engine says how its matmul was chosen.
+  await expect(page.getByTestId("train-status")).toContainText(
+    new RegExp(
+      `engine cpu \\(.*on ${await page.evaluate(() => Math.min(4, navigator.hardwareConcurrency))} threads?\\)|matmul: register tile`,
+    ),
+  );
   // Paused at once: on an idle machine the tiny pack trains a step in well under 100 ms (a run
   // that has ended meanwhile disables the button, and is shown from the saved runs below).
   await page

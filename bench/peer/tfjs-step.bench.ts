@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
-import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { denoiserArch } from "../../src/core/engine/arch";
 import { ShardedTrainer } from "../../src/core/engine/sharded";
 import { type AdapterTrainer, CpuTrainer } from "../../src/core/engine/trainer";
@@ -49,6 +49,7 @@ export interface PeerBenchResult {
   peer_batch: number;
   tfjs_wasm_threads: number;
   cpu_engine_threads: number;
+  cross_origin_isolated: boolean;
 }
 
 export async function benchTfjsPeer(
@@ -62,6 +63,8 @@ export async function benchTfjsPeer(
   const { batch, objective } = peerStep(arch, manifest.scheduler, draws);
   const options = { lr: 3e-5, weightDecay: 0.01, maxNorm: 1 };
   setWasmPaths(wasmPaths);
+  // Every core for XNNPACK too (threads need the page's cross-origin isolation), as our CPU engine has.
+  setThreadsCount(navigator.hardwareConcurrency);
   const backends = ["webgpu", "wasm"] as const;
 
   // Parity first, from the unchanged base adapter, against the CPU engine (the oracle of both
@@ -151,5 +154,6 @@ export async function benchTfjsPeer(
     peer_batch: batch.inputs.timestep.length,
     tfjs_wasm_threads: getThreadsCount(),
     cpu_engine_threads: cpuThreads(),
+    cross_origin_isolated: globalThis.crossOriginIsolated,
   };
 }

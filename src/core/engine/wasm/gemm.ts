@@ -169,8 +169,9 @@ export function simdMatmul(a: Float32Array, b: Float32Array, s: MatmulShape, bia
       else transposeInto(mem, bAt, b, base, n, k, np);
     }
     const c = mem.subarray(cAt, cAt + mp * np);
-    c.fill(0);
-    if (bias) for (let i = 0; i < m; i++) c.set(bias.subarray(0, n), i * np);
+    // The kernel accumulates into C: start it at the bias (rows of padding included), or at 0.
+    if (!bias) c.fill(0);
+    else for (let i = 0; i < mp; i++) c.set(bias.subarray(0, n), i * np);
     gemm.gemm(4 * aAt, 4 * bAt, 4 * cAt, mp, np, k);
     if (np === n) out.set(c.subarray(0, m * n), z * m * n);
     else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), (z * m + i) * n);
