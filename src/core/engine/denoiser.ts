@@ -30,6 +30,7 @@ import {
   timestepEmbedding,
   unpatchify,
 } from "./ops";
+import { copyOf, tensor } from "./scratch";
 
 export interface DenoiserInputs {
   /** `[B, channels, size, size]`. */
@@ -79,7 +80,7 @@ function addSpatialPrompt(
 /** `[B, 6C]` → six `[B, C]` chunks (PyTorch `chunk(…, dim=-1)`). */
 function chunks(x: F32, batch: number, c: number, count: number): F32[] {
   return Array.from({ length: count }, (_, j) => {
-    const out = new Float32Array(batch * c);
+    const out = tensor(batch * c);
     for (let b = 0; b < batch; b++) out.set(x.subarray(b * count * c + j * c, b * count * c + (j + 1) * c), b * c);
     return out;
   });
@@ -88,7 +89,7 @@ function chunks(x: F32, batch: number, c: number, count: number): F32[] {
 /** Inverse of `chunks` for `[rows, count·c]` tensors. */
 function concat(parts: F32[], rows: number, c: number): F32 {
   const n = parts.length;
-  const out = new Float32Array(rows * n * c);
+  const out = tensor(rows * n * c);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < n; j++) out.set(parts[j].subarray(r * c, r * c + c), r * n * c + j * c);
   }
@@ -196,7 +197,7 @@ export class CpuDenoiser {
     if (!xa || !this.lora) return;
     const { rank: r, alpha } = this.lora.config;
     const u = dy.map((v) => (v * alpha) / r);
-    const dxa = new Float32Array(rows * r);
+    const dxa = tensor(rows * r);
     linearBackward(u, xa, this.w(`${p}.lora_B`), rows, r, outF, { dx: dxa, dw: grads.get(`${p}.lora_B`) });
     linearBackward(dxa, x, this.w(`${p}.lora_A`), rows, inF, r, { dx, dw: grads.get(`${p}.lora_A`) });
   }
@@ -263,7 +264,7 @@ export class CpuDenoiser {
       const [q, k, v] = chunks(this.project(i, "qkv", h1, rows, lora), rows, C, 3);
       const { out: att, probs: selfProbs } = attention(q, k, v, selfShape);
       const pr = this.project(i, "proj", att, rows, lora);
-      const x1 = x0.slice();
+      const x1 = copyOf(x0);
       addGated(x1, g1, pr, B, T, C);
       // Decoupled cross-attention: prompt tokens + ip_scale · image tokens, shared query.
       const { y: h2, saved: ln2 } = layerNorm(x1, rows, C, a.normEps, p("norm2.weight"), p("norm2.bias"));
@@ -283,7 +284,7 @@ export class CpuDenoiser {
       const f1 = this.project(i, "fc1", h3, rows, lora);
       const g = gelu(f1);
       const f2 = this.project(i, "fc2", g, rows, lora);
-      x = x2.slice();
+      x = copyOf(x2);
       addGated(x, g2, f2, B, T, C);
       blocks.push({
         lora,
@@ -343,17 +344,16 @@ export class CpuDenoiser {
     const selfShape: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
     const promptShape: AttentionShape = { ...selfShape, m: a.promptLength };
     const ipShape: AttentionShape = { ...selfShape, m: a.imageTokens };
-    const adapter = new Map([...this.adapter].map(([n, t]) => [n, new Float32Array(t.length)]));
-    const dImg = new Float32Array(img.length);
-    const zeros = (n: number) => new Float32Array(n);
+    const adapter = new Map([...this.adapter].map(([n, t]) => [n, tensor(t.length)]));
+    const dImg = tensor(img.length);
 
     // 5. Output: dy = patchify(dε); dh = dy·W_out; dn = dh·(1 + sc); dx = LN′(dn).
     const dy = patchify(dEps, this.patchShape(B));
-    const dhOut = zeros(rows * C);
+    const dhOut = tensor(rows * C);
     linearBackward(dy, tape.hOut, w("out.weight"), rows, C, feat, { dx: dhOut });
-    const dnOut = zeros(rows * C);
+    const dnOut = tensor(rows * C);
     modulateBackward(dhOut, tape.nOut, tape.modOut[1], B, T, C, { dx: dnOut });
-    let dx = zeros(rows * C);
+    let dx = tensor(rows * C);
     layerNormBackward(dnOut, tape.xOut, tape.lnOut, rows, C, { dx });
 
     // 4. Blocks in reverse; dx is ∂L/∂(block output) and becomes ∂L/∂(block input).
@@ -362,53 +362,53 @@ export class CpuDenoiser {
       const p = (n: string) => w(`blocks.${i}.${n}`);
       const [, sc1, g1, , sc2, g2] = s.mod;
       // x3 = x2 + g2·fc2(gelu(fc1(h3))), h3 = modulate(LN(x2)).
-      const dx2 = dx.slice();
-      const df2 = zeros(rows * C);
+      const dx2 = copyOf(dx);
+      const df2 = tensor(rows * C);
       addGatedBackward(dx, g2, s.f2, B, T, C, { dh: df2 });
-      const dg = zeros(rows * hidden);
+      const dg = tensor(rows * hidden);
       this.projectBackward(i, "fc2", df2, s.g, rows, s.lora, dg, adapter);
-      const df1 = zeros(rows * hidden);
+      const df1 = tensor(rows * hidden);
       geluBackward(dg, s.f1, df1);
-      const dh3 = zeros(rows * C);
+      const dh3 = tensor(rows * C);
       this.projectBackward(i, "fc1", df1, s.h3, rows, s.lora, dh3, adapter);
-      const dn3 = zeros(rows * C);
+      const dn3 = tensor(rows * C);
       modulateBackward(dh3, s.n3, sc2, B, T, C, { dx: dn3 });
       layerNormBackward(dn3, s.x2, s.ln3, rows, C, { dx: dx2 });
       // x2 = x1 + to_out(aPrompt + s·aIp), both attentions sharing qi = to_q(LNₐ(x1)).
-      const dx1 = dx2.slice();
-      const dAtt2 = zeros(rows * C);
+      const dx1 = copyOf(dx2);
+      const dAtt2 = tensor(rows * C);
       this.projectBackward(i, "attn_ip.to_out", dx2, s.a, rows, s.lora, dAtt2, adapter);
-      const dqi = zeros(rows * C);
+      const dqi = tensor(rows * C);
       attentionBackward(dAtt2, s.qi, s.kp, s.vp, s.promptProbs, promptShape, { dq: dqi });
       const dAip = dAtt2.map((v) => v * tape.inputs.ipScale);
-      const dkIp = zeros(imgRows * C);
-      const dvIp = zeros(imgRows * C);
+      const dkIp = tensor(imgRows * C);
+      const dvIp = tensor(imgRows * C);
       attentionBackward(dAip, s.qi, s.kIp, s.vIp, s.ipProbs, ipShape, { dq: dqi, dk: dkIp, dv: dvIp });
       const kName = `blocks.${i}.attn_ip.to_k_ip.weight`;
       const vName = `blocks.${i}.attn_ip.to_v_ip.weight`;
       linearBackward(dkIp, img, w(kName), imgRows, a.imageDim, C, { dx: dImg, dw: adapter.get(kName) });
       linearBackward(dvIp, img, w(vName), imgRows, a.imageDim, C, { dx: dImg, dw: adapter.get(vName) });
-      const dh2 = zeros(rows * C);
+      const dh2 = tensor(rows * C);
       this.projectBackward(i, "attn_ip.to_q", dqi, s.h2, rows, s.lora, dh2, adapter);
       layerNormBackward(dh2, s.x1, s.ln2, rows, C, { dx: dx1 }, p("norm2.weight"));
       // x1 = x0 + g1·proj(Attn(q, k, v)), [q k v] = qkv(modulate(LN(x0))).
-      const dx0 = dx1.slice();
-      const dpr = zeros(rows * C);
+      const dx0 = copyOf(dx1);
+      const dpr = tensor(rows * C);
       addGatedBackward(dx1, g1, s.pr, B, T, C, { dh: dpr });
-      const dAtt = zeros(rows * C);
+      const dAtt = tensor(rows * C);
       this.projectBackward(i, "proj", dpr, s.att, rows, s.lora, dAtt, adapter);
-      const [dq, dk, dv] = [zeros(rows * C), zeros(rows * C), zeros(rows * C)];
+      const [dq, dk, dv] = [tensor(rows * C), tensor(rows * C), tensor(rows * C)];
       attentionBackward(dAtt, s.q, s.k, s.v, s.selfProbs, selfShape, { dq, dk, dv });
-      const dh1 = zeros(rows * C);
+      const dh1 = tensor(rows * C);
       this.projectBackward(i, "qkv", concat([dq, dk, dv], rows, C), s.h1, rows, s.lora, dh1, adapter);
-      const dn1 = zeros(rows * C);
+      const dn1 = tensor(rows * C);
       modulateBackward(dh1, s.n1, sc1, B, T, C, { dx: dn1 });
       layerNormBackward(dn1, s.x0, s.ln1, rows, C, { dx: dx0 });
       dx = dx0;
     }
 
     // 1. x = x_embed(patchify(latent)) + pos: dlatent = unpatchify(dx·W_x).
-    const dPatched = zeros(rows * feat);
+    const dPatched = tensor(rows * feat);
     linearBackward(dx, tape.patched, w("x_embed.weight"), rows, feat, C, { dx: dPatched });
     return { adapter, latent: unpatchify(dPatched, this.patchShape(B)), imageTokens: dImg };
   }

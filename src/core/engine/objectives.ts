@@ -12,6 +12,7 @@
  */
 
 import type { F32 } from "./ops";
+import { tensor } from "./scratch";
 
 export interface LossWithGrad {
   loss: number;
@@ -31,7 +32,7 @@ function checkSizes(pred: F32, target: F32, weight?: F32): void {
 export function weightedMse(pred: F32, target: F32, weight?: F32): LossWithGrad {
   checkSizes(pred, target, weight);
   const n = pred.length;
-  const grad = new Float32Array(n);
+  const grad = tensor(n);
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const w = weight ? weight[i] : 1;
@@ -46,7 +47,7 @@ export function weightedMse(pred: F32, target: F32, weight?: F32): LossWithGrad 
 export function perSampleMse(pred: F32, target: F32, samples: number, weight?: F32): F32 {
   checkSizes(pred, target, weight);
   const d = pred.length / samples;
-  const e = new Float32Array(samples);
+  const e = tensor(samples);
   for (let s = 0; s < samples; s++) {
     let sum = 0;
     for (let i = s * d; i < (s + 1) * d; i++) sum += (weight ? weight[i] : 1) * (pred[i] - target[i]) ** 2;
@@ -58,7 +59,7 @@ export function perSampleMse(pred: F32, target: F32, samples: number, weight?: F
 /** Chains per-sample error gradients `de[s]` back to the prediction: `2·de[s]·w ⊙ (pred − target)/D`. */
 export function perSampleMseBackward(de: F32, pred: F32, target: F32, weight?: F32): F32 {
   const d = pred.length / de.length;
-  const grad = new Float32Array(pred.length);
+  const grad = tensor(pred.length);
   for (let i = 0; i < pred.length; i++) {
     grad[i] = (2 * de[Math.floor(i / d)] * (weight ? weight[i] : 1) * (pred[i] - target[i])) / d;
   }
@@ -92,8 +93,8 @@ function softplus(x: number): number {
 export function dpoLoss(t: DpoTerms, beta: number): DpoResult {
   const p = t.winner.length;
   if ([t.loser, t.refWinner, t.refLoser].some((a) => a.length !== p)) throw new RangeError("dpo: term lengths differ");
-  const dWinner = new Float32Array(p);
-  const dLoser = new Float32Array(p);
+  const dWinner = tensor(p);
+  const dLoser = tensor(p);
   let loss = 0;
   let margin = 0;
   for (let i = 0; i < p; i++) {

@@ -10,6 +10,7 @@
  * a gradient that is not wanted is simply not passed.
  */
 
+import { tensor } from "./scratch";
 import { simdMatmul } from "./wasm/gemm";
 
 export type F32 = Float32Array;
@@ -39,7 +40,7 @@ export function matmul(a: F32, b: F32, s: MatmulShape, bias?: F32): F32 {
 /** `matmul` in scalar loops, summing in double precision: the fallback, and the SIMD kernel's oracle. */
 export function scalarMatmul(a: F32, b: F32, s: MatmulShape, bias?: F32): F32 {
   const { batch, m, n, k } = s;
-  const out = new Float32Array(batch * m * n);
+  const out = tensor(batch * m * n);
   const [aRow, aCol] = s.transA ? [1, m] : [k, 1];
   const [bRow, bCol] = s.transB ? [1, k] : [n, 1];
   for (let z = 0; z < batch; z++) {
@@ -97,9 +98,9 @@ export function layerNorm(
   gamma?: F32,
   beta?: F32,
 ): { y: F32; saved: LayerNormSaved } {
-  const y = new Float32Array(rows * c);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const y = tensor(rows * c);
+  const mean = tensor(rows);
+  const rstd = tensor(rows);
   for (let r = 0; r < rows; r++) {
     const o = r * c;
     let mu = 0;
@@ -168,7 +169,7 @@ function tanh(u: number): number {
 
 /** tanh-GELU: `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`. */
 export function gelu(x: F32): F32 {
-  const y = new Float32Array(x.length);
+  const y = tensor(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     y[i] = 0.5 * v * (1 + tanh(GELU_K * (v + 0.044715 * v * v * v)));
@@ -189,7 +190,7 @@ const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** SiLU: `x·σ(x)`. */
 export function silu(x: F32): F32 {
-  const y = new Float32Array(x.length);
+  const y = tensor(x.length);
   for (let i = 0; i < x.length; i++) y[i] = x[i] * sigmoid(x[i]);
   return y;
 }
@@ -216,7 +217,7 @@ export interface AttentionShape {
 
 /** `[batch, tokens, heads·d]` → `[batch·heads, tokens, d]`, so each head is one matmul operand. */
 function splitHeads(x: F32, batch: number, tokens: number, heads: number, d: number): F32 {
-  const out = new Float32Array(x.length);
+  const out = tensor(x.length);
   for (let b = 0; b < batch; b++)
     for (let h = 0; h < heads; h++)
       for (let t = 0; t < tokens; t++) {
@@ -261,7 +262,7 @@ export function attention(q: F32, k: F32, v: F32, s: AttentionShape): { out: F32
     }
     for (let j = 0; j < m; j++) row[j] /= sum;
   }
-  const out = new Float32Array(q.length);
+  const out = tensor(q.length);
   addMergedHeads(out, matmul(probs, vh, { batch: bh, m: n, n: d, k: m }), batch, n, heads, d);
   return { out, probs };
 }
@@ -304,7 +305,7 @@ export function attentionBackward(
 
 /** adaLN modulation `y[b,t,:] = x[b,t,:]·(1 + scale[b,:]) + shift[b,:]`. */
 export function modulate(x: F32, shift: F32, scale: F32, batch: number, tokens: number, c: number): F32 {
-  const y = new Float32Array(x.length);
+  const y = tensor(x.length);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < tokens; t++) {
       const o = (b * tokens + t) * c;
@@ -393,7 +394,7 @@ function patchIndex(s: PatchShape, visit: (tokenIndex: number, latentIndex: numb
 
 /** `[B,C,H,W]` → `[B, (H/p)(W/p), C·p²]`. A permutation: its backward is `unpatchify`. */
 export function patchify(latent: F32, s: PatchShape): F32 {
-  const out = new Float32Array(latent.length);
+  const out = tensor(latent.length);
   patchIndex(s, (t, l) => {
     out[t] = latent[l];
   });
@@ -402,7 +403,7 @@ export function patchify(latent: F32, s: PatchShape): F32 {
 
 /** Inverse of `patchify`; its backward is `patchify`. */
 export function unpatchify(tokens: F32, s: PatchShape): F32 {
-  const out = new Float32Array(tokens.length);
+  const out = tensor(tokens.length);
   patchIndex(s, (t, l) => {
     out[l] = tokens[t];
   });
@@ -411,7 +412,7 @@ export function unpatchify(tokens: F32, s: PatchShape): F32 {
 
 /** Embedding lookup `y[r,:] = table[ids[r],:]`. */
 export function embed(ids: ArrayLike<number>, table: F32, c: number): F32 {
-  const out = new Float32Array(ids.length * c);
+  const out = tensor(ids.length * c);
   for (let r = 0; r < ids.length; r++) out.set(table.subarray(ids[r] * c, ids[r] * c + c), r * c);
   return out;
 }
@@ -431,7 +432,7 @@ export function timestepEmbedding(t: ArrayLike<number>, dim: number): F32 {
   const f = Math.fround;
   const lnBase = f(-Math.log(10000));
   const freqs = Array.from({ length: half }, (_, k) => f(Math.exp(f(f(lnBase * k) / half))));
-  const out = new Float32Array(t.length * dim);
+  const out = tensor(t.length * dim);
   for (let b = 0; b < t.length; b++) {
     for (let k = 0; k < half; k++) {
       const arg = f(f(t[b]) * freqs[k]);

@@ -8,6 +8,7 @@ import type { DenoiserArch, LoraConfig } from "./arch";
 import { CpuDenoiser, type DenoiserInputs } from "./denoiser";
 import { dpoLoss, perSampleMse, perSampleMseBackward, weightedMse } from "./objectives";
 import { AdamW, type AdamWOptions, clipGradNorm, type OptimizerState } from "./optim";
+import { Scratch } from "./scratch";
 
 type F32 = Float32Array;
 
@@ -74,6 +75,8 @@ export class CpuTrainer implements AdapterTrainer {
   private readonly optimizer = new AdamW();
   private lastLoss = Number.NaN;
   private stepLosses: number[] = [];
+  /** Every step's tensors, reused by the next (see scratch.ts); results handed out are copies. */
+  private readonly scratch = new Scratch();
 
   /** Policy and reference share the frozen `weights`; only the trainable tensors are copied. */
   constructor(arch: DenoiserArch, weights: ReadonlyMap<string, F32>, lora?: LoraTensors) {
@@ -82,15 +85,21 @@ export class CpuTrainer implements AdapterTrainer {
   }
 
   async forward(inputs: DenoiserInputs, reference = false): Promise<F32> {
-    return (reference ? this.reference : this.policy).forward(inputs).eps;
+    return this.scratch.run(() => (reference ? this.reference : this.policy).forward(inputs).eps).slice();
   }
 
   async lossAndGrads(batch: TrainingBatch, objective: Objective = MSE): Promise<LossAndGrads> {
-    return this.compute(batch, objective);
+    const { loss, adapter, latent, imageTokens } = this.scratch.run(() => this.compute(batch, objective));
+    return {
+      loss,
+      adapter: new Map([...adapter].map(([n, g]) => [n, g.slice()])),
+      latent: latent.slice(),
+      imageTokens: imageTokens.slice(),
+    };
   }
 
   trainStep(batch: TrainingBatch, options: TrainOptions, objective: Objective = MSE): void {
-    const { loss, adapter } = this.compute(batch, objective);
+    const { loss, adapter } = this.scratch.run(() => this.compute(batch, objective));
     this.applyGradients(adapter, options);
     this.stepLosses.push(loss);
   }

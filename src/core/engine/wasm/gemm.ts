@@ -5,6 +5,7 @@
  * eight v128 registers, so B is read once per four rows of C. Sums run in float32, as in PyTorch.
  */
 import type { MatmulShape } from "../ops";
+import { tensor } from "../scratch";
 import { type Bytes, I32, op, V128, wasmModule } from "./binary";
 
 // Parameters (byte addresses and sizes), then locals.
@@ -154,7 +155,7 @@ export function simdMatmul(a: Float32Array, b: Float32Array, s: MatmulShape, bia
   const pages = Math.ceil(bytes / 65536) - gemm.memory.buffer.byteLength / 65536;
   if (pages > 0) gemm.memory.grow(pages);
   const mem = new Float32Array(gemm.memory.buffer);
-  const out = new Float32Array(batch * m * n);
+  const out = tensor(batch * m * n);
   for (let z = 0; z < batch; z++) {
     if (z === 0 || !s.broadcastA) {
       const base = s.broadcastA ? 0 : z * m * k;
