@@ -38,6 +38,8 @@ export interface PeerBenchOptions {
 export interface PeerBenchResult {
   train_step_vs_tfjs_webgpu: number;
   train_step_vs_tfjs_wasm: number;
+  /** The same with our CPU engine on one thread, as tfjs-wasm ran here (`tfjs_wasm_threads`). */
+  train_step_vs_tfjs_wasm_one_thread: number;
   tfjs_parity_rel_err: number;
   tfjs_parity: Record<string, number>;
   /** The same for the adapter's change over one clipped AdamW step. */
@@ -45,7 +47,7 @@ export interface PeerBenchResult {
   tfjs_step_parity: Record<string, number>;
   wgsl_parity_rel_err: number;
   wgsl_step_parity_rel_err: number;
-  peer_step_ms: { wgsl: number; tfjs_webgpu: number; cpu: number; tfjs_wasm: number };
+  peer_step_ms: { wgsl: number; tfjs_webgpu: number; cpu: number; cpu_one_thread: number; tfjs_wasm: number };
   peer_batch: number;
   tfjs_wasm_threads: number;
   cpu_engine_threads: number;
@@ -112,7 +114,9 @@ export async function benchTfjsPeer(
     runs,
   );
   gpu.destroy();
-  // The CPU engine as the studio trains with it: on every core (up to its thread cap).
+  // The CPU engine on this thread alone (the parity step above was its warm-up), then as the
+  // studio trains with it: on every core (up to its thread cap).
+  const cpuOneMs = await medianMs(() => cpu.trainStep(batch, options, objective), 0, cpuRuns);
   const threads = new ShardedTrainer(new CpuTrainer(arch, weights), await cpuShardWorkers(arch, weights));
   const cpuMs = await medianMs(
     async () => {
@@ -144,13 +148,14 @@ export async function benchTfjsPeer(
   return {
     train_step_vs_tfjs_webgpu: peerMs.webgpu / wgsl,
     train_step_vs_tfjs_wasm: peerMs.wasm / cpuMs,
+    train_step_vs_tfjs_wasm_one_thread: peerMs.wasm / cpuOneMs,
     tfjs_parity_rel_err,
     tfjs_parity,
     tfjs_step_parity_rel_err,
     tfjs_step_parity,
     wgsl_parity_rel_err,
     wgsl_step_parity_rel_err,
-    peer_step_ms: { wgsl, tfjs_webgpu: peerMs.webgpu, cpu: cpuMs, tfjs_wasm: peerMs.wasm },
+    peer_step_ms: { wgsl, tfjs_webgpu: peerMs.webgpu, cpu: cpuMs, cpu_one_thread: cpuOneMs, tfjs_wasm: peerMs.wasm },
     peer_batch: batch.inputs.timestep.length,
     tfjs_wasm_threads: getThreadsCount(),
     cpu_engine_threads: cpuThreads(),
