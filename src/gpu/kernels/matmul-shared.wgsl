@@ -6,20 +6,8 @@
 // then reads its four rows and four columns as vec4s, so each value from global memory is used 64
 // times. Uniform control flow throughout: the barriers are reached by every thread.
 
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
-
-struct Params { m: u32, n: u32, k: u32, stride_a: u32, stride_b: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-// Bound to any read-only buffer when HAS_BIAS is false (it is never read then).
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 // op(A) slice k-major: a_tile[kk·16 + i/4][i%4] = op(A)[row0 + i, k0 + kk]; likewise b_tile by column.
 var<workgroup> a_tile: array<vec4f, 256>;

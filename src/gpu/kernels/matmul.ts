@@ -14,8 +14,9 @@ import { medianMs } from "../../core/timing.ts";
 import type { Binding, CommandBatch } from "../batch.ts";
 import type { GpuContext } from "../context.ts";
 import { storageUsage } from "../transfer.ts";
-import { declareKernels, loadKernel, unread } from "./dispatch.ts";
+import { declareKernels, type KernelModule, loadKernel, unread } from "./dispatch.ts";
 import code from "./matmul.wgsl?raw";
+import operands from "./matmul-operands.wgsl?raw";
 import sharedCode from "./matmul-shared.wgsl?raw";
 
 export type { MatmulShape };
@@ -50,12 +51,9 @@ const OPERANDS = {
   entries: { main: ["a", "b", "c", "bias"] },
 } as const;
 
-const MODULES: Record<
-  MatmulVariant,
-  ReturnType<typeof declareKernels<{ name: string; code: string } & typeof OPERANDS>>
-> = {
-  register: declareKernels({ name: "matmul", code, ...OPERANDS }),
-  shared: declareKernels({ name: "matmul-shared", code: sharedCode, ...OPERANDS }),
+const MODULES: Record<MatmulVariant, KernelModule<typeof OPERANDS & { name: string; code: string }>> = {
+  register: declareKernels({ name: "matmul", code: operands + code, ...OPERANDS }),
+  shared: declareKernels({ name: "matmul-shared", code: operands + sharedCode, ...OPERANDS }),
 };
 
 /** The matmul of `variant` (by default the one `ctx.tuning` names, else "register"). */
