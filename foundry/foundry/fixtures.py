@@ -3,6 +3,9 @@
 - engine-tiny: the tiny pack's denoiser (weights = public/models/tiny/denoiser.safetensors) on
   fixed inputs: output ε, and for the loss L = Σ w ⊙ (ε − target)² / N the gradients with
   respect to every adapter tensor and to the float inputs. The WGSL engine must match them.
+- vit-tiny: the tiny pack's patch encoder (weights = public/models/tiny/patch_encoder.safetensors)
+  on fixed images: its features, and for L = Σ w ⊙ features / N the gradients with respect to
+  every parameter. The studio's ViT engine must match them.
 - ort-<pack>: each role's ONNX inputs and PyTorch outputs (batch 2), plus a denoiser call with
   overridden adapter tensors and ip_scale: onnxruntime must agree with PyTorch.
 - estimator-emoji64: held-out samples of the trained pack with their ground-truth scenes and
@@ -54,6 +57,24 @@ def engine_fixture(nets: dict, cfg: FoundryConfig) -> dict[str, np.ndarray]:
         "grad.input.latent": _np(grads[-2]), "grad.input.image_tokens": _np(grads[-1]),
     }
     for name, gr in zip(den.adapter_names(), grads):
+        out[f"grad.{name}"] = _np(gr)
+    return out
+
+
+def vit_fixture(nets: dict, seed: int = 3) -> dict[str, np.ndarray]:
+    enc = nets["patch_encoder"]
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand((2, 3, 64, 64), generator=g) * 2 - 1
+    features = enc(images)
+    weight = torch.randn(features.shape, generator=g)
+    loss = (weight * features).mean()
+    names = [n for n, _ in enc.named_parameters()]
+    grads = torch.autograd.grad(loss, list(enc.parameters()))
+    out = {
+        "input.images": _np(images), "output.features": _np(features),
+        "loss.weight": _np(weight), "loss.value": _np(loss.reshape(1)),
+    }
+    for name, gr in zip(names, grads):
         out[f"grad.{name}"] = _np(gr)
     return out
 
@@ -124,6 +145,7 @@ def write_fixtures(include_trained: bool = True) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     tiny = tiny_nets()
     safetensors_io.save(engine_fixture(tiny, TINY), FIXTURES / "engine-tiny.safetensors", {"pack": "tiny"})
+    safetensors_io.save(vit_fixture(tiny), FIXTURES / "vit-tiny.safetensors", {"pack": "tiny"})
     safetensors_io.save(ort_fixture(tiny, TINY), FIXTURES / "ort-tiny.safetensors", {"pack": "tiny"})
     arrays, meta = sampler_fixture(tiny, TINY, 1.0, steps=5)
     safetensors_io.save(arrays, FIXTURES / "sampler-tiny.safetensors", {"pack": "tiny", **meta})

@@ -11,7 +11,7 @@ import torch
 from foundry import safetensors_io
 from foundry.config import PACKS, TINY
 from foundry.export import tiny_nets, write_pack
-from foundry.fixtures import FIXTURES, engine_fixture
+from foundry.fixtures import FIXTURES, engine_fixture, vit_fixture
 
 REQUIRED = ["schema", "schema_version", "id", "image", "latent", "scheduler", "prompt", "roles", "gallery"]
 
@@ -57,6 +57,14 @@ def test_committed_tiny_pack_is_current(fresh):
 def test_committed_engine_fixture_is_current():
     committed = safetensors_io.load(FIXTURES / "engine-tiny.safetensors")
     fresh = engine_fixture(tiny_nets(), TINY)
+    assert set(committed) == set(fresh)
+    for k in fresh:
+        assert np.allclose(committed[k], fresh[k], atol=1e-6), k
+
+
+def test_committed_vit_fixture_is_current():
+    committed = safetensors_io.load(FIXTURES / "vit-tiny.safetensors")
+    fresh = vit_fixture(tiny_nets())
     assert set(committed) == set(fresh)
     for k in fresh:
         assert np.allclose(committed[k], fresh[k], atol=1e-6), k

@@ -1,0 +1,96 @@
+import { existsSync } from "node:fs";
+import * as ort from "onnxruntime-web";
+import { describe, expect, it } from "vitest";
+import { createSession } from "../../../node/ort";
+import { loadSafetensors, packPath, readManifest } from "../../../node/packs";
+import { requireRole } from "../pack/roles";
+import { gaussian } from "../sampling/rng";
+import { relError } from "./testing/tiny";
+import { CpuVit, vitArch } from "./vit";
+
+/** Heads of each built-in pack's patch encoder (foundry/foundry/config.py; no shape says it). */
+const HEADS: Record<string, number> = { tiny: 2, emoji64: 4 };
+
+function packVit(pack: string): CpuVit {
+  const file = requireRole(readManifest(pack), "patch_encoder").weights?.file;
+  if (!file) throw new Error(`${pack}: the patch encoder has no weights file`);
+  const { tensors } = loadSafetensors(`${packPath(pack)}/${file}`);
+  const weights = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
+  return new CpuVit(vitArch(weights, HEADS[pack]), weights);
+}
+
+function fixture() {
+  const { tensors } = loadSafetensors("tests/fixtures/vit-tiny.safetensors");
+  const f = (n: string) => tensors.get(n)?.data as Float32Array;
+  const grads = new Map(
+    [...tensors.keys()].filter((k) => k.startsWith("grad.")).map((k) => [k.slice(5), f(k)] as const),
+  );
+  return { images: f("input.images"), features: f("output.features"), weight: f("loss.weight"), grads };
+}
+
+/**
+ * The CPU ViT against the foundry's PyTorch network (golden fixture vit-tiny: features, and the
+ * gradients of L = mean(w ⊙ features) with respect to every parameter).
+ */
+describe("CPU patch encoder (ViT) vs the foundry's golden fixture (tiny pack)", () => {
+  const vit = packVit("tiny");
+  const fx = fixture();
+  const { features, tape } = vit.forward(fx.images);
+  const dF = fx.weight.map((w) => w / fx.weight.length);
+  const grads = vit.backward(tape, dF);
+
+  it("architecture from the weights' shapes", () => {
+    expect(vit.arch).toMatchObject({ patch: 8, width: 16, depth: 1, heads: 2, mlpRatio: 2, dim: 8 });
+  });
+
+  it("features", () => {
+    expect(relError(features, fx.features)).toBeLessThan(1e-5);
+  });
+
+  it("gradients of every parameter", () => {
+    expect([...grads.keys()].sort()).toEqual([...fx.grads.keys()].sort());
+    for (const [name, g] of grads) expect(relError(g, fx.grads.get(name) as Float32Array), name).toBeLessThan(1e-5);
+  });
+
+  it("gradients agree with central differences", () => {
+    const loss = () => vit.forward(fx.images).features.reduce((s, f, i) => s + f * dF[i], 0);
+    for (const [name, i] of [
+      ["layers.0.qkv.weight", 5],
+      ["layers.0.norm1.weight", 3],
+      ["patch_embed.weight", 100],
+      ["pos_embed", 17],
+      ["head.bias", 2],
+    ] as const) {
+      const p = vit.params.get(name) as Float32Array;
+      const h = 1e-2;
+      const x = p[i];
+      p[i] = x + h;
+      const up = loss();
+      p[i] = x - h;
+      const down = loss();
+      p[i] = x;
+      const fd = (up - down) / (2 * h);
+      const g = (grads.get(name) as Float32Array)[i];
+      expect(Math.abs(g - fd), name).toBeLessThanOrEqual(1e-3 * Math.max(1e-3, Math.abs(fd)) + 1e-6);
+    }
+  });
+});
+
+const packs = ["tiny", "emoji64"].filter((p) => existsSync(`public/models/${p}/patch_encoder.onnx`));
+
+describe.each(packs)("CPU patch encoder vs onnxruntime-web: %s", (pack) => {
+  it("features of two random images agree (rel 1e-5)", async () => {
+    const vit = packVit(pack);
+    const S = vit.arch.image;
+    const images = gaussian(9, 2 * 3 * S * S).map((v) => Math.tanh(v));
+    const session = await createSession(pack, "patch_encoder");
+    try {
+      const input = session.inputNames[0];
+      const out = await session.run({ [input]: new ort.Tensor("float32", images, [2, 3, S, S]) });
+      const want = out[session.outputNames[0]].data as Float32Array;
+      expect(relError(vit.forward(images).features, want)).toBeLessThan(1e-5);
+    } finally {
+      await session.release();
+    }
+  });
+});
