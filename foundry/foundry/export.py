@@ -151,6 +151,7 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         role(
             "patch_encoder", pe, (x,), [_io("image", "float32", img)], [_io("features", "float32", [B, grid, grid, pc.dim])], ["image"],
             weights=_file_entry(pe_weights), grid=[grid, grid], dim=pc.dim, skip_tokens=0, output_layout="BHWD",
+            architecture={"type": "vit", "width": pc.width, "depth": pc.depth, "heads": pc.heads, "mlp_ratio": pc.mlp_ratio, "patch": pc.patch, "norm_eps": 1e-5},
         )
 
         torch.manual_seed(0)  # the network's own initialisation, from a fixed seed

@@ -8,15 +8,11 @@ import { gaussian } from "../sampling/rng";
 import { relError } from "./testing/tiny";
 import { CpuVit, vitArch } from "./vit";
 
-/** Heads of each built-in pack's patch encoder (foundry/foundry/config.py; no shape says it). */
-const HEADS: Record<string, number> = { tiny: 2, emoji64: 4 };
-
 function packVit(pack: string): CpuVit {
-  const file = requireRole(readManifest(pack), "patch_encoder").weights?.file;
-  if (!file) throw new Error(`${pack}: the patch encoder has no weights file`);
+  const manifest = readManifest(pack);
+  const file = requireRole(manifest, "patch_encoder").weights?.file;
   const { tensors } = loadSafetensors(`${packPath(pack)}/${file}`);
-  const weights = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
-  return new CpuVit(vitArch(weights, HEADS[pack]), weights);
+  return new CpuVit(vitArch(manifest), new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array])));
 }
 
 function fixture() {
@@ -39,8 +35,14 @@ describe("CPU patch encoder (ViT) vs the foundry's golden fixture (tiny pack)", 
   const dF = fx.weight.map((w) => w / fx.weight.length);
   const grads = vit.backward(tape, dF);
 
-  it("architecture from the weights' shapes", () => {
-    expect(vit.arch).toMatchObject({ patch: 8, width: 16, depth: 1, heads: 2, mlpRatio: 2, dim: 8 });
+  it("architecture from the manifest; weights that do not fit it are refused by name", () => {
+    expect(vit.arch).toMatchObject({ image: 64, patch: 8, width: 16, depth: 1, heads: 2, mlpRatio: 2, dim: 8 });
+    const weights = new Map(vit.params);
+    weights.set("layers.0.fc1.bias", new Float32Array(5));
+    expect(() => new CpuVit(vit.arch, weights)).toThrow("layers.0.fc1.bias has 5 values, the architecture 32");
+    weights.set("layers.0.fc1.bias", vit.params.get("layers.0.fc1.bias") as Float32Array);
+    weights.delete("head.bias");
+    expect(() => new CpuVit(vit.arch, weights)).toThrow("missing tensor head.bias");
   });
 
   it("features", () => {

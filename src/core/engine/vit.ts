@@ -9,6 +9,9 @@
  *              x += fc2(gelu(fc1(LN₂(x))))
  *   features = head(LN(x))                          [B·T, dim]   (row-major grid, not normalized)
  */
+
+import type { Manifest } from "../pack/manifest";
+import { requireRole } from "../pack/roles";
 import {
   type AttentionShape,
   addInto,
@@ -41,49 +44,53 @@ export interface VitArch {
   eps: number;
 }
 
-/** The architecture of a patch encoder's weights (the head count is not in any shape). */
-export function vitArch(weights: ReadonlyMap<string, F32>, heads: number, image = 64): VitArch {
-  const size = (name: string) => {
-    const t = weights.get(name);
-    if (!t) throw new Error(`patch encoder weights: missing tensor ${name}`);
-    return t.length;
+/** The pack's patch encoder as the engine builds it; refuses a pack whose manifest does not describe one. */
+export function vitArch(manifest: Manifest): VitArch {
+  const role = requireRole(manifest, "patch_encoder");
+  const a = role.architecture;
+  if (!a || !role.weights)
+    throw new Error(
+      `pack "${manifest.id}": roles.patch_encoder has no architecture and weights, so the engine cannot build its encoder`,
+    );
+  return {
+    image: manifest.image.size,
+    patch: a.patch,
+    width: a.width,
+    depth: a.depth,
+    heads: a.heads,
+    mlpRatio: a.mlp_ratio,
+    dim: role.dim,
+    eps: a.norm_eps,
   };
-  const width = size("patch_embed.bias");
-  const patch = Math.round(Math.sqrt(size("patch_embed.weight") / (3 * width)));
-  let depth = 0;
-  while (weights.has(`layers.${depth}.qkv.weight`)) depth++;
-  const arch = {
-    image,
-    patch,
-    width,
-    depth,
-    heads,
-    mlpRatio: size("layers.0.fc1.bias") / width,
-    dim: size("head.bias"),
-    eps: 1e-5,
-  };
-  if (width % heads !== 0) throw new Error(`patch encoder: width ${width} is not a multiple of ${heads} heads`);
-  if (size("pos_embed") !== (image / patch) ** 2 * width)
-    throw new Error(`patch encoder: pos_embed does not fit a ${image}×${image} input with ${patch}×${patch} patches`);
-  return arch;
 }
 
-/** The tensor names of a ViT, in the foundry's order. */
-export function vitParameterNames(arch: VitArch): string[] {
-  const layer = (i: number) =>
-    ["norm1", "qkv", "proj", "norm2", "fc1", "fc2"].flatMap((m) => [
-      `layers.${i}.${m}.weight`,
-      `layers.${i}.${m}.bias`,
+/** The tensor names of a ViT, in the foundry's order, with their sizes. */
+export function vitParameters(arch: VitArch): [string, number][] {
+  const { width: w, patch, mlpRatio: r, dim } = arch;
+  const tokens = (arch.image / patch) ** 2;
+  const layer = (i: number): [string, number][] =>
+    (
+      [
+        ["norm1", w, w],
+        ["qkv", 3 * w * w, 3 * w],
+        ["proj", w * w, w],
+        ["norm2", w, w],
+        ["fc1", r * w * w, r * w],
+        ["fc2", r * w * w, w],
+      ] as const
+    ).flatMap(([m, weight, bias]) => [
+      [`layers.${i}.${m}.weight`, weight],
+      [`layers.${i}.${m}.bias`, bias],
     ]);
   return [
-    "pos_embed",
-    "patch_embed.weight",
-    "patch_embed.bias",
+    ["pos_embed", tokens * w],
+    ["patch_embed.weight", w * 3 * patch * patch],
+    ["patch_embed.bias", w],
     ...Array.from({ length: arch.depth }, (_, i) => layer(i)).flat(),
-    "norm.weight",
-    "norm.bias",
-    "head.weight",
-    "head.bias",
+    ["norm.weight", w],
+    ["norm.bias", w],
+    ["head.weight", dim * w],
+    ["head.bias", dim],
   ];
 }
 
@@ -134,9 +141,11 @@ export class CpuVit {
     weights: ReadonlyMap<string, F32>,
   ) {
     this.params = new Map(
-      vitParameterNames(arch).map((n) => {
+      vitParameters(arch).map(([n, size]) => {
         const t = weights.get(n);
         if (!t) throw new Error(`patch encoder weights: missing tensor ${n}`);
+        if (t.length !== size)
+          throw new Error(`patch encoder weights: ${n} has ${t.length} values, the architecture ${size}`);
         return [n, t.slice()];
       }),
     );

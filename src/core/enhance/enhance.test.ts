@@ -121,10 +121,11 @@ describe("patch InfoNCE", () => {
 });
 
 describe("encoder enhancement on the CPU engine (tiny pack)", () => {
-  const file = requireRole(readManifest("tiny"), "patch_encoder").weights?.file as string;
+  const manifest = readManifest("tiny");
+  const file = requireRole(manifest, "patch_encoder").weights?.file as string;
   const { tensors } = loadSafetensors(`${packPath("tiny")}/${file}`);
   const weights = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
-  const arch = vitArch(weights, 2);
+  const arch = vitArch(manifest);
   const sprite = quadrantSprite();
   const bgs = proceduralBackgrounds(6, 64, uniform(2));
   const rand = uniform(11);

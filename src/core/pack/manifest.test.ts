@@ -205,6 +205,26 @@ describe("validateManifest", () => {
       ]);
     });
 
+    it("checks a patch encoder's optional ViT architecture: sizes, heads, patches and weights", () => {
+      const m = packJson("tiny");
+      m.roles.patch_encoder.architecture.heads = 3;
+      m.roles.patch_encoder.architecture.patch = 4;
+      m.roles.patch_encoder.architecture.norm_eps = -1;
+      expect(issuesOf(m)).toEqual([
+        "manifest.json: roles.patch_encoder.architecture.norm_eps: expected a positive number",
+        "manifest.json: roles.patch_encoder.architecture.heads: expected a divisor of architecture.width = 16",
+        "manifest.json: roles.patch_encoder.architecture.patch: expected image.size / grid = 64 / 8",
+      ]);
+      const unweighted = packJson("tiny");
+      delete unweighted.roles.patch_encoder.weights;
+      expect(issuesOf(unweighted)).toEqual([
+        "manifest.json: roles.patch_encoder.weights: required with an architecture: the engine builds the ViT from it",
+      ]);
+      const plain = packJson("tiny");
+      delete plain.roles.patch_encoder.architecture;
+      expect(validateManifest(plain).roles.patch_encoder?.architecture).toBeUndefined();
+    });
+
     it("refuses a denoiser without a required architecture field, architecture or weights", () => {
       const m = packJson("tiny");
       delete m.roles.denoiser.architecture.spatial_prompt;

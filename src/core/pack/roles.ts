@@ -64,7 +64,23 @@ export interface DenoiserSpec extends RoleSpec {
   adapter: AdapterSpec;
 }
 
-export interface PatchEncoderSpec extends RoleSpec, PatchLayout {}
+/**
+ * `roles.patch_encoder.architecture` (optional): the ViT of foundry/ARCHITECTURE.md, which the
+ * engine builds from `weights` to enhance the encoder. Without it the encoder only runs in ONNX.
+ */
+export type PatchEncoderArchitecture = {
+  type: "vit";
+  width: number;
+  depth: number;
+  heads: number;
+  mlp_ratio: number;
+  patch: number;
+  norm_eps: number;
+};
+
+export interface PatchEncoderSpec extends RoleSpec, PatchLayout {
+  architecture?: PatchEncoderArchitecture;
+}
 
 export interface Roles {
   vae_encoder?: RoleSpec;
@@ -229,6 +245,28 @@ function checkDenoiser(
   return { imageTokens: arch && ["batch", arch.imageTokens, arch.imageDim], inputs };
 }
 
+/** An optional ViT architecture: whole sizes, heads dividing the width, patches tiling the image into `grid`, and weights to build it from. */
+function checkVitArchitecture(c: Checker, obj: Record<string, Json>, path: string, m: Record<string, Json>): void {
+  if (obj.architecture === undefined) return;
+  const p = `${path}.architecture`;
+  const a = c.object(obj.architecture, p);
+  if (!a) return;
+  c.oneOf(c.field(a, "type", p), `${p}.type`, ["vit"]);
+  for (const key of ["width", "depth", "heads", "mlp_ratio", "patch"])
+    c.number(c.field(a, key, p), `${p}.${key}`, { integer: true, min: 1 });
+  const eps = c.field(a, "norm_eps", p);
+  if (typeof eps !== "number" || !(eps > 0)) c.fail(`${p}.norm_eps`, "expected a positive number");
+  if (!isObject(obj.weights))
+    c.fail(`${path}.weights`, "required with an architecture: the engine builds the ViT from it");
+  const { width, heads, patch } = a;
+  if (isCount(width) && isCount(heads) && width % heads !== 0)
+    c.fail(`${p}.heads`, `expected a divisor of architecture.width = ${width}`);
+  const size = isObject(m.image) ? m.image.size : undefined;
+  const grid = obj.grid;
+  if (isCount(patch) && isCount(size) && Array.isArray(grid) && grid.some((g) => g !== size / patch))
+    c.fail(`${p}.patch`, `expected image.size / grid = ${size} / ${grid[0]}`);
+}
+
 function checkRole(c: Checker, role: RoleName, v: Json, m: Record<string, Json>): void {
   const path = `roles.${role}`;
   const obj = c.object(v, path);
@@ -247,7 +285,10 @@ function checkRole(c: Checker, role: RoleName, v: Json, m: Record<string, Json>)
   let takes = `takes ${quoted(io.inputs)}`;
   let extraInputs: [string, Port][] = [];
   if (role === "image_encoder") shapes.image_tokens = checkImageEncoder(c, obj, path);
-  if (role === "patch_encoder") checkPatchLayout(c, obj, path);
+  if (role === "patch_encoder") {
+    checkPatchLayout(c, obj, path);
+    checkVitArchitecture(c, obj, path, m);
+  }
   if (role === "denoiser") {
     const den = checkDenoiser(c, obj, path, m);
     shapes.image_tokens = den.imageTokens;
