@@ -1,6 +1,7 @@
 /** Every benchmark scenario by name; later issues add theirs here (see DESIGN.md §7). */
 import type { Scenario } from "../harness";
 import { engine } from "./engine";
+import { enhance } from "./enhance";
 import { generation } from "./generation";
 import { load } from "./load";
 import { paper } from "./paper";
@@ -18,4 +19,5 @@ export const scenarios: Record<string, Scenario> = {
   paper,
   scaleout,
   soak,
+  enhance,
 };

@@ -12,6 +12,7 @@
 
 import type { Manifest } from "../pack/manifest";
 import { requireRole } from "../pack/roles";
+import { gaussian, uniformStream } from "../sampling/rng";
 import {
   type AttentionShape,
   addInto,
@@ -92,6 +93,32 @@ export function vitParameters(arch: VitArch): [string, number][] {
     ["head.weight", dim * w],
     ["head.bias", dim],
   ];
+}
+
+/**
+ * Fresh weights for `arch`, as PyTorch initialises the foundry's modules: linear and patch
+ * weights and biases U(±1/√fan_in), LayerNorm γ = 1 and β = 0, positions N(0, 0.02²).
+ */
+export function initVit(arch: VitArch, seed: number): Map<string, F32> {
+  const rand = uniformStream(seed);
+  const uniform = (n: number, bound: number) => Float32Array.from({ length: n }, () => (2 * rand() - 1) * bound);
+  const fanIn: Record<string, number> = {
+    patch_embed: 3 * arch.patch * arch.patch,
+    qkv: arch.width,
+    proj: arch.width,
+    fc1: arch.width,
+    fc2: arch.mlpRatio * arch.width,
+    head: arch.width,
+  };
+  const normal = gaussian(seed + 1, vitParameters(arch)[0][1]);
+  return new Map(
+    vitParameters(arch).map(([name, size]): [string, F32] => {
+      if (name === "pos_embed") return [name, normal.map((v) => 0.02 * v)];
+      const [module, kind] = name.split(".").slice(-2);
+      if (/norm/.test(module)) return [name, new Float32Array(size).fill(kind === "weight" ? 1 : 0)];
+      return [name, uniform(size, 1 / Math.sqrt(fanIn[module]))];
+    }),
+  );
 }
 
 /** Columns `[from, from + count)` of a `[rows, width]` tensor. */

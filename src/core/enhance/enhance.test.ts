@@ -2,15 +2,10 @@ import { describe, expect, it } from "vitest";
 import { loadSafetensors, packPath, readManifest } from "../../../node/packs";
 import { CpuVit, vitArch } from "../engine/vit";
 import { requireRole } from "../pack/roles";
-import { uint32Stream } from "../sampling/rng";
+import { uniformStream } from "../sampling/rng";
 import { infoNce } from "./infonce";
 import { CpuEncoderTrainer, sPatch, trainedParameters } from "./trainer";
 import { correspondences, proceduralBackgrounds, type Sprite, spriteOf, viewPair } from "./views";
-
-const uniform = (seed: number) => {
-  const next = uint32Stream(seed);
-  return () => next() / 2 ** 32;
-};
 
 /** A 32×32 sprite: an opaque disc with four coloured quadrants, transparent outside. */
 function quadrantSprite(): Sprite {
@@ -62,9 +57,9 @@ describe("correspondence views", () => {
   });
 
   it("pairs are deterministic per seed, in [−1, 1], with subject patches to learn from", () => {
-    const bgs = proceduralBackgrounds(4, 64, uniform(1));
-    const p1 = viewPair(sprite, bgs, uniform(7), VIEWS);
-    const p2 = viewPair(sprite, bgs, uniform(7), VIEWS);
+    const bgs = proceduralBackgrounds(4, 64, uniformStream(1));
+    const p1 = viewPair(sprite, bgs, uniformStream(7), VIEWS);
+    const p2 = viewPair(sprite, bgs, uniformStream(7), VIEWS);
     expect(p1.a).toEqual(p2.a);
     expect(p1.target).toEqual(p2.target);
     expect(p1.a.length).toBe(3 * 64 * 64);
@@ -86,7 +81,7 @@ describe("correspondence views", () => {
 describe("patch InfoNCE", () => {
   const T = 4;
   const dim = 3;
-  const rand = uniform(3);
+  const rand = uniformStream(3);
   const a = Float32Array.from({ length: 2 * T * dim }, () => rand() * 2 - 1);
   const b = Float32Array.from({ length: 2 * T * dim }, () => rand() * 2 - 1);
   const target = Int32Array.from([2, -1, 0, 3, 1, 1, -1, 0]);
@@ -127,8 +122,8 @@ describe("encoder enhancement on the CPU engine (tiny pack)", () => {
   const weights = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
   const arch = vitArch(manifest);
   const sprite = quadrantSprite();
-  const bgs = proceduralBackgrounds(6, 64, uniform(2));
-  const rand = uniform(11);
+  const bgs = proceduralBackgrounds(6, 64, uniformStream(2));
+  const rand = uniformStream(11);
   const batch = Array.from({ length: 4 }, () => viewPair(sprite, bgs, rand, VIEWS));
   const options = { lr: 3e-3, temperature: 0.1, maxNorm: 1 };
 

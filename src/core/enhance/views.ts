@@ -7,6 +7,7 @@
  * point is off the subject in either view: only subject patches count.
  */
 import type { RgbaImage } from "../generate/image";
+import { uniformStream } from "../sampling/rng";
 
 /** A subject cut out: HWC RGB in [0,1] and its alpha (coverage), both side × side. */
 export interface Sprite {
@@ -224,4 +225,16 @@ export function proceduralBackgrounds(count: number, size: number, rand: () => n
       }
     return out;
   });
+}
+
+/** `count` pairs of `sprites` in turn, reproducible from `seed` (a fixed held-out set, or one step's batch). */
+export function pairSet(
+  sprites: readonly Sprite[],
+  backgrounds: readonly Float32Array[],
+  count: number,
+  seed: number,
+  options: ViewOptions,
+): ViewPair[] {
+  const rand = uniformStream(seed);
+  return Array.from({ length: count }, (_, i) => viewPair(sprites[i % sprites.length], backgrounds, rand, options));
 }

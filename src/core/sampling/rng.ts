@@ -36,6 +36,12 @@ export function uint32Stream(seed: number): () => number {
   };
 }
 
+/** Uniform floats in [0, 1) from `uint32Stream(seed)`. */
+export function uniformStream(seed: number): () => number {
+  const next = uint32Stream(seed);
+  return () => next() / 2 ** 32;
+}
+
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
