@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { expect, type Page, test } from "@playwright/test";
+import { expect, type Locator, type Page, test } from "@playwright/test";
 import { expectLoaded, onnxBackend, TINY_DIR } from "./helpers";
 
 const REFERENCE = `${TINY_DIR}/gallery/1f30a.png`;
@@ -117,9 +117,19 @@ test("Inspect: the encoder's WebGPU output feeds the kernel in place and agrees 
 });
 
 /** Loads e2e/fixtures/tokens_encoder.onnx (CLS + 8×8 patch tokens of dim 64) as the user encoder. */
+/**
+ * Chooses the user encoder's ONNX file and waits for the form to prefill its description from
+ * the model: text filled in before that can be hit by the prefill mid-fill (two JSONs in one, seen
+ * on a loaded CI machine).
+ */
+async function chooseEncoderFile(page: Page, file: Parameters<Locator["setInputFiles"]>[0]) {
+  await page.getByLabel("Encoder ONNX file").setInputFiles(file);
+  await expect(page.getByTestId("encoder-hint")).toContainText("From the model");
+}
+
 async function loadTokensEncoder(page: Page) {
   await page.locator(".inspect-encoder summary").click();
-  await page.getByLabel("Encoder ONNX file").setInputFiles("e2e/fixtures/tokens_encoder.onnx");
+  await chooseEncoderFile(page, "e2e/fixtures/tokens_encoder.onnx");
   const spec = {
     file: "tokens_encoder.onnx",
     input: "pixels",
@@ -195,7 +205,7 @@ test("Inspect: a user-supplied encoder is validated and used", async ({ page }) 
     mimeType: "application/octet-stream",
     buffer: readFileSync(`${TINY_DIR}/patch_encoder.onnx`),
   };
-  await page.getByLabel("Encoder ONNX file").setInputFiles(onnx);
+  await chooseEncoderFile(page, onnx);
   const spec = {
     file: "patch_encoder.onnx",
     input: "image",
