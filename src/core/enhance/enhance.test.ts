@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadSafetensors, packPath, readManifest } from "../../../node/packs";
+import { expectGradient } from "../engine/testing/fd";
 import { CpuVit, vitArch } from "../engine/vit";
 import { requireRole } from "../pack/roles";
 import { uniformStream } from "../sampling/rng";
@@ -99,16 +100,7 @@ describe("patch InfoNCE", () => {
       [a, r.dA],
       [b, r.dB],
     ] as const) {
-      for (let i = 0; i < x.length; i++) {
-        const h = 1e-3;
-        const v = x[i];
-        x[i] = v + h;
-        const up = infoNce({ a, b, target, tokens: T, dim }, 0.5).loss;
-        x[i] = v - h;
-        const down = infoNce({ a, b, target, tokens: T, dim }, 0.5).loss;
-        x[i] = v;
-        expect(Math.abs(g[i] - (up - down) / (2 * h)), `element ${i}`).toBeLessThan(2e-4);
-      }
+      expectGradient(() => infoNce({ a, b, target, tokens: T, dim }, 0.5).loss, x, g, { h: 1e-3, tol: 2e-4 });
     }
     // B's patch 1 of pair 0 has no target: nothing flows to it.
     for (let d = 0; d < dim; d++) expect(r.dB[1 * dim + d]).toBe(0);
