@@ -47,7 +47,7 @@ function score(vit: CpuVit, pairs: readonly ViewPair[], temperature: number) {
   const { features, tape } = vit.forward(images);
   const half = features.length / 2;
   const target = new Int32Array(pairs.length * vit.tokens);
-  pairs.forEach((p, i) => target.set(p.target, i * vit.tokens));
+  for (const [i, p] of pairs.entries()) target.set(p.target, i * vit.tokens);
   const result = infoNce(
     { a: features.subarray(0, half), b: features.subarray(half), target, tokens: vit.tokens, dim: vit.arch.dim },
     temperature,
