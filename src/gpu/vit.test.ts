@@ -7,6 +7,7 @@ import { requireRole } from "../core/pack/roles.ts";
 import { gaussian } from "../core/sampling/rng.ts";
 import type { GpuContext } from "./context.ts";
 import { createNodeContext, skipWebGpu } from "./testing/node-gpu.ts";
+import { readFloat32, storageUsage } from "./transfer.ts";
 import { GpuVit } from "./vit.ts";
 
 const packs = ["tiny", "emoji64"].filter((p) => existsSync(`public/models/${p}/patch_encoder.safetensors`));
@@ -17,7 +18,7 @@ function packWeights(pack: string) {
   return { arch: vitArch(manifest), weights: new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array])) };
 }
 
-/** The WGSL ViT forward against the CPU engine's (itself checked against PyTorch and ONNX Runtime). */
+/** The WGSL ViT forward and backward against the CPU engine (itself checked against PyTorch and ONNX Runtime). */
 describe.skipIf(skipWebGpu).each(packs)("patch encoder (ViT) in WebGPU vs the CPU engine: %s", (pack) => {
   let ctx: GpuContext;
   beforeAll(async () => {
@@ -37,6 +38,28 @@ describe.skipIf(skipWebGpu).each(packs)("patch encoder (ViT) in WebGPU vs the CP
       vit.write(other);
       expect(relError(await vit.features(images), new CpuVit(arch, other).forward(images).features)).toBeLessThan(1e-5);
     } finally {
+      vit.destroy();
+    }
+  });
+
+  it("gradients of every parameter agree with the CPU engine's (rel 1e-4)", async () => {
+    const { arch, weights } = packWeights(pack);
+    const images = gaussian(5, 2 * 3 * arch.image * arch.image).map((v) => Math.tanh(v));
+    const cpu = new CpuVit(arch, weights);
+    const { features, tape } = cpu.forward(images);
+    const dF = gaussian(6, features.length);
+    const want = cpu.backward(tape, dF);
+    const vit = await GpuVit.create(ctx, arch, weights);
+    const grads = new Map([...want].map(([n, g]) => [n, ctx.pool.acquire(g.length * 4, storageUsage(), n)]));
+    try {
+      ctx.submit("vit.backward-test", (b) => {
+        const t = vit.forward(b, b.upload(images, storageUsage()), 2);
+        vit.backward(b, t, b.upload(dF, storageUsage()), grads);
+      });
+      for (const [name, g] of want)
+        expect(relError(await readFloat32(ctx, grads.get(name) as GPUBuffer, g.length), g), name).toBeLessThan(1e-4);
+    } finally {
+      for (const buf of grads.values()) ctx.pool.release(buf);
       vit.destroy();
     }
   });
