@@ -30,7 +30,7 @@ import {
   timestepEmbedding,
   unpatchify,
 } from "./ops";
-import { copyOf, tensor } from "./scratch";
+import { copyOf, mapOf, tensor } from "./scratch";
 
 export interface DenoiserInputs {
   /** `[B, channels, size, size]`. */
@@ -196,7 +196,7 @@ export class CpuDenoiser {
     const xa = saved.get(name);
     if (!xa || !this.lora) return;
     const { rank: r, alpha } = this.lora.config;
-    const u = dy.map((v) => (v * alpha) / r);
+    const u = mapOf(dy, (v) => (v * alpha) / r);
     const dxa = tensor(rows * r);
     linearBackward(u, xa, this.w(`${p}.lora_B`), rows, r, outF, { dx: dxa, dw: grads.get(`${p}.lora_B`) });
     linearBackward(dxa, x, this.w(`${p}.lora_A`), rows, inF, r, { dx, dw: grads.get(`${p}.lora_A`) });
@@ -275,9 +275,9 @@ export class CpuDenoiser {
       const kIp = linear(inputs.imageTokens, p("attn_ip.to_k_ip.weight"), null, imgRows, a.imageDim, C);
       const vIp = linear(inputs.imageTokens, p("attn_ip.to_v_ip.weight"), null, imgRows, a.imageDim, C);
       const { out: aIp, probs: ipProbs } = attention(qi, kIp, vIp, ipShape);
-      const att2 = aPrompt.map((val, j) => val + inputs.ipScale * aIp[j]);
+      const att2 = mapOf(aPrompt, (val, j) => val + inputs.ipScale * aIp[j]);
       const o = this.project(i, "attn_ip.to_out", att2, rows, lora);
-      const x2 = x1.map((val, j) => val + o[j]);
+      const x2 = mapOf(x1, (val, j) => val + o[j]);
       // Gated MLP on the modulated plain LN.
       const { y: n3, saved: ln3 } = layerNorm(x2, rows, C, a.normEps);
       const h3 = modulate(n3, sh2, sc2, B, T, C);
@@ -380,7 +380,7 @@ export class CpuDenoiser {
       this.projectBackward(i, "attn_ip.to_out", dx2, s.a, rows, s.lora, dAtt2, adapter);
       const dqi = tensor(rows * C);
       attentionBackward(dAtt2, s.qi, s.kp, s.vp, s.promptProbs, promptShape, { dq: dqi });
-      const dAip = dAtt2.map((v) => v * tape.inputs.ipScale);
+      const dAip = mapOf(dAtt2, (v) => v * tape.inputs.ipScale);
       const dkIp = tensor(imgRows * C);
       const dvIp = tensor(imgRows * C);
       attentionBackward(dAip, s.qi, s.kIp, s.vIp, s.ipProbs, ipShape, { dq: dqi, dk: dkIp, dv: dvIp });

@@ -21,6 +21,13 @@ export function copyOf(x: F32): F32 {
   return y;
 }
 
+/** `f` of each value of `x` (and its index) into a `tensor`: `x.map(f)` from the scratch. */
+export function mapOf(x: F32, f: (v: number, i: number) => number): F32 {
+  const y = tensor(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = f(x[i], i);
+  return y;
+}
+
 /** Reusable tensors for repeated runs of the same computation (one training step after another). */
 export class Scratch {
   private readonly free = new Map<number, F32[]>();

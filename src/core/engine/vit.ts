@@ -110,9 +110,10 @@ export function initVit(arch: VitArch, seed: number): Map<string, F32> {
     fc2: arch.mlpRatio * arch.width,
     head: arch.width,
   };
-  const normal = gaussian(seed + 1, vitParameters(arch)[0][1]);
+  const parameters = vitParameters(arch);
+  const normal = gaussian(seed + 1, parameters[0][1]);
   return new Map(
-    vitParameters(arch).map(([name, size]): [string, F32] => {
+    parameters.map(([name, size]): [string, F32] => {
       if (name === "pos_embed") return [name, normal.map((v) => 0.02 * v)];
       const [module, kind] = name.split(".").slice(-2);
       if (/norm/.test(module)) return [name, new Float32Array(size).fill(kind === "weight" ? 1 : 0)];

@@ -4,6 +4,7 @@
  * the final norm and the head only. `sPatch` measures correspondence accuracy on held-out pairs.
  */
 import { AdamW, clipGradNorm } from "../engine/optim";
+import { Scratch } from "../engine/scratch";
 import type { CpuVit, VitArch } from "../engine/vit";
 import { infoNce } from "./infonce";
 import type { ViewPair } from "./views";
@@ -63,6 +64,7 @@ export function sPatch(vit: CpuVit, pairs: readonly ViewPair[], temperature = 0.
 
 export class CpuEncoderTrainer {
   private readonly optimizer = new AdamW();
+  private readonly scratch = new Scratch();
   private readonly trained: ReadonlyMap<string, Float32Array>;
 
   constructor(
@@ -75,6 +77,11 @@ export class CpuEncoderTrainer {
 
   /** One clipped AdamW step on a batch of pairs; returns the batch's score before the step. */
   step(pairs: readonly ViewPair[], options: EnhanceOptions): PairScore {
+    // The step's tensors come from the scratch (see engine/scratch.ts); only numbers leave it.
+    return this.scratch.run(() => this.stepOn(pairs, options));
+  }
+
+  private stepOn(pairs: readonly ViewPair[], options: EnhanceOptions): PairScore {
     const { result, tape } = score(this.vit, pairs, options.temperature);
     const dF = new Float32Array(result.dA.length + result.dB.length);
     dF.set(result.dA);
