@@ -9,15 +9,15 @@
 import { adapterNames, type DenoiserArch, type LoraConfig } from "../core/engine/arch.ts";
 import type { LoraTensors } from "../core/engine/trainer.ts";
 import type { GpuContext } from "./context.ts";
+import { FlatLayout } from "./flat-layout.ts";
 import { upload } from "./transfer.ts";
 
 type F32 = Float32Array;
 
 export class DenoiserParameters {
   private readonly frozen = new Map<string, GPUBuffer>();
-  /** Byte offset and float count of each trainable tensor in the flat buffers. */
-  private readonly offsets = new Map<string, number>();
-  private readonly sizes = new Map<string, number>();
+  /** Where each trainable tensor lies in the flat buffers. */
+  private readonly layout: FlatLayout;
   /** Bytes of each flat buffer. */
   readonly bytes: number;
   /** Trainable values. */
@@ -39,20 +39,16 @@ export class DenoiserParameters {
     this.lora = lora?.config;
     const trainable = new Map(adapterNames(arch).map((n) => [n, need(weights, n)]));
     for (const [n, t] of lora?.tensors ?? []) trainable.set(n, t);
-    const align = ctx.device.limits.minStorageBufferOffsetAlignment;
-    let at = 0;
-    for (const [n, t] of trainable) {
-      this.offsets.set(n, at);
-      this.sizes.set(n, t.length);
-      at += Math.ceil((t.length * 4) / align) * align;
-    }
-    this.bytes = at;
-    const flat = new Float32Array(at / 4);
-    for (const [n, t] of trainable) flat.set(t, (this.offsets.get(n) as number) / 4);
-    for (const [n, t] of weights) if (!this.offsets.has(n)) this.frozen.set(n, upload(ctx, t));
+    this.layout = new FlatLayout(
+      [...trainable].map(([n, t]) => [n, t.length]),
+      ctx.device.limits.minStorageBufferOffsetAlignment,
+    );
+    this.bytes = this.layout.bytes;
+    const flat = this.layout.pack(trainable, "denoiser trainable tensors");
+    for (const [n, t] of weights) if (!this.layout.has(n)) this.frozen.set(n, upload(ctx, t));
     this.adapter = upload(ctx, flat);
     this.base = upload(ctx, flat);
-    const zeros = new Float32Array(at / 4);
+    const zeros = new Float32Array(this.bytes / 4);
     [this.grad, this.m, this.v] = [upload(ctx, zeros), upload(ctx, zeros), upload(ctx, zeros)];
   }
 
@@ -64,19 +60,19 @@ export class DenoiserParameters {
   }
 
   isTrainable(name: string): boolean {
-    return this.offsets.has(name);
+    return this.layout.has(name);
   }
 
   /** Trainable tensor `name` inside a flat buffer (values, gradients, moments). */
   view(flat: GPUBuffer, name: string): GPUBufferBinding {
-    return { buffer: flat, offset: this.offsets.get(name), size: (this.sizes.get(name) as number) * 4 };
+    return this.layout.view(flat, name);
   }
 
   /** Writes every trainable tensor of `tensors` into `flat`. */
   write(flat: GPUBuffer, tensors: ReadonlyMap<string, F32>): void {
-    for (const [n, off] of this.offsets) {
+    for (const n of this.layout.names()) {
       const t = need(tensors, n);
-      this.ctx.device.queue.writeBuffer(flat, off, t.buffer, t.byteOffset, t.byteLength);
+      this.ctx.device.queue.writeBuffer(flat, this.layout.offset(n), t.buffer, t.byteOffset, t.byteLength);
     }
   }
 
@@ -87,10 +83,7 @@ export class DenoiserParameters {
 
   /** A flat buffer's contents, read back, as tensors by name. */
   split(data: ArrayBuffer): Map<string, F32> {
-    const flat = new Float32Array(data);
-    return new Map(
-      [...this.offsets].map(([n, off]) => [n, flat.slice(off / 4, off / 4 + (this.sizes.get(n) as number))]),
-    );
+    return this.layout.split(data);
   }
 
   /** Frees every buffer. */

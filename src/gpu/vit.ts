@@ -2,13 +2,16 @@
  * The patch encoder (ViT) of foundry/ARCHITECTURE.md on the WGSL kernels, layer by layer the same
  * as the CPU engine's `CpuVit` (core/engine/vit.ts), which is its oracle: the forward (patch
  * features, for quality maps from an enhanced encoder) and the backward of every parameter (for
- * enhancing it). Each parameter is one buffer, so an enhanced encoder's weights are written in place.
+ * enhancing it). The parameters live in one flat buffer (flat-layout.ts) in `vitParameters`'
+ * order, and their gradients in another of the same layout: the last block, the final norm and the
+ * head are its tail, so training all or only those is one AdamW pass over one range.
  */
 import type { AttentionShape } from "../core/engine/ops.ts";
 import { type VitArch, vitParameters } from "../core/engine/vit.ts";
 import type { CommandBatch } from "./batch.ts";
 import type { GpuContext } from "./context.ts";
 import { type GraphKernels, graphKernels } from "./denoiser-graph.ts";
+import { FlatLayout } from "./flat-layout.ts";
 import { readFloat32, storageUsage, upload } from "./transfer.ts";
 
 type F32 = Float32Array;
@@ -43,22 +46,16 @@ export class GpuVit {
     private readonly ctx: GpuContext,
     readonly arch: VitArch,
     private readonly k: GraphKernels,
-    private readonly params: Map<string, GPUBuffer>,
+    /** Where each parameter lies in `params` and in a gradient buffer. */
+    readonly layout: FlatLayout,
+    /** Every parameter, flat. */
+    readonly params: GPUBuffer,
   ) {}
 
   static async create(ctx: GpuContext, arch: VitArch, weights: ReadonlyMap<string, F32>): Promise<GpuVit> {
-    const params = new Map<string, GPUBuffer>();
-    for (const [name, size] of vitParameters(arch)) {
-      const t = weights.get(name);
-      if (!t || t.length !== size) {
-        for (const b of params.values()) ctx.pool.release(b);
-        throw new Error(
-          `patch encoder weights: ${name} ${t ? `has ${t.length} values, the architecture ${size}` : "is missing"}`,
-        );
-      }
-      params.set(name, upload(ctx, t));
-    }
-    return new GpuVit(ctx, arch, await graphKernels(ctx), params);
+    const layout = new FlatLayout(vitParameters(arch), ctx.device.limits.minStorageBufferOffsetAlignment);
+    const flat = layout.pack(weights, "patch encoder weights");
+    return new GpuVit(ctx, arch, await graphKernels(ctx), layout, upload(ctx, flat));
   }
 
   /** Patches per image. */
@@ -66,18 +63,21 @@ export class GpuVit {
     return (this.arch.image / this.arch.patch) ** 2;
   }
 
-  /** Replaces the parameters (an enhanced encoder's weights), by name. */
+  /** Replaces parameters (an enhanced encoder's weights, a checkpoint's), by name. */
   write(weights: ReadonlyMap<string, F32>): void {
     for (const [name, t] of weights) {
-      const buf = this.params.get(name);
-      if (!buf) throw new Error(`patch encoder: no parameter ${name}`);
-      this.ctx.device.queue.writeBuffer(buf, 0, t.buffer, t.byteOffset, t.byteLength);
+      if (!this.layout.has(name)) throw new Error(`patch encoder: no parameter ${name}`);
+      this.ctx.device.queue.writeBuffer(this.params, this.layout.offset(name), t.buffer, t.byteOffset, t.byteLength);
     }
   }
 
+  /** Every parameter, read back, by name. */
+  async weights(): Promise<Map<string, F32>> {
+    return this.layout.split(await readFloat32(this.ctx, this.params, this.layout.bytes / 4));
+  }
+
   destroy(): void {
-    for (const b of this.params.values()) this.ctx.pool.release(b);
-    this.params.clear();
+    this.ctx.pool.release(this.params);
   }
 
   /** Features `[B·T, dim]` of images `[B, 3, size, size]`, read back. */
@@ -105,7 +105,7 @@ export class GpuVit {
     const T = this.tokens;
     const rows = batch * T;
     const t = (floats: number) => b.temp(floats * 4, storageUsage());
-    const p = (name: string) => this.params.get(name) as GPUBuffer;
+    const p = (name: string) => this.layout.view(this.params, name);
     const linear = (x: GPUBuffer, name: string, inF: number, outF: number, y: GPUBuffer) =>
       mm(
         b,
@@ -163,18 +163,18 @@ export class GpuVit {
   }
 
   /**
-   * Records ∂L/∂ every parameter into `grads` (one buffer per parameter, overwritten), given
+   * Records ∂L/∂ every parameter into `grads` (a buffer of `layout`, overwritten), given
    * ∂L/∂features; the same steps as `CpuVit.backward`.
    */
-  backward(b: CommandBatch, tape: VitTape, dFeatures: GPUBuffer, grads: ReadonlyMap<string, GPUBuffer>): void {
+  backward(b: CommandBatch, tape: VitTape, dFeatures: GPUBuffer, grads: GPUBuffer): void {
     const { patch, width: w, depth, heads, mlpRatio, dim, eps } = this.arch;
     const { mm, ln, act, attn } = this.k;
     const { batch } = tape;
     const T = this.tokens;
     const rows = batch * T;
     const t = (floats: number) => b.temp(floats * 4, storageUsage());
-    const p = (name: string) => this.params.get(name) as GPUBuffer;
-    const gr = (name: string) => grads.get(name) as GPUBuffer;
+    const p = (name: string) => this.layout.view(this.params, name);
+    const gr = (name: string) => this.layout.view(grads, name);
     const ones = b.upload(new Float32Array(rows).fill(1), storageUsage());
     /** dW = dyᵀ·x, db = 1ᵀ·dy, and dx = dy·W into `dx` when given. */
     const linearBack = (dy: GPUBuffer, x: GPUBuffer, name: string, inF: number, outF: number, dx?: GPUBuffer) => {

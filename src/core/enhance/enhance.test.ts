@@ -119,24 +119,35 @@ describe("encoder enhancement on the CPU engine (tiny pack)", () => {
   const batch = Array.from({ length: 4 }, () => viewPair(sprite, bgs, rand, VIEWS));
   const options = { lr: 3e-3, temperature: 0.1, maxNorm: 1 };
 
-  it("training lowers the InfoNCE loss of a fixed batch and raises its S_patch", () => {
+  it("training lowers the InfoNCE loss of a fixed batch and raises its S_patch", async () => {
     const vit = new CpuVit(arch, weights);
     const trainer = new CpuEncoderTrainer(vit, "all");
     const before = sPatch(vit, batch);
-    for (let s = 0; s < 40; s++) trainer.step(batch, options);
+    for (let s = 0; s < 40; s++) await trainer.step(batch, options);
     const after = sPatch(vit, batch);
     expect(after.loss).toBeLessThan(0.8 * before.loss);
     expect(after.top1).toBeGreaterThan(before.top1);
   });
 
-  it('"last" trains only the last block, the final norm and the head', () => {
+  it('"last" trains only the last block, the final norm and the head', async () => {
     expect(trainedParameters(arch, weights.keys(), "last")).toEqual(
       [...weights.keys()].filter((n) => /^(layers\.0\.|norm\.|head\.)/.test(n)),
     );
     const vit = new CpuVit(arch, weights);
     const trainer = new CpuEncoderTrainer(vit, "last");
-    trainer.step(batch, options);
+    await trainer.step(batch, options);
     expect(vit.params.get("patch_embed.weight")).toEqual(weights.get("patch_embed.weight"));
     expect(vit.params.get("head.weight")).not.toEqual(weights.get("head.weight"));
+  });
+
+  it("a checkpoint's state continues the run exactly", async () => {
+    const straight = new CpuEncoderTrainer(new CpuVit(arch, weights), "last");
+    for (let s = 0; s < 3; s++) await straight.step(batch, options);
+    const first = new CpuEncoderTrainer(new CpuVit(arch, weights), "last");
+    await first.step(batch, options);
+    const resumed = new CpuEncoderTrainer(new CpuVit(arch, weights), "last");
+    resumed.importState(await first.exportState());
+    for (let s = 0; s < 2; s++) await resumed.step(batch, options);
+    expect(await resumed.weights()).toEqual(await straight.weights());
   });
 });
