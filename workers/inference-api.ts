@@ -6,6 +6,7 @@ import type { LoadProgress, Manifest, PackRecord, PackSource, RoleName } from ".
 import type { UserEncoderSpec } from "../src/core/quality/encoder-spec";
 import type { GpuProbe } from "../src/gpu/device";
 import type { CompareCapabilities, CompareCellRequest, CompareCellResult } from "./compare-api";
+import type { EnhanceSummary } from "./enhance-api";
 import type { EncoderFolderInput, OnnxSignature, RegisteredEncoder } from "./hf-encoders";
 import type { QualityRequest, QualityResponse, UserEncoderInfo } from "./quality-api";
 
@@ -139,6 +140,13 @@ export interface InferenceApi {
   deleteRegisteredEncoder(id: string): Promise<void>;
   /** Opens a registered encoder for Inspect / Compare (`file`: that export instead of the backend's choice). */
   loadRegisteredEncoder(id: string, provider: ExecutionProviderChoice, file?: string): Promise<UserEncoderInfo>;
+  /** Stored enhancement runs with a checkpoint: the enhanced encoders that can be opened. */
+  enhancedEncoders(): Promise<EnhanceSummary[]>;
+  /**
+   * Opens an enhanced encoder (the pack's patch_encoder.onnx with the run's weights) for Inspect
+   * and Compare; cheap when it is open at the same step on the same provider.
+   */
+  loadEnhancedEncoder(id: string, provider: ExecutionProviderChoice): Promise<UserEncoderInfo>;
   /** The inputs and outputs an ONNX model declares (names, dtypes, shapes). */
   onnxSignature(model: Uint8Array, provider: ExecutionProviderChoice): Promise<OnnxSignature>;
   /**

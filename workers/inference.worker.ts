@@ -11,6 +11,8 @@ import { stagePack } from "../src/core/pack/stage";
 import { probeWebGpu } from "../src/gpu/device";
 import { chooseBackend, guessBackend } from "./backend-choice";
 import { CompareService } from "./compare";
+import { listEnhance } from "./enhance-store";
+import { EnhancedSessions } from "./enhanced-sessions";
 import { type GenerationPack, Generator, gallerySource } from "./generation";
 import { HfEncoderService } from "./hf-encoders";
 import type {
@@ -62,6 +64,7 @@ const runner =
     return runSession(session, feeds, onRunMs);
   };
 const generator = new Generator(runner);
+const enhancedSessions = new EnhancedSessions(quality);
 const packs = new Map<string, { pack: GenerationPack; provider: ExecutionProvider }>();
 const compare = new CompareService({
   pack(packId) {
@@ -216,6 +219,12 @@ const api: InferenceApi = {
   deleteRegisteredEncoder: (id) => hfEncoders.delete(id),
   async loadRegisteredEncoder(id, choice, file) {
     return hfEncoders.load(id, await resolveProvider(choice), file);
+  },
+  async enhancedEncoders() {
+    return (await listEnhance()).filter((r) => r.step > 0);
+  },
+  async loadEnhancedEncoder(id, choice) {
+    return enhancedSessions.openEncoder(id, await resolveProvider(choice));
   },
   async onnxSignature(model, choice) {
     return hfEncoders.signature(model, await resolveProvider(choice));

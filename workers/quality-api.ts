@@ -37,6 +37,19 @@ export interface UserEncoderInfo {
   spec: UserEncoderSpec;
   inputNames: string[];
   outputNames: string[];
+  /** Set for an enhanced encoder (Train tab, Encoder): its run, step and S_patch before and after. */
+  enhanced?: EnhancedEncoderInfo;
   /** Set for an encoder from the registry (Models tab): which one, and which ONNX export runs. */
   registered?: { id: string; title: string; file: string; provider: "webgpu" | "wasm"; notes: string[] };
+}
+
+export interface EnhancedEncoderInfo {
+  /** The enhancement run's id. */
+  id: string;
+  label: string;
+  packId: string;
+  step: number;
+  /** S_patch (top-1) on the run's held-out pairs before training and at its checkpoint. */
+  sPatchBefore?: number;
+  sPatch?: number;
 }

@@ -98,10 +98,13 @@ export class QualityService {
     }
   }
 
-  /** Adds (or replaces, releasing the old session) an encoder opened elsewhere under a fixed id. */
-  async addEncoder(id: string, encoder: Omit<Encoder, "background">): Promise<void> {
+  /**
+   * Adds (or replaces, releasing the old session) an encoder opened elsewhere under a fixed id;
+   * without a background, references are taken to be on white.
+   */
+  async addEncoder(id: string, encoder: Omit<Encoder, "background"> & { background?: Encoder["background"] }) {
     const previous = this.users.get(id);
-    this.users.set(id, { ...encoder, background: WHITE });
+    this.users.set(id, { background: WHITE, ...encoder });
     if (previous && previous.session !== encoder.session) await releaseSession(previous.session);
   }
 

@@ -1,9 +1,11 @@
 /** The training worker's comlink API. */
 import type { PreferenceDataset } from "../src/core/dataset/types";
+import type { EnhanceConfig } from "../src/core/enhance/run";
 import type { CheckpointRef } from "../src/core/training/checkpoint";
 import type { Checkpoint, StepReport, TrainConfig } from "../src/core/training/loop";
 import type { AdapterSummary } from "../src/gpu/device";
 import type { TrainingEngineChoice } from "../src/gpu/trainer";
+import type { EnhanceEvent, EnhanceRecord, EnhanceSummary } from "./enhance-api";
 
 /**
  * A training run as stored in IndexedDB (workers/training-store.ts: the record, one entry per
@@ -139,4 +141,26 @@ export interface TrainingApi {
   ): Promise<ImportedAdapter>;
   importedAdapters(packId: string): Promise<ImportedAdapter[]>;
   importedAdapter(id: string): Promise<Map<string, Float32Array>>;
+
+  /**
+   * Enhances the pack's patch encoder on `images` (run `id`, task id = run id; a stored run resumes
+   * from its checkpoint, keeping its stored images and settings) until its last step or
+   * `pauseEnhance`. Refused like `train` while another trainer holds it. Resolves with the record.
+   */
+  enhance(
+    id: string,
+    packId: string,
+    label: string,
+    images: EnhanceRecord["images"],
+    config: EnhanceConfig,
+    onEvent: (e: EnhanceEvent) => void,
+    options?: TrainOptions,
+  ): Promise<EnhanceRecord>;
+  /** Stops a running enhancement after its current step, with a checkpoint; false when it is not running. */
+  pauseEnhance(id: string): Promise<boolean>;
+  enhanceRuns(): Promise<EnhanceSummary[]>;
+  enhanceRun(id: string): Promise<EnhanceRecord | undefined>;
+  deleteEnhance(id: string, tab?: string): Promise<void>;
+  /** The enhanced encoder (start weights with the run's checkpoint) as safetensors with the pack's tensor names. */
+  exportEncoder(id: string): Promise<ArrayBuffer>;
 }

@@ -10,7 +10,6 @@
 import type { PreferenceDataset } from "../src/core/dataset/types";
 import { denoiserArch } from "../src/core/engine/arch";
 import { isQuotaError } from "../src/core/pack/errors";
-import { parseSafetensors } from "../src/core/safetensors";
 import { alphasCumprod } from "../src/core/sampling";
 import { type AdapterSizes, adapterSizes } from "../src/core/training/checkpoint";
 import { type Checkpoint, NonFiniteError, StepSource, type TrainConfig, TrainingLoop } from "../src/core/training/loop";
@@ -19,6 +18,7 @@ import { GpuDeviceLostError } from "../src/gpu/errors";
 import type { TrainingEngineChoice } from "../src/gpu/trainer";
 import { trainerFor } from "./engine-choice";
 import { packCache } from "./pack-cache";
+import { packWeights } from "./pack-weights";
 import type { RunRecord, RunSummary, TrainingEvent } from "./training-api";
 import {
   type HoldWrite,
@@ -64,24 +64,6 @@ export async function readRun(id: string): Promise<RunRecord | undefined> {
 }
 
 export const listRuns = (): Promise<RunSummary[]> => listRecords();
-
-/** The cached pack's manifest and its denoiser weights file (pack-relative path and bytes). */
-export async function packWeightsFile(packId: string) {
-  const record = await packCache().record(packId);
-  if (!record) throw new Error(`pack "${packId}" is not in the pack cache: load it on the Models tab first`);
-  const file = record.manifest.roles.denoiser?.weights.file;
-  const entry = record.files.find((f) => f.file === file);
-  if (!entry) throw new Error(`pack "${packId}" has no denoiser weights file in the cache`);
-  const read = await packCache().read(entry);
-  if (!read.ok) throw new Error(`pack "${packId}": ${read.problem}`);
-  return { manifest: record.manifest, file: entry.file, bytes: read.bytes };
-}
-
-async function packWeights(packId: string) {
-  const { manifest, file, bytes } = await packWeightsFile(packId);
-  const { tensors } = parseSafetensors(bytes, file);
-  return { manifest, weights: new Map([...tensors].map(([n, t]) => [n, t.data as Float32Array])) };
-}
 
 /** A new run (its dataset stored, then its record), or the stored one of `id` (resume). */
 export async function openRun(

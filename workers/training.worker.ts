@@ -9,12 +9,17 @@ import { readBaseAdapter } from "../src/core/pack/base-adapter";
 import { exportAdapter } from "../src/core/training/adapter-file";
 import type { GpuContext } from "../src/gpu/context";
 import { acquireDevice } from "../src/gpu/device";
+import type { EnhanceRecord } from "./enhance-api";
+import { enhanceRun } from "./enhance-run";
+import { deleteEnhance, listEnhance, readEnhance, saveEnhance } from "./enhance-store";
+import { enhancedEncoderFile } from "./enhanced-encoder";
 import { packCache } from "./pack-cache";
+import { packWeightsFile } from "./pack-weights";
 import { heldLocks, lockTab, withTabLock } from "./tab-locks";
 import { TaskSignals } from "./task-signals";
 import { importAdapterFile, importedAdapters, importedTensors } from "./training-adapters";
 import type { RunRecord, TrainingApi, TrainingEvent, TrainOptions } from "./training-api";
-import { listRuns, loadRun, openRun, packWeightsFile, readRun, trainRun } from "./training-run";
+import { listRuns, loadRun, openRun, readRun, trainRun } from "./training-run";
 import { deleteStoredRun } from "./training-store";
 
 const tasks = new TaskSignals();
@@ -142,6 +147,49 @@ const api: TrainingApi = {
   importAdapter: importAdapterFile,
   importedAdapters,
   importedAdapter: importedTensors,
+
+  async enhance(id, packId, label, images, config, onEvent, options = {}) {
+    return withTabLock("run", id, lockTab(options.tab), async () => {
+      const stored = await readEnhance(id);
+      const record: EnhanceRecord = stored ?? {
+        id,
+        packId,
+        label,
+        config,
+        images,
+        history: [],
+        sPatch: [],
+        matches: {},
+        step: 0,
+        status: "new",
+        createdAt: new Date().toISOString(),
+      };
+      if (!stored) await saveEnhance(record);
+      try {
+        return await tasks.run(id, (signal) =>
+          enhanceRun(record, signal, onEvent, { engine: options.engine, onEngine: (ctx) => engines.set(id, ctx) }),
+        );
+      } finally {
+        engines.delete(id);
+      }
+    });
+  },
+  async pauseEnhance(id) {
+    return tasks.cancel(id);
+  },
+  async enhanceRuns() {
+    const [runs, held] = await Promise.all([listEnhance(), heldLocks("run")]);
+    return runs.map((r) =>
+      r.status === "running" && !held.has(r.id) && !engines.has(r.id)
+        ? { ...r, status: "interrupted" as const, message: "the page was closed or reloaded during enhancement" }
+        : r,
+    );
+  },
+  enhanceRun: readEnhance,
+  async deleteEnhance(id, tab) {
+    await withTabLock("run", id, lockTab(tab), () => deleteEnhance(id));
+  },
+  exportEncoder: enhancedEncoderFile,
 };
 
 Comlink.expose(api);

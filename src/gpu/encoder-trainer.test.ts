@@ -34,7 +34,9 @@ function setup(pack: string) {
  */
 function expectSameWeights(got: Map<string, Float32Array>, want: Map<string, Float32Array>, width: number) {
   for (const [n, t] of want) {
-    const key = n.endsWith("qkv.bias") ? (x: Float32Array) => [...x.subarray(0, width), ...x.subarray(2 * width)] : null;
+    const key = n.endsWith("qkv.bias")
+      ? (x: Float32Array) => [...x.subarray(0, width), ...x.subarray(2 * width)]
+      : null;
     const [g, w] = key ? [key(got.get(n) as Float32Array), key(t)] : [got.get(n) as Float32Array, t];
     expect(relError(Float32Array.from(g), Float32Array.from(w)), n).toBeLessThan(1e-3);
   }
@@ -60,7 +62,8 @@ describe.skipIf(skipWebGpu).each(packs)("encoder enhancement on WebGPU vs the CP
         expect(Math.abs(got.loss - want.loss), `loss at step ${s}`).toBeLessThan(1e-4 * want.loss);
       }
       expectSameWeights(await gpu.weights(), await cpu.weights(), arch.width);
-      if (scope === "last") expect((await gpu.weights()).get("patch_embed.weight")).toEqual(weights.get("patch_embed.weight"));
+      if (scope === "last")
+        expect((await gpu.weights()).get("patch_embed.weight")).toEqual(weights.get("patch_embed.weight"));
     } finally {
       gpu.destroy();
     }

@@ -92,9 +92,16 @@ export class GpuEncoderTrainer implements EncoderTrainer {
     return scoreOf(result);
   }
 
-  async score(pairs: readonly ViewPair[], temperature: number): Promise<PairScore> {
-    const features = await this.vit.features(pairImages(pairs));
-    return scoreOf(pairLoss(features, pairs, this.vit.tokens, this.vit.arch.dim, temperature).result);
+  get tokens(): number {
+    return this.vit.tokens;
+  }
+
+  get dim(): number {
+    return this.vit.arch.dim;
+  }
+
+  features(images: F32): Promise<F32> {
+    return this.vit.features(images);
   }
 
   weights(): Promise<Map<string, F32>> {

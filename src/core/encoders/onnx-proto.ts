@@ -125,3 +125,61 @@ export function externalDataFiles(model: Uint8Array): string[] {
   }
   return [...out].sort();
 }
+
+/** A graph initializer stored in the file (raw_data): where its payload lies, to rewrite it in place. */
+export interface InitializerPayload {
+  name: string;
+  dims: number[];
+  /** TensorProto.DataType (1 = float32). */
+  dataType: number;
+  /** Byte range of raw_data within the model. */
+  offset: number;
+  length: number;
+}
+
+/**
+ * The main graph's initializers that carry their values in raw_data (TensorProto fields: dims 1,
+ * data_type 2, name 8, raw_data 9). Initializers stored otherwise (external, typed fields) are
+ * left out.
+ */
+export function initializerPayloads(model: Uint8Array): InitializerPayload[] {
+  const out: InitializerPayload[] = [];
+  const fields = (r: Reader, visit: (field: number, wire: number, start: number, len: number) => void) => {
+    while (r.pos < r.end) {
+      const tag = r.varint();
+      const [field, wire] = [Math.floor(tag / 8), tag % 8];
+      if (wire === 0) visit(field, wire, r.varint(), 0);
+      else if (wire === 1) r.skip(8);
+      else if (wire === 5) r.skip(4);
+      else if (wire === 2) {
+        const len = r.varint();
+        const start = r.pos;
+        r.skip(len);
+        visit(field, wire, start, len);
+      } else throw new OnnxProtoError(`unsupported protobuf wire type ${wire}`);
+    }
+  };
+  try {
+    fields(new Reader(model, 0, model.length), (field, wire, start, len) => {
+      if (field !== 7 || wire !== 2) return;
+      fields(new Reader(model, start, start + len), (gField, gWire, tStart, tLen) => {
+        if (gField !== 5 || gWire !== 2) return;
+        const t: InitializerPayload = { name: "", dims: [], dataType: 0, offset: -1, length: 0 };
+        fields(new Reader(model, tStart, tStart + tLen), (f, w, value, n) => {
+          if (f === 1 && w === 0) t.dims.push(value);
+          else if (f === 1 && w === 2) {
+            const packed = new Reader(model, value, value + n);
+            while (packed.pos < packed.end) t.dims.push(packed.varint());
+          } else if (f === 2 && w === 0) t.dataType = value;
+          else if (f === 8 && w === 2) t.name = utf8.decode(model.subarray(value, value + n));
+          else if (f === 9 && w === 2) [t.offset, t.length] = [value, n];
+        });
+        if (t.offset >= 0) out.push(t);
+      });
+    });
+  } catch (e) {
+    if (e instanceof OnnxProtoError) throw new OnnxProtoError(`not a readable ONNX model: ${e.message}`);
+    throw e;
+  }
+  return out;
+}

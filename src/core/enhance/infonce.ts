@@ -100,3 +100,19 @@ export function infoNce(p: PatchPairs, temperature: number): InfoNceResult {
     dB: normalizeBackward(dnB, B.n, B.norm, dim),
   };
 }
+
+/** Per B patch of one pair, the A patch its feature is most similar to (cosine), as S_patch counts it. */
+export function bestMatches(a: Float32Array, b: Float32Array, tokens: number, dim: number): Int32Array {
+  const A = normalizeRows(a, tokens, dim);
+  const B = normalizeRows(b, tokens, dim);
+  return Int32Array.from({ length: tokens }, (_, i) => {
+    let best = 0;
+    let bestDot = -Infinity;
+    for (let j = 0; j < tokens; j++) {
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += B.n[i * dim + d] * A.n[j * dim + d];
+      if (dot > bestDot) [best, bestDot] = [j, dot];
+    }
+    return best;
+  });
+}

@@ -41,10 +41,13 @@ export interface EncoderState {
 
 export interface EncoderTrainer {
   readonly scope: EnhanceScope;
+  /** Patches per image, and feature size. */
+  readonly tokens: number;
+  readonly dim: number;
   /** One clipped AdamW step on a batch of pairs; resolves with the batch's score before the step. */
   step(pairs: readonly ViewPair[], options: EnhanceOptions): Promise<PairScore>;
-  /** S_patch of the current weights on `pairs`. */
-  score(pairs: readonly ViewPair[], temperature: number): Promise<PairScore>;
+  /** Features `[B·T, dim]` of images `[B, 3, size, size]` under the current weights. */
+  features(images: F32): Promise<F32>;
   /** Every parameter, by name. */
   weights(): Promise<Map<string, F32>>;
   exportState(): Promise<EncoderState>;
@@ -82,7 +85,10 @@ export function pairLoss(
   const half = features.length / 2;
   const target = new Int32Array(pairs.length * tokens);
   for (const [i, p] of pairs.entries()) target.set(p.target, i * tokens);
-  const result = infoNce({ a: features.subarray(0, half), b: features.subarray(half), target, tokens, dim }, temperature);
+  const result = infoNce(
+    { a: features.subarray(0, half), b: features.subarray(half), target, tokens, dim },
+    temperature,
+  );
   const dFeatures = new Float32Array(features.length);
   dFeatures.set(result.dA);
   dFeatures.set(result.dB, half);
@@ -115,8 +121,16 @@ export class CpuEncoderTrainer implements EncoderTrainer {
     return this.scratch.run(() => this.stepOn(pairs, options));
   }
 
-  async score(pairs: readonly ViewPair[], temperature: number): Promise<PairScore> {
-    return this.scratch.run(() => sPatch(this.vit, pairs, temperature));
+  get tokens(): number {
+    return this.vit.tokens;
+  }
+
+  get dim(): number {
+    return this.vit.arch.dim;
+  }
+
+  async features(images: F32): Promise<F32> {
+    return this.vit.forward(images).features;
   }
 
   async weights(): Promise<Map<string, F32>> {
