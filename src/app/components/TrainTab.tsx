@@ -1,9 +1,12 @@
-/** Train tab: the training device check and the dataset + training panel. */
+/** Train tab: the training device check, the dataset + training panel, and patch-encoder enhancement. */
+import { useActivePack } from "../stores/packs";
 import { useTraining } from "../stores/training";
+import { EncoderPanel } from "./train/EncoderPanel";
 import { TrainPanel } from "./train/TrainPanel";
 
 export function TrainTab() {
   const check = useTraining((s) => s.engine);
+  const encoderPack = useActivePack({ role: "patch_encoder" });
   return (
     <div className="panel">
       <button type="button" onClick={() => void useTraining.getState().checkEngine()}>
@@ -17,6 +20,7 @@ export function TrainTab() {
         </p>
       )}
       <TrainPanel />
+      {encoderPack?.manifest.roles.patch_encoder?.architecture && <EncoderPanel manifest={encoderPack.manifest} />}
     </div>
   );
 }

@@ -4,12 +4,14 @@
  * actions (the studio's zip or the official PatchDPO layout), each a task in the task area (builds
  * and official-layout imports can be cancelled).
  */
+
 import { create } from "zustand";
 import type { BuildRequest, DatasetSummary } from "../../../workers/dataset-api";
 import type { DatasetSettings, StoredDataset } from "../../core/dataset/format";
 import type { PromptChoice, RgbaImage } from "../../core/generate";
 import { samplerDefaults } from "../../core/generate/sampler-defaults";
 import type { Manifest } from "../../core/pack";
+import { download } from "../download";
 import { callback, dataset, inference, training } from "../services/workers";
 import { tabLabel } from "../tab-label";
 import { useAdapters } from "./adapters";
@@ -67,14 +69,6 @@ interface DatasetState {
 
 /** A dataset name as a file name. */
 const fileName = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, "_");
-
-function download(bytes: Uint8Array, name: string) {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/zip" }));
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}
 
 /** The pack's training subjects, one "any" prompt, seeds 1-2 and the pack's sampler defaults. */
 export async function defaultForm(manifest: Manifest): Promise<DatasetForm> {
@@ -202,7 +196,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
     const name = get().list.find((d) => d.id === id)?.name ?? id;
     try {
       const zip = await dataset.call((api) => api.exportZip(id, manifest));
-      download(zip, `${fileName(name)}.zip`);
+      download(zip, `${fileName(name)}.zip`, "application/zip");
     } catch (e) {
       set({ error: (e as Error).message });
     }
@@ -231,7 +225,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
       `Exporting "${name}" in the official layout`,
       async () => {
         const zip = await dataset.call((api) => api.exportOfficial(id, manifest));
-        download(zip, `${fileName(name)}-official.zip`);
+        download(zip, `${fileName(name)}-official.zip`, "application/zip");
         return zip.length;
       },
       { done: (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`, cancellable: false },

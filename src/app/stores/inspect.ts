@@ -9,6 +9,7 @@ import { packEncoderSpec } from "../../core/quality/encoder-spec";
 import type { ColormapName } from "../../core/quality/heatmap";
 import { inference } from "../services/workers";
 import { useEncoders } from "./encoders";
+import { openEnhanced } from "./enhance";
 import type { SelectedImage } from "./selection";
 import { useSettings } from "./settings";
 
@@ -43,6 +44,8 @@ interface InspectState {
   setUserEncoder(info: UserEncoderInfo | undefined): void;
   /** Uses a registered encoder (Models tab) as the patch encoder, or the pack's (undefined); the choice persists. */
   useRegistered(id: string | undefined): Promise<void>;
+  /** Uses an enhanced encoder (Train tab, Encoder) as the patch encoder; the choice persists. */
+  useEnhanced(runId: string): Promise<void>;
   setView(patch: Partial<ViewSettings>): void;
   setPinned(index: number): void;
   /** Computes the maps of this pair with the user encoder if one is loaded, else the pack's. */
@@ -55,6 +58,9 @@ interface InspectState {
 }
 
 let computeSeq = 0;
+
+/** The prefix of an enhanced encoder's id in the persisted encoder choice. */
+export const ENHANCED = "enhanced:";
 
 function packEncoder(pack: { id: string; manifest: Manifest } | undefined): EncoderRef {
   if (!pack) throw new Error("no pack with a patch_encoder is loaded");
@@ -71,7 +77,8 @@ export const useInspect = create<InspectState>()((set) => ({
   open: (reference, generated) => set({ reference, generated, result: undefined, error: undefined, pinned: -1 }),
   setError: (error) => set({ error }),
   setUserEncoder: (userEncoder) => {
-    if (!userEncoder?.registered) useSettings.getState().setEncoderChoice("inspect", undefined);
+    if (!userEncoder?.registered && !userEncoder?.enhanced)
+      useSettings.getState().setEncoderChoice("inspect", undefined);
     set({ userEncoder, result: undefined });
   },
   async useRegistered(id) {
@@ -87,6 +94,15 @@ export const useInspect = create<InspectState>()((set) => ({
       set({ error: `Encoder "${id}": ${(e as Error).message}` });
     }
   },
+  async useEnhanced(runId) {
+    useSettings.getState().setEncoderChoice("inspect", `${ENHANCED}${runId}`);
+    try {
+      const userEncoder = await openEnhanced(runId);
+      set({ userEncoder, result: undefined, error: undefined });
+    } catch (e) {
+      set({ error: `Enhanced encoder "${runId}": ${(e as Error).message}` });
+    }
+  },
   setView: (patch) => set((s) => ({ view: { ...s.view, ...patch }, pinned: "reverse" in patch ? -1 : s.pinned })),
   setPinned: (pinned) => set({ pinned }),
 
@@ -99,8 +115,13 @@ export const useInspect = create<InspectState>()((set) => ({
     const seq = ++computeSeq;
     set({ busy: true, error: undefined });
     try {
-      // A registered encoder reopens when the provider changed or the worker restarted.
-      const user = userEncoder?.registered ? await useEncoders.getState().open(userEncoder.registered.id) : userEncoder;
+      // A registered or enhanced encoder reopens when the provider changed or the worker restarted
+      // (and an enhanced one when its run trained on).
+      const user = userEncoder?.registered
+        ? await useEncoders.getState().open(userEncoder.registered.id)
+        : userEncoder?.enhanced
+          ? await openEnhanced(userEncoder.enhanced.id)
+          : userEncoder;
       const encoder: EncoderRef = user ? { kind: "user", id: user.id } : packEncoder(pack);
       const result = await inference.call((api) =>
         api.patchQuality({ encoder, reference: reference.rgba, generated: generated.rgba }),

@@ -23,9 +23,13 @@ import { runTask, useTasks } from "./tasks";
 export const DEFAULT_PACK_ID = "emoji64";
 export const FALLBACK_PACK_ID = "tiny";
 
-/** The built-in pack to open: `?pack=<id>` if given, else emoji64, else tiny, else the first one. */
+/**
+ * The built-in pack to open: `?pack=<id>` if given, none for `?pack=none`, else emoji64, else
+ * tiny, else the first one.
+ */
 export function defaultPackId(search = location.search): string | undefined {
   const requested = new URLSearchParams(search).get("pack");
+  if (requested === "none") return undefined;
   if (requested && builtinPackIds.includes(requested)) return requested;
   for (const id of [DEFAULT_PACK_ID, FALLBACK_PACK_ID]) if (builtinPackIds.includes(id)) return id;
   return builtinPackIds[0];

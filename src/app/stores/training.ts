@@ -5,6 +5,7 @@
  * interrupted ones the banner offers to resume. Runs train under this tab's label (tab-label.ts):
  * a run another tab trains is refused, with that tab's label.
  */
+
 import { create } from "zustand";
 import type { DatasetSummary } from "../../../workers/dataset-api";
 import type { EngineCheck, RunRecord, RunSummary, TrainingEvent } from "../../../workers/training-api";
@@ -12,6 +13,7 @@ import type { RgbaImage } from "../../core/generate";
 import { samplerDefaults } from "../../core/generate/sampler-defaults";
 import type { Manifest } from "../../core/pack";
 import type { StepReport, TrainConfig } from "../../core/training/loop";
+import { download } from "../download";
 import { callback, dataset, inference, training } from "../services/workers";
 import { tabLabel } from "../tab-label";
 import { useAdapters } from "./adapters";
@@ -254,11 +256,7 @@ export const useTraining = create<TrainingState>()((set, get) => {
 
     async exportAdapter(runId) {
       const bytes = await training.call((api) => api.exportAdapter(runId));
-      const a = document.createElement("a");
-      a.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
-      a.download = `${runId}.safetensors`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+      download(bytes, `${runId}.safetensors`);
     },
 
     async deleteRun(packId, runId) {

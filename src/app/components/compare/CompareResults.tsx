@@ -2,9 +2,10 @@
 import { useRef, useState } from "react";
 import type { CompareReport } from "../../../core/metrics/report";
 import { formatInterval } from "../../../core/metrics/report";
+import { download } from "../../download";
 import { METRIC_LABELS } from "../../stores/compare";
 import { DeltaChart, IntervalChart } from "./charts";
-import { download, reportZip } from "./export";
+import { reportZip } from "./export";
 
 export function CompareResults({ report }: { report: CompareReport }) {
   const charts = useRef<HTMLDivElement>(null);

@@ -2,7 +2,8 @@
 import { useEffect } from "react";
 import { COLORMAPS, type ColormapName } from "../../../core/quality/heatmap";
 import { useEncoders } from "../../stores/encoders";
-import { useInspect } from "../../stores/inspect";
+import { useEnhance } from "../../stores/enhance";
+import { ENHANCED, useInspect } from "../../stores/inspect";
 import { useActivePack } from "../../stores/packs";
 import { type SelectedImage, useSelection } from "../../stores/selection";
 import { useSettings } from "../../stores/settings";
@@ -31,16 +32,25 @@ function useSelectionSync() {
   }, [generated]);
 }
 
-/** The pack's patch encoder or a registered one (Models tab); the hand-written form is below. */
-function EncoderPicker({ packLabel }: { packLabel: string }) {
+/** The pack's patch encoder, an enhanced one (Train tab) or a registered one (Models tab); the hand-written form is below. */
+function EncoderPicker({ packLabel, packId }: { packLabel: string; packId?: string }) {
   const records = useEncoders((s) => s.records);
   const ready = useEncoders((s) => s.ready);
+  const enhanced = useEnhance((s) => s.runs).filter((r) => r.step > 0 && r.packId === packId);
   const user = useInspect((s) => s.userEncoder);
   const chosen = useSettings((s) => s.encoderChoice.inspect);
+  useEffect(() => {
+    void useEnhance.getState().refresh();
+  }, []);
   // Restore the persisted choice once the registry is read (after a reload).
   useEffect(() => {
-    if (!ready || !chosen || useInspect.getState().userEncoder?.registered?.id === chosen) return;
-    if (records.some((r) => r.id === chosen)) void useInspect.getState().useRegistered(chosen);
+    if (!ready || !chosen) return;
+    const current = useInspect.getState().userEncoder;
+    if (chosen.startsWith(ENHANCED)) {
+      if (current?.enhanced?.id !== chosen.slice(ENHANCED.length))
+        void useInspect.getState().useEnhanced(chosen.slice(ENHANCED.length));
+    } else if (current?.registered?.id === chosen) return;
+    else if (records.some((r) => r.id === chosen)) void useInspect.getState().useRegistered(chosen);
     else useSettings.getState().setEncoderChoice("inspect", undefined);
   }, [ready, chosen, records]);
   // An encoder deleted on the Models tab: back to the pack's.
@@ -48,7 +58,13 @@ function EncoderPicker({ packLabel }: { packLabel: string }) {
     const current = useInspect.getState().userEncoder?.registered?.id;
     if (ready && current && !records.some((r) => r.id === current)) void useInspect.getState().useRegistered(undefined);
   }, [ready, records]);
-  const value = user?.registered ? user.registered.id : user ? "__form" : "";
+  const value = user?.registered
+    ? user.registered.id
+    : user?.enhanced
+      ? `${ENHANCED}${user.enhanced.id}`
+      : user
+        ? "__form"
+        : "";
   return (
     <label>
       Patch encoder{" "}
@@ -56,16 +72,25 @@ function EncoderPicker({ packLabel }: { packLabel: string }) {
         aria-label="Patch encoder"
         value={value}
         onChange={(e) => {
-          if (e.target.value !== "__form") void useInspect.getState().useRegistered(e.target.value || undefined);
+          const v = e.target.value;
+          if (v.startsWith(ENHANCED)) void useInspect.getState().useEnhanced(v.slice(ENHANCED.length));
+          else if (v !== "__form") void useInspect.getState().useRegistered(v || undefined);
         }}
       >
         <option value="">{packLabel}</option>
+        {enhanced.map((r) => (
+          <option key={r.id} value={`${ENHANCED}${r.id}`}>
+            {r.label} (enhanced, step {r.step}, S_patch {r.sPatch.at(-1)?.top1.toFixed(3) ?? "–"})
+          </option>
+        ))}
         {records.map((r) => (
           <option key={r.id} value={r.id}>
             {r.title} ({r.modelType}, registered)
           </option>
         ))}
-        {user && !user.registered && <option value="__form">{user.spec.file} (description below)</option>}
+        {user && !user.registered && !user.enhanced && (
+          <option value="__form">{user.spec.file} (description below)</option>
+        )}
       </select>
     </label>
   );
@@ -136,11 +161,13 @@ export function InspectTab() {
 
   const encoderText = userEncoder?.registered
     ? `${userEncoder.registered.title} (${userEncoder.registered.file})`
-    : userEncoder
-      ? userEncoder.spec.file
-      : pack
-        ? `${pack.id} patch_encoder`
-        : "no encoder loaded";
+    : userEncoder?.enhanced
+      ? `${userEncoder.enhanced.label}, enhanced ${userEncoder.enhanced.packId} patch_encoder at step ${userEncoder.enhanced.step} (S_patch ${userEncoder.enhanced.sPatchBefore?.toFixed(3)} → ${userEncoder.enhanced.sPatch?.toFixed(3)})`
+      : userEncoder
+        ? userEncoder.spec.file
+        : pack
+          ? `${pack.id} patch_encoder`
+          : "no encoder loaded";
   // With processor steps (resize, crop) the grid covers the images as the encoder saw them.
   const shown = result?.seen;
   return (
@@ -156,6 +183,7 @@ export function InspectTab() {
       )}
       <section className="row">
         <EncoderPicker
+          packId={pack?.id}
           packLabel={pack ? `${pack.id} patch_encoder (pack)` : "the pack's patch_encoder (none loaded)"}
         />
         {userEncoder?.registered && (

@@ -4,16 +4,9 @@ import type { QualityResponse } from "../../../../workers/quality-api";
 import type { RgbaImage } from "../../../core/generate/image";
 import { heatmapRgba, valueRange } from "../../../core/quality/heatmap";
 import type { PatchQualityMaps } from "../../../core/quality/maps";
+import { download } from "../../download";
 import type { ViewSettings } from "../../stores/inspect";
 import { drawFitted } from "./images";
-
-function download(blob: Blob, name: string): void {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}
 
 /** The shown side's image with the heatmap drawn over it at the chosen opacity, 8 px per image pixel at most 512 px. */
 export async function exportHeatmapPng(image: RgbaImage, maps: PatchQualityMaps, view: ViewSettings): Promise<void> {
