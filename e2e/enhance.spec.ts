@@ -4,7 +4,8 @@
  * reloads the page, resumes it and compares the result with the same run trained straight through
  * and with one whose GPU device is destroyed mid-run. The UI test goes the researcher's way: upload
  * 4 images, enhance for a few steps, watch S_patch, export the encoder, choose it in Inspect and
- * see the heatmap change.
+ * see the heatmap change, build a dataset whose maps come from it (and that records it), and score
+ * a Compare cell with it.
  */
 import { readFileSync } from "node:fs";
 import { expect, type Page, test } from "@playwright/test";
@@ -12,7 +13,7 @@ import type {} from "../src/app/services/devtools"; // window.patchdpo's type
 import { DEFAULT_ENHANCE, type EnhanceConfig } from "../src/core/enhance/run";
 import { parseSafetensors } from "../src/core/safetensors";
 import type { EnhanceRecord } from "../workers/enhance-api";
-import { expectLoaded, TINY_DIR } from "./helpers";
+import { expectLoaded, openTinyOnWasm, prepareTinyDataset, TINY_DIR } from "./helpers";
 
 test.setTimeout(600_000);
 
@@ -108,13 +109,14 @@ test("enhance: pause, reload and resume; a lost device resumes; all three end at
   }
 });
 
-test("enhance in the UI: 4 uploads, S_patch chart, export, the enhanced encoder in Inspect changes the heatmap", async ({
+/** ONNX on WASM, as the Dataset tab's tests: ORT's WebGPU EP on SwiftShader is far slower here. */
+test("enhance in the UI: 4 uploads, S_patch chart, export; the enhanced encoder in Inspect, Dataset and Compare", async ({
   page,
+  context,
 }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto("/?pack=tiny");
-  await expectLoaded(page, "tiny", 120_000);
+  await openTinyOnWasm(page, context);
   await page.getByRole("tab", { name: "Train" }).click();
   const panel = page.getByRole("region", { name: "Encoder" });
   await panel.getByLabel("Encoder images").setInputFiles(TRAIN_IMAGES.map((s) => `${TINY_DIR}/gallery/${s}.png`));
@@ -161,5 +163,44 @@ test("enhance in the UI: 4 uploads, S_patch chart, export, the enhanced encoder 
   );
   await expect(mean).not.toHaveText(packMean ?? "");
   await page.screenshot({ path: "test-results/enhance-inspect.png", fullPage: true });
+
+  // Dataset: maps from the enhanced encoder, which the dataset records with its S_patch.
+  await prepareTinyDataset(page);
+  await page.getByLabel("Dataset name").fill("enhanced maps");
+  const datasetEncoder = page.getByLabel("Dataset patch encoder");
+  await datasetEncoder.selectOption(
+    (await datasetEncoder.locator("option", { hasText: "tiny-enhanced" }).getAttribute("value")) ?? "",
+  );
+  await page.getByRole("button", { name: "Build dataset" }).click();
+  await expect(page.getByTestId("dataset-view")).toHaveAttribute("data-samples", "2", { timeout: 180_000 });
+  await expect(page.getByTestId("dataset-encoder")).toHaveText(
+    `Quality maps from enhanced encoder "tiny-enhanced" at step 6 (S_patch ${before.toFixed(3)} → ${after.toFixed(3)}).`,
+  );
+  await page.screenshot({ path: "test-results/enhance-dataset.png", fullPage: true });
+
+  // Compare: one cell scored by the pack's encoder and by the enhanced one, from the same noise.
+  const [packQuality, enhancedQuality] = await page.evaluate(async () => {
+    const studio = window.patchdpo;
+    if (!studio) throw new Error("window.patchdpo is missing");
+    const run = (await studio.training.call((api) => api.enhanceRuns())).find((r) => r.label === "tiny-enhanced");
+    if (!run) throw new Error("the enhancement run is not listed");
+    const encoder = await studio.inference.call((api) => api.loadEnhancedEncoder(run.id, "wasm"));
+    const cell = async (patchEncoder?: string) => {
+      const sampler = { steps: 4, sampler: "ddim" as const, guidanceImage: 3, guidancePrompt: 2, ipScale: 1 };
+      const request = { packId: "tiny", cell: { subject: "1f44e", prompt: {}, seed: 1 }, sampler, global: {} };
+      const result = await studio.inference.call((api) =>
+        api.compareCell(`compare-${patchEncoder ?? "pack"}`, {
+          ...request,
+          adapters: [{ id: "base", adapter: { kind: "base" } }],
+          patchEncoder,
+        }),
+      );
+      return result.records[0]?.metrics.patch_quality;
+    };
+    return [await cell(), await cell(encoder.id)];
+  });
+  expect(Number.isFinite(packQuality)).toBe(true);
+  expect(Number.isFinite(enhancedQuality)).toBe(true);
+  expect(enhancedQuality).not.toBe(packQuality);
   expect(errors).toEqual([]);
 });

@@ -12,6 +12,8 @@ export interface CompareCellRequest {
   /** Every adapter generates this cell from the same initial noise; `id` names it in the records. */
   adapters: { id: string; adapter: AdapterInput }[];
   sampler: CompareSampler;
+  /** An enhanced encoder (id from loadEnhancedEncoder) in the pack encoder's place for `patch_quality`. */
+  patchEncoder?: string;
   /** User encoders (ids from loadUserEncoder) for the global-similarity metrics. */
   global: Partial<Record<GlobalMetric, string>>;
 }

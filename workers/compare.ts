@@ -126,7 +126,9 @@ export class CompareService {
     const pack = this.host.pack(req.packId);
     const { manifest } = pack;
     const extras = await this.load(req.packId);
-    const patchSession = this.host.session(req.packId, "patch_encoder");
+    const patchSession = req.patchEncoder
+      ? this.host.userEncoder(req.patchEncoder).session
+      : this.host.session(req.packId, "patch_encoder");
     if (!patchSession) throw new Error(`pack "${req.packId}" has no loaded patch_encoder session`);
     const patchEncoder = packPatchEncoder(manifest, (feeds) => runSession(patchSession, feeds));
     const fromEvaluators = evaluatorSuite(extras.evaluators);

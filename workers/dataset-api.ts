@@ -16,6 +16,8 @@ export interface BuildRequest {
   sampler: DatasetSettings["sampler"];
   adapter: { label: string; tensors: Map<string, Float32Array> };
   refWeight: DatasetSettings["refWeight"];
+  /** Set when `run`'s patch_encoder is an enhanced encoder: recorded in the settings. */
+  patchEncoder?: DatasetSettings["patchEncoder"];
   /** The asking tab's label: a dataset is written by one tab at a time (workers/tab-locks.ts). */
   tab?: string;
 }

@@ -89,6 +89,7 @@ const api: DatasetApi = {
             sampler: req.sampler,
             adapter: req.adapter.label,
             refWeight: req.refWeight,
+            ...(req.patchEncoder ? { patchEncoder: req.patchEncoder } : {}),
           },
           dataset,
           referenceImages,

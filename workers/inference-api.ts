@@ -147,6 +147,11 @@ export interface InferenceApi {
    * and Compare; cheap when it is open at the same step on the same provider.
    */
   loadEnhancedEncoder(id: string, provider: ExecutionProviderChoice): Promise<UserEncoderInfo>;
+  /**
+   * Runs an encoder opened here (the id from loadUserEncoder, loadRegisteredEncoder or
+   * loadEnhancedEncoder) on raw feeds: an enhanced encoder stands in for its pack's patch_encoder role.
+   */
+  runEncoder(id: string, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
   /** The inputs and outputs an ONNX model declares (names, dtypes, shapes). */
   onnxSignature(model: Uint8Array, provider: ExecutionProviderChoice): Promise<OnnxSignature>;
   /**

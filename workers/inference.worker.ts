@@ -226,6 +226,7 @@ const api: InferenceApi = {
   async loadEnhancedEncoder(id, choice) {
     return enhancedSessions.openEncoder(id, await resolveProvider(choice));
   },
+  runEncoder: (id, feeds) => runSession(quality.userEncoder(id).session, feeds),
   async onnxSignature(model, choice) {
     return hfEncoders.signature(model, await resolveProvider(choice));
   },

@@ -17,6 +17,7 @@ import type { Manifest } from "../../core/pack";
 import { inference } from "../services/workers";
 import { type AdapterChoice, useAdapters } from "./adapters";
 import { useEncoders } from "./encoders";
+import { openEnhanced } from "./enhance";
 import { useSettings } from "./settings";
 import { runTask, useTasks } from "./tasks";
 
@@ -55,6 +56,8 @@ export interface CompareForm {
   customPrompt: PromptChoice;
   seeds: number[];
   sampler: CompareSampler;
+  /** An enhanced encoder's run id (Train tab, Encoder) for `patch_quality`; undefined: the pack's. */
+  patchEncoder?: string;
 }
 
 export interface GridView {
@@ -192,6 +195,13 @@ export const useCompare = create<CompareState>()((set, get) => ({
       set({ status: "error", error: (e as Error).message });
       return;
     }
+    let patchEncoder: UserEncoderInfo | undefined;
+    try {
+      if (form.patchEncoder) patchEncoder = await openEnhanced(form.patchEncoder);
+    } catch (e) {
+      set({ status: "error", error: `Enhanced encoder "${form.patchEncoder}": ${(e as Error).message}` });
+      return;
+    }
     const global = Object.fromEntries(Object.entries(get().global).map(([k, v]) => [k, v?.id]));
     const result = await runTask(
       `Comparing ${form.adapters.length} adapters on ${cells.length} cells`,
@@ -203,7 +213,14 @@ export const useCompare = create<CompareState>()((set, get) => ({
         const views: CompareCellView[] = [];
         for (const [i, cell] of cells.entries()) {
           const result = await inference.callCancellable(signal, (api, requestId) =>
-            api.compareCell(requestId, { packId: pack.id, cell, adapters, sampler: form.sampler, global }),
+            api.compareCell(requestId, {
+              packId: pack.id,
+              cell,
+              adapters,
+              sampler: form.sampler,
+              global,
+              patchEncoder: patchEncoder?.id,
+            }),
           );
           views.push({ ...result, cell });
           set({ cells: [...views], progress: { done: i + 1, total: cells.length } });
@@ -221,7 +238,7 @@ export const useCompare = create<CompareState>()((set, get) => ({
             sampler: form.sampler,
             noise: "one initial latent per cell (latentNoise(seed)), shared by every adapter",
             evaluators: {
-              patch_quality: "roles.patch_encoder",
+              patch_quality: patchEncoder?.enhanced ? { enhanced: patchEncoder.enhanced } : "roles.patch_encoder",
               ...get().capabilities?.evaluators,
               ...Object.fromEntries(
                 Object.entries(get().global).map(([k, v]) => [

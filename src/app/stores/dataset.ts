@@ -8,13 +8,14 @@
 import { create } from "zustand";
 import type { BuildRequest, DatasetSummary } from "../../../workers/dataset-api";
 import type { DatasetSettings, StoredDataset } from "../../core/dataset/format";
-import type { PromptChoice, RgbaImage } from "../../core/generate";
+import type { PromptChoice, RgbaImage, RunRole } from "../../core/generate";
 import { samplerDefaults } from "../../core/generate/sampler-defaults";
 import type { Manifest } from "../../core/pack";
 import { download } from "../download";
 import { callback, dataset, inference, training } from "../services/workers";
 import { tabLabel } from "../tab-label";
 import { useAdapters } from "./adapters";
+import { openEnhanced } from "./enhance";
 import { runTask, useTasks } from "./tasks";
 
 export interface FormReference {
@@ -32,6 +33,8 @@ export interface DatasetForm {
   sampler: DatasetSettings["sampler"];
   adapter: string;
   refWeight: DatasetSettings["refWeight"];
+  /** An enhanced encoder's run id (Train tab, Encoder) for the quality maps; undefined: the pack's. */
+  patchEncoder?: string;
 }
 
 export interface BuildState {
@@ -129,6 +132,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
         const choice = await useAdapters.getState().tensors(form.adapter);
         const tensors =
           choice.kind === "base" ? await training.call((api) => api.baseAdapter(manifest.id)) : choice.tensors;
+        const encoder = form.patchEncoder ? await openEnhanced(form.patchEncoder) : undefined;
         const request: BuildRequest = {
           name: form.name,
           manifest,
@@ -138,13 +142,25 @@ export const useDataset = create<DatasetState>()((set, get) => ({
           sampler: form.sampler,
           adapter: { label: choice.kind === "base" ? "base" : choice.label, tensors },
           refWeight: form.refWeight,
+          patchEncoder: encoder?.enhanced && {
+            run: encoder.enhanced.id,
+            label: encoder.enhanced.label,
+            step: encoder.enhanced.step,
+            sPatchBefore: encoder.enhanced.sPatchBefore,
+            sPatch: encoder.enhanced.sPatch,
+          },
           tab: tabLabel(),
         };
+        // The enhanced encoder is the pack's graph with other weights: same feeds, same outputs.
+        const run: RunRole = (role, feeds) =>
+          inference.call((api) =>
+            encoder && role === "patch_encoder" ? api.runEncoder(encoder.id, feeds) : api.run(manifest.id, role, feeds),
+          );
         return dataset.callCancellable(signal, (api, requestId) =>
           api.build(
             requestId,
             request,
-            callback((role, feeds) => inference.call((api) => api.run(manifest.id, role, feeds))),
+            callback(run),
             callback((p) => {
               set((s) => ({
                 building: s.building && {

@@ -4,12 +4,13 @@
  * checkpoints are the enhanced encoders Inspect, Dataset and Compare can choose.
  */
 import { create } from "zustand";
+import type { DatasetSummary } from "../../../workers/dataset-api";
 import type { EnhanceEvent, EnhanceRecord, EnhanceSummary } from "../../../workers/enhance-api";
 import { DEFAULT_ENHANCE, type EnhanceConfig, type EnhanceStepReport, type SPatchPoint } from "../../core/enhance/run";
 import type { RgbaImage } from "../../core/generate/image";
 import type { Manifest } from "../../core/pack";
 import { download } from "../download";
-import { callback, inference, training } from "../services/workers";
+import { callback, dataset, inference, training } from "../services/workers";
 import { tabLabel } from "../tab-label";
 import { useSettings } from "./settings";
 import { runTask, useTasks } from "./tasks";
@@ -41,7 +42,12 @@ interface EnhanceState {
   active?: ActiveEnhance;
   addFiles(packId: string, files: File[]): Promise<void>;
   /** The pack's training gallery subjects (up to 16), as the encoder sees them. */
-  useGallery(manifest: Manifest): Promise<void>;
+  fromGallery(manifest: Manifest): Promise<void>;
+  /** The stored datasets of the last pack listed, whose references can be added. */
+  datasets: DatasetSummary[];
+  listDatasets(packId: string): Promise<void>;
+  /** A stored dataset's references (as the image encoder saw them), added to the images. */
+  fromDataset(packId: string, datasetId: string): Promise<void>;
   removeImage(index: number): void;
   setConfig(patch: Partial<EnhanceConfig>): void;
   setLabel(label: string): void;
@@ -135,7 +141,7 @@ export const useEnhance = create<EnhanceState>()((set, get) => {
       set((s) => ({ images: [...s.images, ...added] }));
     },
 
-    async useGallery(manifest) {
+    async fromGallery(manifest) {
       const entries = (manifest.gallery?.train ?? []).slice(0, 16);
       const images = await Promise.all(
         entries.map(async (e) => ({
@@ -144,6 +150,21 @@ export const useEnhance = create<EnhanceState>()((set, get) => {
         })),
       );
       set({ images });
+    },
+
+    datasets: [],
+    async listDatasets(packId) {
+      set({ datasets: await dataset.call((api) => api.list(packId)) });
+    },
+
+    async fromDataset(packId, datasetId) {
+      const stored = await dataset.call((api) => api.get(datasetId));
+      if (!stored) throw new Error(`no stored dataset "${datasetId}"`);
+      const files = stored.referenceImages.map((png, i) => {
+        const label = stored.settings.references[i]?.label ?? `${stored.name} reference ${i + 1}`;
+        return new File([png.slice()], label, { type: "image/png" });
+      });
+      await get().addFiles(packId, files);
     },
 
     removeImage: (index) => set((s) => ({ images: s.images.filter((_, i) => i !== index) })),

@@ -23,6 +23,20 @@ export interface DatasetSettings {
   /** Label of the adapter the images were generated with. */
   adapter: string;
   refWeight: RefWeightMode;
+  /**
+   * The enhanced patch encoder the quality maps came from (Train tab, Encoder), with its S_patch
+   * (top-1, held-out pairs) before enhancement and at the step used; absent: the pack's encoder.
+   */
+  patchEncoder?: EnhancedEncoderUse;
+}
+
+export interface EnhancedEncoderUse {
+  /** The enhancement run's id and label. */
+  run: string;
+  label: string;
+  step: number;
+  sPatchBefore?: number;
+  sPatch?: number;
 }
 
 export interface StoredDataset {

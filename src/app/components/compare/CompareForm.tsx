@@ -1,4 +1,7 @@
-/** The Compare tab's settings: adapters, held-out subjects, prompts, seeds, sampler steps, evaluators. */
+/**
+ * The Compare tab's settings: adapters, held-out subjects, prompts, seeds, sampler steps,
+ * evaluators (the patch encoder behind patch_quality among them).
+ */
 import { useEffect, useState } from "react";
 import type { LoadedPack } from "../../../../workers/inference-api";
 import { describePrompt } from "../../../core/generate";
@@ -9,6 +12,7 @@ import { useEncoders } from "../../stores/encoders";
 import { useSettings } from "../../stores/settings";
 import { loadUserEncoder } from "../../stores/user-encoders";
 import { ImportAdapterButton } from "../ImportAdapterButton";
+import { PatchEncoderSelect } from "../PatchEncoderSelect";
 
 function AdapterPicker({ packId }: { packId: string }) {
   const { list, error, setError } = usePackAdapters(packId);
@@ -266,6 +270,15 @@ export function CompareForm({ pack }: { pack: LoadedPack }) {
             : ""}
           {caps?.notes.join("; ")}
         </span>
+        <div className="evaluator-slot">
+          <strong>{METRIC_LABELS.patch_quality}</strong>{" "}
+          <PatchEncoderSelect
+            packId={pack.id}
+            label="Compare patch encoder"
+            value={form.patchEncoder}
+            onChange={(patchEncoder) => set({ patchEncoder })}
+          />
+        </div>
         {GLOBAL_METRICS.map((g) => (
           <EvaluatorSlot key={g} metric={g} />
         ))}

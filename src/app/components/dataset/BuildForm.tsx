@@ -1,10 +1,14 @@
-/** The dataset build form: references (training subjects or uploads), prompts, seeds, sampler and adapter. */
+/**
+ * The dataset build form: references (training subjects or uploads), prompts, seeds, sampler,
+ * adapter, and the patch encoder the quality maps come from.
+ */
 import { useEffect, useState } from "react";
 import { parseSeeds } from "../../../core/dataset/seeds";
 import type { Manifest } from "../../../core/pack";
 import { useAdapters } from "../../stores/adapters";
 import { useDataset } from "../../stores/dataset";
 import { RgbaCanvas } from "../generate/RgbaCanvas";
+import { PatchEncoderSelect } from "../PatchEncoderSelect";
 
 export function BuildForm({ manifest }: { manifest: Manifest }) {
   const { form, building } = useDataset();
@@ -141,6 +145,12 @@ export function BuildForm({ manifest }: { manifest: Manifest }) {
             <option value="attributed">attributed</option>
           </select>
         </label>
+        <PatchEncoderSelect
+          packId={manifest.id}
+          label="Dataset patch encoder"
+          value={form.patchEncoder}
+          onChange={(patchEncoder) => set({ patchEncoder })}
+        />
       </fieldset>
       {seedError && (
         <div className="error-box" role="alert">

@@ -5,11 +5,18 @@
  */
 
 import { useMemo, useState } from "react";
-import type { StoredDataset } from "../../../core/dataset/format";
+import type { DatasetSettings, StoredDataset } from "../../../core/dataset/format";
 import { concat, datasetStats } from "../../../core/dataset/stats";
 import { ColorBar } from "../ColorBar";
 import { Histogram } from "../inspect/Histogram";
 import { HeatmapImage } from "./PngImage";
+
+const fixed = (v?: number) => v?.toFixed(3) ?? "–";
+
+function encoderText(e: DatasetSettings["patchEncoder"]): string {
+  if (!e) return "Quality maps from the pack's patch_encoder.";
+  return `Quality maps from enhanced encoder "${e.label}" at step ${e.step} (S_patch ${fixed(e.sPatchBefore)} → ${fixed(e.sPatch)}).`;
+}
 
 export function DatasetView({ stored }: { stored: StoredDataset }) {
   const { dataset: ds } = stored;
@@ -30,7 +37,8 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
       </h3>
       <p className="muted">
         Seeds {stored.settings.seeds.join(", ")}; {stored.settings.sampler.sampler} {stored.settings.sampler.steps}{" "}
-        steps; adapter {stored.settings.adapter}; m_ref {stored.settings.refWeight}.
+        steps; adapter {stored.settings.adapter}; m_ref {stored.settings.refWeight}.{" "}
+        <span data-testid="dataset-encoder">{encoderText(stored.settings.patchEncoder)}</span>
       </p>
       <div className="dataset-stats">
         <table data-testid="dataset-stats">

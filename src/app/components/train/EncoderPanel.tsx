@@ -25,6 +25,29 @@ function keyOf(image: object): number {
   return key;
 }
 
+/** Adds a stored dataset's references (Dataset tab) to the images. */
+function DatasetReferences({ packId }: { packId: string }) {
+  const datasets = useEnhance((s) => s.datasets).filter((d) => d.packId === packId);
+  useEffect(() => void useEnhance.getState().listDatasets(packId), [packId]);
+  if (datasets.length === 0) return null;
+  return (
+    <select
+      aria-label="Add a dataset's references"
+      value=""
+      onChange={(e) => {
+        if (e.target.value) void useEnhance.getState().fromDataset(packId, e.target.value);
+      }}
+    >
+      <option value="">Add a dataset's references…</option>
+      {datasets.map((d) => (
+        <option key={d.id} value={d.id}>
+          {d.name} ({d.references} references)
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function ImagesPicker({ manifest }: { manifest: Manifest }) {
   const images = useEnhance((s) => s.images);
   const held = images.length >= 2 ? new Set(heldOutImages(images.length)) : new Set<number>();
@@ -45,9 +68,10 @@ function ImagesPicker({ manifest }: { manifest: Manifest }) {
           }}
         />
       </label>
-      <button type="button" onClick={() => void useEnhance.getState().useGallery(manifest)}>
+      <button type="button" onClick={() => void useEnhance.getState().fromGallery(manifest)}>
         Use the pack's training gallery
       </button>
+      <DatasetReferences packId={manifest.id} />
       <div className="enhance-images" data-testid="enhance-images">
         {images.map((img, i) => (
           <figure key={keyOf(img)}>
