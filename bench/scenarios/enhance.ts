@@ -3,7 +3,7 @@
  * correspondence pairs made from the first half of a fixed set of held-out gallery subjects and
  * measures S_patch (correspondence top-1, and top-5) on a fixed set of pairs of the other half,
  * never trained on, before and after: from the untrained encoder (PyTorch-style random weights,
- * seed 0) and from the pack's trained one, with the same steps and settings.
+ * seed 0) and from the pack's trained one, with the studio's default steps and settings.
  * `npm run bench -- enhance [--steps N] [--pack tiny]`.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import { availableParallelism } from "node:os";
 import { loadSafetensors, packPath, readManifest } from "../../node/packs";
 import { decodePng } from "../../node/png";
 import { CpuVit, initVit, vitArch } from "../../src/core/engine/vit";
+import { DEFAULT_ENHANCE } from "../../src/core/enhance/run";
 import { CpuEncoderTrainer, type EnhanceOptions, sPatch } from "../../src/core/enhance/trainer";
 import { pairSet, proceduralBackgrounds, spriteOf } from "../../src/core/enhance/views";
 import { requireRole } from "../../src/core/pack/roles";
@@ -21,8 +22,9 @@ import type { Scenario } from "../harness";
 /** Held-out subjects used: the first half trains, the second half is only measured. */
 const SUBJECTS = 32;
 const EVAL_PAIRS = 128;
-const BATCH = 16;
-const OPTIONS: EnhanceOptions = { lr: 5e-4, weightDecay: 0.01, maxNorm: 1, temperature: 0.1 };
+/** The studio's defaults (Train tab, Encoder), so the bench measures what a user starts with. */
+const { batchPairs: BATCH, lr, weightDecay, maxNorm, temperature, steps: STEPS } = DEFAULT_ENHANCE;
+const OPTIONS: EnhanceOptions = { lr, weightDecay, maxNorm, temperature };
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -34,7 +36,7 @@ export const enhance: Scenario = {
     "patch-encoder enhancement (CPU engine): S_patch on held-out subjects before/after, from random and trained starts",
   async run() {
     const packId = option("pack", existsSync("public/models/emoji64/manifest.json") ? "emoji64" : "tiny");
-    const steps = Number(option("steps", "300"));
+    const steps = Number(option("steps", String(STEPS)));
     const manifest = readManifest(packId);
     const arch = vitArch(manifest);
     const file = requireRole(manifest, "patch_encoder").weights?.file as string;
