@@ -60,9 +60,13 @@ export function UserEncoderForm() {
     }
   };
 
+  // Registered and enhanced encoders are chosen in the picker above, not described here.
+  const fromForm = Boolean(user && !user.registered && !user.enhanced);
   return (
-    <details className="panel inspect-encoder" open={Boolean(user)}>
-      <summary>Use your own patch encoder {user && <span className="muted">({user.spec.file} in use)</span>}</summary>
+    <details className="panel inspect-encoder" open={fromForm}>
+      <summary>
+        Use your own patch encoder {fromForm && <span className="muted">({user?.spec.file} in use)</span>}
+      </summary>
       <p className="muted">
         For a Hugging Face / transformers.js folder, register it on the Models tab instead: its configs give all of
         this. Otherwise: an ONNX model taking <code>[1, 3, image_size, image_size]</code> pixels in <code>range</code>{" "}
