@@ -25,7 +25,7 @@ def main() -> None:
 
         sys.exit(sample(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python3 -m foundry")
-    ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval", "hf-fixtures"])
+    ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval", "hf-fixtures", "pair-kit"])
     ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | evaluator | all")
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
     ap.add_argument("--threads", type=int, default=2)
@@ -67,6 +67,13 @@ def main() -> None:
         for entry in write_hf_fixtures():
             print(f"{entry['folder']}: {', '.join(entry['files'])}")
         print(f"wrote {OUT}")
+    elif args.command == "pair-kit":
+        from .config import PACKS
+        from .export import add_pair_kit
+
+        for pack in sorted(PACKS.glob("*/manifest.json")):
+            add_pair_kit(pack)
+            print(f"wrote scenes.pairs into {pack}")
     elif args.command == "eval":
         from .evaluate import evaluate
 

@@ -23,7 +23,7 @@ from PIL import Image
 from .batches import correspondence_batch, reference_batch, to_model, to_pixels
 from .config import PACKS, REPO, FoundryConfig
 from .export import trained_nets
-from .scene import BACKGROUNDS, POSITIONS, SIZES, Prompt, render, subject_alpha
+from .scene import BACKGROUNDS, POSITIONS, SIZES, PairPrompt, Prompt, render, subject_alpha
 from .schedule import ddim_sample
 from .subjects import SpriteBank, split
 from .train import build_patch_encoder, infonce, load
@@ -55,6 +55,13 @@ def ae_psnr(nets, bank: SpriteBank, n: int = 256) -> float:
 def eval_prompts(n_subjects: int) -> list[tuple[int, Prompt]]:
     rng = np.random.default_rng((SAMPLE_SEED, 2))
     return [(s, Prompt().resolve(rng)) for s in range(n_subjects) for _ in range(PROMPTS_PER_SUBJECT)]
+
+
+def eval_pairs(n_subjects: int) -> list[tuple[int, int, PairPrompt]]:
+    """Two-subject evaluation: disjoint pairs of subjects (0, 1), (2, 3)…, each with
+    PROMPTS_PER_SUBJECT fully specified pair prompts."""
+    rng = np.random.default_rng((SAMPLE_SEED, 3))
+    return [(2 * k, 2 * k + 1, PairPrompt().resolve(rng)) for k in range(n_subjects // 2) for _ in range(PROMPTS_PER_SUBJECT)]
 
 
 @torch.no_grad()

@@ -25,7 +25,7 @@ from . import safetensors_io
 from .compat import onnx_export_kwargs
 from .batches import reference_batch
 from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
-from .scene import BACKGROUNDS, NULL_ID, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
+from .scene import BACKGROUNDS, NULL_ID, PAIR_LAYOUTS, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
 from .subjects import SpriteBank, split, validation_split
 from .evaluator import build_evaluator
 from .train import build_ae, build_denoiser, build_image_encoder, build_patch_encoder, load
@@ -240,6 +240,7 @@ def _scene_kit(out: Path, held, validation=()) -> dict:
     from .evaluate import eval_prompts
 
     prompts = [{"subject": held[i].id, "prompt": p.__dict__} for i, p in eval_prompts(len(held))]
+    pairs = pair_kit([s.id for s in held])
     held = list(held) + list(validation)
     (out / "scenes").mkdir()
     backgrounds = {}
@@ -264,7 +265,28 @@ def _scene_kit(out: Path, held, validation=()) -> dict:
         "positions": {k: list(v) for k, v in POSITIONS.items()},
         "sprites": sprites,
         "eval_prompts": prompts,
+        "pairs": pairs,
     }
+
+
+def pair_kit(held_ids: list[str]) -> dict:
+    """The scene kit's two-subject part: each layout's two position names (A's, then B's) and the
+    foundry eval's pairs of held-out subjects with their prompts (evaluate.eval_pairs)."""
+    from .evaluate import eval_pairs
+
+    return {
+        "layouts": {k: list(v) for k, v in PAIR_LAYOUTS.items()},
+        "eval": [{"a": held_ids[a], "b": held_ids[b], "prompt": p.__dict__} for a, b, p in eval_pairs(len(held_ids))],
+    }
+
+
+def add_pair_kit(manifest_path: Path) -> None:
+    """Writes `scenes.pairs` into a pack's manifest in place (packs exported before it existed);
+    the kit's held-out subjects are the first len(gallery.heldout) of its subject list."""
+    m = json.loads(manifest_path.read_text())
+    held = m["scenes"]["subjects"][: len(m["gallery"]["heldout"])]
+    m["scenes"]["pairs"] = pair_kit(held)
+    manifest_path.write_text(json.dumps(m, indent=1) + "\n")
 
 
 def trained_nets(cfg: FoundryConfig) -> tuple[dict, float]:

@@ -11,6 +11,8 @@
 - estimator-emoji64: held-out samples of the trained pack with their ground-truth scenes and
   references (uint8 NHWC): for measuring how well patch quality predicts true local error (against
   the pack's evaluators/patch_encoder_random.onnx as the random-weight baseline).
+- scenes-pairs-emoji64: the first eval pairs' two-subject ground truth (uint8 NHWC) and each
+  subject's visible coverage (uint8, 255 = covered): the TypeScript renderer must reproduce them.
 - sampler-<pack>: full DDIM and Euler runs from fixed initial noise (reference → image tokens →
   sampler with guidance → decoder): the TypeScript sampler must reproduce them.
 """
@@ -26,7 +28,7 @@ from . import safetensors_io
 from .batches import reference_batch, to_model
 from .config import CPU, REPO, TINY, FoundryConfig
 from .export import example_inputs, tiny_nets, trained_nets
-from .scene import Prompt, render, subject_alpha
+from .scene import Prompt, render, render_pair, subject_alpha
 from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
 
@@ -141,6 +143,22 @@ def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subje
     }
 
 
+def scene_pairs_fixture(pairs: int = 8) -> dict[str, np.ndarray]:
+    """Renders only: the pack's kit order (evaluate.eval_pairs over the held-out subjects)."""
+    from .evaluate import eval_pairs
+
+    _, held = split()
+    bank = SpriteBank(held)
+    items = [it for it in eval_pairs(len(bank)) if it[1] < 2 * pairs]
+    rendered = [render_pair(bank, a, b, p) for a, b, p in items]
+    u8 = lambda a: (np.clip(a, 0, 1) * 255).round().astype(np.uint8)  # noqa: E731
+    return {
+        "ground_truth": u8(np.stack([img for img, _, _ in rendered])),
+        "masks": u8(np.stack([masks for _, masks, _ in rendered])),
+        "subjects": np.array([[a, b] for a, b, _ in items], np.int64),
+    }
+
+
 def write_fixtures(include_trained: bool = True) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     tiny = tiny_nets()
@@ -149,6 +167,7 @@ def write_fixtures(include_trained: bool = True) -> None:
     safetensors_io.save(ort_fixture(tiny, TINY), FIXTURES / "ort-tiny.safetensors", {"pack": "tiny"})
     arrays, meta = sampler_fixture(tiny, TINY, 1.0, steps=5)
     safetensors_io.save(arrays, FIXTURES / "sampler-tiny.safetensors", {"pack": "tiny", **meta})
+    safetensors_io.save(scene_pairs_fixture(), FIXTURES / "scenes-pairs-emoji64.safetensors", {"pack": "emoji64", "layout": "NHWC uint8"})
     if include_trained:
         nets, scale = trained_nets(CPU)
         safetensors_io.save(ort_fixture(nets, CPU), FIXTURES / "ort-emoji64.safetensors", {"pack": "emoji64"})

@@ -48,3 +48,24 @@ def test_subject_is_composited_over_the_background(bank):
     assert img.shape == (64, 64, 3) and img.dtype == np.float32
     assert np.allclose(img[0, 0], bg[0, 0])  # corner is background
     assert np.abs(img[28:36, 28:36] - bg[28:36, 28:36]).max() > 0.1  # centre shows the subject
+
+
+def test_pair_scene_puts_each_subject_at_its_layout_position(bank):
+    from foundry.scene import PairPrompt, render_pair
+
+    img, masks, (la, lb) = render_pair(bank, 0, 1, PairPrompt("blue", "A left, B right", "medium"))
+    assert (la.cx, lb.cx) == (POSITIONS["left"][0], POSITIONS["right"][0])
+    single, _ = render(bank, 0, Prompt("blue", "left", "medium"))
+    # Left of B's sprite, the pair scene is A's single-subject scene.
+    x_b = lb.cx - lb.px // 2
+    assert np.array_equal(img[:, :x_b], single[:, :x_b])
+    assert masks.shape == (2, 64, 64) and masks[0, :, 32:].max() < masks[0, :, :32].max()
+    assert masks[1, :, :32].sum() < masks[1, :, 32:].sum()
+
+
+def test_pair_masks_give_the_overlap_to_the_subject_in_front(bank):
+    from foundry.scene import PairPrompt, render_pair
+
+    _, masks, _ = render_pair(bank, 0, 1, PairPrompt("red", "A top, B bottom", "large"))
+    assert masks.sum(axis=0).max() <= 1 + 1e-6  # a pixel's coverage is shared, never counted twice
+    assert np.all(masks >= 0)

@@ -5,7 +5,7 @@
  * classifier — the slot value whose render (other slots held at the prompt's) is closest in MSE —
  * the studio's analogue of CLIP-T (does the image follow the prompt).
  */
-import type { ScenePrompt } from "../pack/manifest";
+import type { PairPrompt, ScenePrompt } from "../pack/manifest";
 import { SCENE_SLOTS, type SceneRenderer, type SceneSlot } from "../scene/render";
 
 export const SCENE_METRICS = [
@@ -74,4 +74,26 @@ export function sceneMetrics(
   for (const slot of SCENE_SLOTS)
     out[ACC_KEY[slot]] = nearestValue(r, subject, prompt, sample, slot) === prompt[slot] ? 1 : 0;
   return out;
+}
+
+export const PAIR_SCENE_METRICS = ["subject_region_psnr_db_a", "subject_region_psnr_db_b", "scene_psnr_db"] as const;
+
+/**
+ * Ground truth of a two-subject scene: each subject's region PSNR (pixels where its visible
+ * coverage exceeds 0.5, so B's occlusion of A counts for B) and the whole scene's.
+ */
+export function pairSceneMetrics(
+  r: SceneRenderer,
+  a: string,
+  b: string,
+  prompt: PairPrompt,
+  sample: Float32Array,
+): Record<(typeof PAIR_SCENE_METRICS)[number], number> {
+  const truth = r.renderPair(a, b, prompt);
+  const [maskA, maskB] = r.pairMasks(a, b, prompt);
+  return {
+    subject_region_psnr_db_a: psnr(mse(truth, sample, maskA)),
+    subject_region_psnr_db_b: psnr(mse(truth, sample, maskB)),
+    scene_psnr_db: psnr(mse(truth, sample)),
+  };
 }

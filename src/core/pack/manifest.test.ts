@@ -152,6 +152,19 @@ describe("validateManifest", () => {
       ]);
     });
 
+    it("names bad two-subject layouts, pair subjects and pair prompt values", () => {
+      const m = packJson("tiny");
+      expect(validateManifest(packJson("tiny")).scenes?.pairs?.layouts["A left, B right"]).toEqual(["left", "right"]);
+      m.scenes.pairs.layouts["A left, B right"] = ["left", "middle"];
+      m.scenes.pairs.eval[0].b = "nope";
+      m.scenes.pairs.eval[1].prompt.layout = "A inside B";
+      expect(issuesOf(m)).toEqual([
+        'manifest.json: scenes.pairs.layouts.A left, B right: expected two position names of the kit, got ["left","middle"]',
+        'manifest.json: scenes.pairs.eval[0].b: "nope" is not in scenes.subjects',
+        'manifest.json: scenes.pairs.eval[1].prompt.layout: "A inside B" has no entry in the scene kit',
+      ]);
+    });
+
     it("names bad evaluator fields", () => {
       const m = packJson("tiny");
       m.evaluators.patch_encoder_random.grid = [8];

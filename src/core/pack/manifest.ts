@@ -99,6 +99,22 @@ export interface SceneKit {
   /** Size name → RGBA atlas of px×px sprites, subject i at row ⌊i/columns⌋, column i mod columns. */
   sprites: Record<string, { file: string; px: number; columns: number }>;
   eval_prompts: { subject: string; prompt: ScenePrompt }[];
+  /** Two-subject scenes (multi-subject personalization); absent in packs made before them. */
+  pairs?: ScenePairs;
+}
+
+/** A two-subject scene prompt: background, layout (where A and B go) and one size for both. */
+export interface PairPrompt {
+  background: string;
+  layout: string;
+  size: string;
+}
+
+export interface ScenePairs {
+  /** Layout name (e.g. "A left, B right") → A's and B's position names. B is drawn over A. */
+  layouts: Record<string, [string, string]>;
+  /** The foundry eval's pairs of held-out subjects with their prompts. */
+  eval: { a: string; b: string; prompt: PairPrompt }[];
 }
 
 export interface Manifest {
@@ -267,6 +283,7 @@ function checkScenes(c: Checker, v: Json, m: Record<string, Json>): void {
       }
     }
   });
+  if (s.pairs !== undefined) checkPairs(c, s.pairs, kit, known);
   // Every kit value must be a prompt value too, or the denoiser could not be asked for it.
   for (const [slot, names] of Object.entries(kit)) {
     const vocab = slotValues(m, slot);
@@ -276,6 +293,41 @@ function checkScenes(c: Checker, v: Json, m: Record<string, Json>): void {
     }
     for (const name of names) if (!vocab.has(name)) c.fail("scenes", `${slot} "${name}" is not a prompt value`);
   }
+}
+
+function checkPairs(c: Checker, v: Json, kit: Record<string, Set<string>>, subjects: Set<Json>): void {
+  const pairs = c.object(v, "scenes.pairs");
+  if (!pairs) return;
+  const layouts = c.object(c.field(pairs, "layouts", "scenes.pairs"), "scenes.pairs.layouts");
+  for (const [name, val] of Object.entries(layouts ?? {})) {
+    const p = `scenes.pairs.layouts.${name}`;
+    const two = c.array(val, p);
+    if (!two) continue;
+    if (two.length !== 2 || two.some((x) => typeof x !== "string" || !kit.position.has(x)))
+      c.fail(p, `expected two position names of the kit, got ${JSON.stringify(val)}`);
+  }
+  const allowed: Record<keyof PairPrompt, Set<string>> = {
+    background: kit.background,
+    layout: new Set(Object.keys(layouts ?? {})),
+    size: kit.size,
+  };
+  c.array(c.field(pairs, "eval", "scenes.pairs"), "scenes.pairs.eval")?.forEach((e, i) => {
+    const p = `scenes.pairs.eval[${i}]`;
+    const obj = c.object(e, p);
+    if (!obj) return;
+    for (const key of ["a", "b"]) {
+      const id = c.field(obj, key, p);
+      if (typeof id !== "string" || !subjects.has(id))
+        c.fail(`${p}.${key}`, `${JSON.stringify(id)} is not in scenes.subjects`);
+    }
+    const prompt = c.object(c.field(obj, "prompt", p), `${p}.prompt`);
+    if (!prompt) return;
+    for (const [slot, values] of Object.entries(allowed)) {
+      const value = c.field(prompt, slot, `${p}.prompt`);
+      if (value !== undefined && (typeof value !== "string" || !values.has(value)))
+        c.fail(`${p}.prompt.${slot}`, `${JSON.stringify(value)} has no entry in the scene kit`);
+    }
+  });
 }
 
 /** Validates parsed JSON; throws ManifestError listing every problem. */

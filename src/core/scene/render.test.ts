@@ -35,6 +35,36 @@ describe("SceneRenderer", () => {
     expect(worst).toBeLessThanOrEqual(1);
   });
 
+  it("renders two-subject scenes and each subject's visible mask as the foundry does, within 1/255", async () => {
+    const r = await renderer("emoji64");
+    const b = readFileSync(new URL("tests/fixtures/scenes-pairs-emoji64.safetensors", root));
+    const { tensors } = parseSafetensors(b, "fixture");
+    const truth = tensors.get("ground_truth");
+    const masks = tensors.get("masks");
+    const subjects = tensors.get("subjects")?.data as BigInt64Array;
+    if (!truth || !masks || !r.kit.pairs) throw new Error("fixture or kit without pairs");
+    const [n, size] = truth.shape;
+    const pairs = r.kit.pairs.eval.slice(0, n);
+    expect(pairs.flatMap((p) => [p.a, p.b].map((id) => r.kit.subjects.indexOf(id)))).toEqual([...subjects].map(Number));
+    let worstImage = 0;
+    let worstMask = 0;
+    const px = size * size;
+    for (const [i, { a, b: bId, prompt }] of pairs.entries()) {
+      const img = r.renderPair(a, bId, prompt);
+      const gt = (truth.data as Uint8Array).subarray(i * px * 3, (i + 1) * px * 3);
+      for (let k = 0; k < gt.length; k++) worstImage = Math.max(worstImage, Math.abs(img[k] * 255 - gt[k]));
+      const both = r.pairMasks(a, bId, prompt);
+      const want = (masks.data as Uint8Array).subarray(i * 2 * px, (i + 1) * 2 * px);
+      for (let k = 0; k < 2 * px; k++)
+        worstMask = Math.max(worstMask, Math.abs(both[k < px ? 0 : 1][k % px] * 255 - want[k]));
+    }
+    expect(worstImage).toBeLessThanOrEqual(1);
+    expect(worstMask).toBeLessThanOrEqual(1);
+    expect(() => r.renderPair(pairs[0].a, pairs[0].b, { ...pairs[0].prompt, layout: "A inside B" })).toThrow(
+      /layout "A inside B" is not in the kit/,
+    );
+  });
+
   it("clips sprites at the border and covers the subject with its alpha", async () => {
     const r = await renderer("tiny");
     const subject = r.kit.subjects[0];

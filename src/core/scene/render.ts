@@ -4,7 +4,7 @@
  * top-left at (cx − ⌊px/2⌋, cy − ⌊px/2⌋), clipped to the image. Images here are HWC float32 RGB.
  */
 import type { RgbaImage } from "../generate/image";
-import type { SceneKit, ScenePrompt } from "../pack/manifest";
+import type { PairPrompt, SceneKit, ScenePrompt } from "../pack/manifest";
 
 /** The slots a scene prompt fixes, and the kit table holding each slot's values. */
 export const SCENE_SLOTS = ["background", "position", "size"] as const;
@@ -153,5 +153,32 @@ export class SceneRenderer {
     const alpha = new Float32Array(this.size * this.size);
     for (let p = 0; p < alpha.length; p++) alpha[p] = rgb[p * 3];
     return alpha;
+  }
+
+  /** A's and B's single-subject prompts in a two-subject scene: the layout's two positions. */
+  pairPrompts(prompt: PairPrompt): [ScenePrompt, ScenePrompt] {
+    const positions = this.kit.pairs?.layouts[prompt.layout];
+    if (!positions) {
+      throw new Error(
+        `scene pair prompt ${JSON.stringify(prompt)}: layout ${JSON.stringify(prompt.layout)} is not in the kit`,
+      );
+    }
+    const [a, b] = positions.map((position) => ({ background: prompt.background, position, size: prompt.size }));
+    return [a, b];
+  }
+
+  /** The ground truth of a two-subject scene (`render_pair` of scene.py): A, then B drawn over it. */
+  renderPair(a: string, b: string, prompt: PairPrompt): Float32Array {
+    const [pa, pb] = this.pairPrompts(prompt);
+    const [cx, cy] = this.entry(this.kit.positions, "position", pb);
+    return this.composite(this.render(a, pa), this.sprite(b, prompt.size), cx, cy);
+  }
+
+  /** Each subject's visible coverage in a two-subject scene, H×W: A's alpha where B leaves it, then B's. */
+  pairMasks(a: string, b: string, prompt: PairPrompt): [Float32Array, Float32Array] {
+    const [pa, pb] = this.pairPrompts(prompt);
+    const alphaB = this.subjectAlpha(b, pb);
+    const alphaA = this.subjectAlpha(a, pa).map((v, p) => v * (1 - alphaB[p]));
+    return [alphaA, alphaB];
   }
 }
