@@ -11,12 +11,11 @@ import { CpuEncoderTrainer, type EncoderTrainer } from "../src/core/enhance/trai
 import { isQuotaError } from "../src/core/pack/errors";
 import { GpuContext } from "../src/gpu/context";
 import { GpuEncoderTrainer } from "../src/gpu/encoder-trainer";
-import { GpuDeviceLostError } from "../src/gpu/errors";
 import type { TrainingEngineChoice } from "../src/gpu/trainer";
+import { stepFailure } from "./device-loss";
 import type { EnhanceEvent, EnhanceRecord } from "./enhance-api";
 import { type EnhanceCheckpoint, readEnhanceCheckpoint, saveEnhance, saveEnhanceCheckpoint } from "./enhance-store";
 import { enhanceStart } from "./enhanced-encoder";
-import { MAX_DEVICE_LOSSES } from "./training-run";
 
 type F32 = Float32Array;
 
@@ -122,10 +121,9 @@ export async function enhanceRun(
       return record;
     } catch (e) {
       if (e instanceof StorageFull) return await settle("interrupted", e.message);
-      const explained = choice.ctx ? await choice.ctx.explain(e) : e;
-      const lost = explained instanceof GpuDeviceLostError ? explained : undefined;
-      const why = lost ? `The GPU device was lost (${lost.message})` : (e as Error).message;
-      if (!lost || losses >= MAX_DEVICE_LOSSES || signal.aborted) return await settle("interrupted", why);
+      const { resume, why } = await stepFailure(choice.ctx, e, losses, signal);
+      // The last checkpoint stays; train() or resume() again continues from it.
+      if (!resume) return await settle("interrupted", why);
       record.message = `${why}; resumed on a new device from the checkpoint at step ${good?.step ?? 0}.`;
     } finally {
       choice.trainer.destroy();

@@ -14,8 +14,8 @@ import { alphasCumprod } from "../src/core/sampling";
 import { type AdapterSizes, adapterSizes } from "../src/core/training/checkpoint";
 import { type Checkpoint, NonFiniteError, StepSource, type TrainConfig, TrainingLoop } from "../src/core/training/loop";
 import type { GpuContext } from "../src/gpu/context";
-import { GpuDeviceLostError } from "../src/gpu/errors";
 import type { TrainingEngineChoice } from "../src/gpu/trainer";
+import { stepFailure } from "./device-loss";
 import { trainerFor } from "./engine-choice";
 import { packCache } from "./pack-cache";
 import { packWeights } from "./pack-weights";
@@ -88,9 +88,6 @@ export async function openRun(
   await saveRecord(record);
   return { record };
 }
-
-/** A lost GPU device re-creates the engine and resumes from the last checkpoint this many times per call. */
-export const MAX_DEVICE_LOSSES = 3;
 
 export interface RunHooks {
   /** Every this many steps, the current adapter tensors (for sample previews); 0 = never. */
@@ -199,12 +196,9 @@ export async function trainRun(
           "failed",
           `${e.message}. Stopped and restored the last good checkpoint (step ${good?.step}).`,
         );
-      // device.lost may resolve a little after the failing call rejects: explain() waits for it.
-      const explained = choice.ctx ? await choice.ctx.explain(e) : e;
-      const lost = explained instanceof GpuDeviceLostError ? explained : undefined;
-      const why = lost ? `The GPU device was lost (${lost.message})` : (e as Error).message;
+      const { resume, why } = await stepFailure(choice.ctx, e, losses, signal);
       // The last checkpoint stays; train() or resume() again continues from it.
-      if (!lost || losses >= MAX_DEVICE_LOSSES || signal.aborted) return await settle("interrupted", why);
+      if (!resume) return await settle("interrupted", why);
       record.message = `${why}; resumed on a new device from the checkpoint at step ${good?.step ?? 0}.`;
     } finally {
       choice.trainer.destroy();
