@@ -9,7 +9,18 @@ import torch
 import torch.nn.functional as F
 
 from .config import IMAGE_SIZE
-from .scene import BACKGROUNDS, PROMPT_LENGTH, SLOT_SPECS, Prompt, background_image, reference, render, subject_alpha
+from .scene import (
+    BACKGROUNDS,
+    PROMPT_LENGTH,
+    SLOT_SPECS,
+    PairPrompt,
+    Prompt,
+    background_image,
+    reference,
+    render,
+    render_pair,
+    subject_alpha,
+)
 from .subjects import SpriteBank
 
 
@@ -44,6 +55,27 @@ def scene_batch(bank: SpriteBank, n: int, rng: np.random.Generator, any_slot: fl
         for k, spec in enumerate(SLOT_SPECS):
             if rng.random() < any_slot:
                 pid[k] = spec["any_id"]
+        ids.append(pid)
+    return np.stack(imgs), subj, np.array(ids, dtype=np.int64).reshape(n, PROMPT_LENGTH), np.stack(alphas)
+
+
+def pair_batch(bank: SpriteBank, n: int, rng: np.random.Generator, any_slot: float = 0.0):
+    """n two-subject scenes of two different random train subjects each, with jitter.
+    Returns (images, subject idx [n,2] (A, B), prompt ids, both subjects' coverage [n,64,64]).
+
+    With probability any_slot the background and the size are each shown as "any"; the layout
+    always names where A and B go, since it is what tells them apart."""
+    subj = np.stack([rng.choice(len(bank), size=2, replace=False) for _ in range(n)])
+    imgs, ids, alphas = [], [], []
+    for a, b in subj:
+        p = PairPrompt().resolve(rng)
+        img, masks, _ = render_pair(bank, int(a), int(b), p, rng, jitter=True)
+        imgs.append(img)
+        alphas.append(masks.sum(axis=0))
+        pid = p.ids()
+        for k in (0, 2):
+            if rng.random() < any_slot:
+                pid[k] = SLOT_SPECS[k]["any_id"]
         ids.append(pid)
     return np.stack(imgs), subj, np.array(ids, dtype=np.int64).reshape(n, PROMPT_LENGTH), np.stack(alphas)
 

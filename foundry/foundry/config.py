@@ -65,6 +65,10 @@ class DenoiserConfig:
     subject_weight: float = 5.0
     min_snr_gamma: float = 5.0
     ema: float = 0.998
+    # Multi-subject personalization: up to this many references, their image tokens concatenated
+    # with a learned reference-index embedding (nets.Denoiser.ref_embed); 1 is the v2 denoiser.
+    max_references: int = 1
+    pair_every: int = 2  # with max_references > 1: every pair_every-th step trains on two-subject scenes
     drop_prompt: float = 0.1
     drop_image: float = 0.1
     any_slot: float = 0.15  # chance each prompt slot is replaced by its "any" token
@@ -142,4 +146,7 @@ TINY = replace(
     patch=replace(CPU.patch, width=16, depth=1, heads=2, dim=8),
     evaluator=replace(CPU.evaluator, vit=replace(CPU.patch, width=16, depth=1, heads=2, dim=8)),
 )
-CONFIGS = {c.name: c for c in (CPU, GPU, TINY)}
+# Two references (issue 19): the v2 denoiser warm-started from the pack, grown by the
+# reference-index embedding and the layout ids, fine-tuned on single- and two-subject scenes.
+MULTI = replace(CPU, name="cpu-multi", denoiser=replace(CPU.denoiser, max_references=2, steps=2400, lr=1.5e-4))
+CONFIGS = {c.name: c for c in (CPU, GPU, TINY, MULTI)}

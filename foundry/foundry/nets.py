@@ -223,7 +223,7 @@ class Denoiser(nn.Module):
 
     # Parameters added after the built-in pack's first training steps; a checkpoint without them
     # resumes with their initial values (train.grow_checkpoint).
-    GROWN = ("prompt_map", "prompt_vec")
+    GROWN = ("prompt_map", "prompt_vec", "ref_embed")
     GROWN_LR_SCALE = 10.0
 
     def __init__(self, c: DenoiserConfig, vocab: int, prompt_length: int, image_tokens: int, image_dim: int):
@@ -245,6 +245,10 @@ class Denoiser(nn.Module):
         self.out = nn.Linear(w, c.latent_channels * c.patch**2)
         self.image_tokens = image_tokens
         self.image_dim = image_dim
+        if c.max_references > 1:
+            # Added to reference k's image tokens (tokens k·T … (k+1)·T − 1): which subject is which.
+            # Zero at first, so a grown v2 denoiser starts as it was on one reference.
+            self.ref_embed = nn.Parameter(torch.zeros(c.max_references, image_dim))
         self._init()
 
     def _init(self):
@@ -271,6 +275,9 @@ class Denoiser(nn.Module):
         cond = self.t_fc2(F.silu(self.t_fc1(timestep_embedding(timestep, c.freq_dim).to(latent.dtype))))
         c_act = F.silu(cond)
         prompt_ctx = self.prompt_embed(prompt_ids) + self.prompt_pos
+        if c.max_references > 1:
+            index = torch.arange(image_tokens.shape[1], device=image_tokens.device) // self.image_tokens
+            image_tokens = image_tokens + self.ref_embed[index]
         scale = latent.new_ones(1) if ip_scale is None else ip_scale
         for i, blk in enumerate(self.blocks):
             wk, wv = (adapter[2 * i], adapter[2 * i + 1]) if adapter is not None else (None, None)

@@ -182,6 +182,10 @@ PAIR_LAYOUTS = {
     "A bottom, B top": ("bottom", "top"),
 }
 PAIR_SLOTS = (("background", BACKGROUNDS), ("layout", list(PAIR_LAYOUTS)), ("size", list(SIZES)))
+# Layout ids follow the single-subject vocabulary, so a denoiser grown for two references keeps
+# every id it knew (VOCAB_SIZE + PAIR_VOCAB rows in its prompt tables).
+PAIR_IDS = {name: VOCAB_SIZE + i for i, name in enumerate(PAIR_LAYOUTS)}
+PAIR_VOCAB = len(PAIR_IDS)
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,12 @@ class PairPrompt:
     @property
     def fully_specified(self) -> bool:
         return all(getattr(self, n) is not None for n, _ in PAIR_SLOTS)
+
+    def ids(self) -> list[int]:
+        """[background, layout, size] ids: the layout takes the position slot, with its own id."""
+        ids = Prompt(self.background, None, self.size).ids()
+        ids[1] = PAIR_IDS[self.layout]
+        return ids
 
     def subject_prompts(self) -> tuple[Prompt, Prompt]:
         """A's and B's single-subject prompts (same background and size, the layout's positions)."""

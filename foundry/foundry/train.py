@@ -15,11 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batches import correspondence_batch, reference_batch, scene_batch, to_model
+from .batches import correspondence_batch, pair_batch, reference_batch, scene_batch, to_model
 from .compat import load_checkpoint
 from .config import WORK, FoundryConfig
 from .nets import AutoEncoder, Denoiser, ImageEncoder, PatchEncoder
-from .scene import PROMPT_LENGTH, VOCAB_SIZE
+from .scene import PAIR_VOCAB, PROMPT_LENGTH, VOCAB_SIZE
 from .schedule import add_noise, alphas_cumprod
 from .subjects import SpriteBank, split, validation_split
 
@@ -58,7 +58,8 @@ def build_image_encoder(cfg):
 
 def build_denoiser(cfg):
     ie = cfg.image_encoder
-    return Denoiser(cfg.denoiser, VOCAB_SIZE, PROMPT_LENGTH, ie.tokens, ie.dim)
+    vocab = VOCAB_SIZE + (PAIR_VOCAB if cfg.denoiser.max_references > 1 else 0)
+    return Denoiser(cfg.denoiser, vocab, PROMPT_LENGTH, ie.tokens, ie.dim)
 
 
 def build_patch_encoder(cfg):
@@ -228,7 +229,8 @@ def train_denoiser(cfg: FoundryConfig):
     fit, _ = validation_split()
     den, ie, step_fn = denoiser_setup(cfg, fit)
     c = cfg.denoiser
-    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, [(c.steps, c.lr), *c.restarts], step_fn, ema=c.ema)
+    # Every 25 steps, so that with pair_every = 2 the log alternates single- and two-subject losses.
+    _run(cfg, "denoiser", {"denoiser": den, "image_encoder": ie}, [(c.steps, c.lr), *c.restarts], step_fn, ema=c.ema, log_every=25)
 
 
 def denoiser_setup(cfg: FoundryConfig, subjects):
@@ -258,20 +260,24 @@ def denoiser_setup(cfg: FoundryConfig, subjects):
         ref_latents = torch.cat([ie.latent(to_model(reference_batch(bank, range(i, min(i + 128, len(bank)))))) for i in range(0, len(bank), 128)])
 
     def step_fn(step, rng):
-        imgs, subj, ids, alpha = scene_batch(bank, c.batch, rng, c.any_slot)
+        pairs = c.max_references > 1 and step % c.pair_every == c.pair_every - 1
+        # subj: [B] or, for two-subject scenes, [B, 2] (A's tokens, then B's)
+        imgs, subj, ids, alpha = (pair_batch if pairs else scene_batch)(bank, c.batch, rng, c.any_slot)
         with torch.no_grad():
             z0 = encoder(to_model(imgs).to(DEVICE)) * scale
         ids_t = torch.from_numpy(ids)
         drop_p = torch.from_numpy(rng.random(c.batch) < c.drop_prompt)
         drop_i = torch.from_numpy(rng.random(c.batch) < c.drop_image)
         ids_t[drop_p] = 0
-        tokens = ie.from_latent(ref_latents[torch.from_numpy(subj)].to(DEVICE)) * (~drop_i).float().to(DEVICE)[:, None, None]
+        refs = torch.from_numpy(subj.reshape(c.batch, -1))
+        tokens = torch.cat([ie.from_latent(ref_latents[refs[:, k]].to(DEVICE)) for k in range(refs.shape[1])], dim=1)
+        tokens = tokens * (~drop_i).float().to(DEVICE)[:, None, None]
         t = torch.from_numpy(rng.integers(0, T, c.batch)).to(DEVICE)
         noise = torch.randn(z0.shape).to(DEVICE)
         eps = den(add_noise(acp, z0, noise, t), t.float(), ids_t.to(DEVICE), tokens)
         a = acp[t].float()
         w = denoiser_loss_weights(c, torch.from_numpy(alpha).to(DEVICE), a / (1 - a), step)
-        return (w * (eps - noise) ** 2).mean(), {}
+        return (w * (eps - noise) ** 2).mean(), ({"scenes": "pairs"} if pairs else {})
 
     return den, ie, step_fn
 

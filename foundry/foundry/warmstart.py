@@ -49,15 +49,33 @@ def patch_state() -> dict:
     return _safetensors_state(PACK / "patch_encoder.safetensors")
 
 
+def grown_denoiser_state(den: torch.nn.Module, state: dict) -> dict:
+    """The pack's denoiser state for a denoiser grown for more references: the prompt tables keep
+    the pack's rows and take their initial values for the layout ids after them, and the module's
+    GROWN parameters the pack lacks (ref_embed) start from their initial values. Anything else
+    that does not fit is an error (load_state_dict says which)."""
+    own = den.state_dict()
+    out = dict(state)
+    for name in ("prompt_embed.weight", "prompt_map", "prompt_vec"):
+        have, want = state[name], own[name]
+        if have.shape[0] < want.shape[0] and have.shape[1:] == want.shape[1:]:
+            out[name] = torch.cat([have, want[have.shape[0] :]])
+    for name in set(own) - set(state):
+        if name in getattr(den, "GROWN", ()):
+            out[name] = own[name]
+    return out
+
+
 def denoiser_states(den: torch.nn.Module, ie: torch.nn.Module) -> list[str]:
     """Load the pack's denoiser (and image encoder where it fits) into the modules; returns what
     was loaded."""
-    den.load_state_dict(_safetensors_state(PACK / "denoiser.safetensors"))
+    den.load_state_dict(grown_denoiser_state(den, _safetensors_state(PACK / "denoiser.safetensors")))
     loaded = ["denoiser"]
     path = PACK / "image_encoder.safetensors"
     if path.is_file():
-        state = _safetensors_state(path)
         own = ie.state_dict()
+        # safetensors_io stores 0-d tensors (latent_scale) as [1]
+        state = {k: v.reshape(own[k].shape) if k in own and v.numel() == own[k].numel() else v for k, v in _safetensors_state(path).items()}
         if set(state) == set(own) and all(state[k].shape == own[k].shape for k in own):
             ie.load_state_dict(state)
             loaded.append("image_encoder")

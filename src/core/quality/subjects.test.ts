@@ -5,7 +5,15 @@ import { parseManifest } from "../pack/manifest";
 import { uniformStream } from "../sampling/rng";
 import { loadSceneAssets, SceneRenderer } from "../scene/render";
 import { patchQualityCpu } from "./cpu";
-import { identityLeakage, NO_OWNER, ownersFromLayout, ownersFromMasks, subjectMaps } from "./subjects";
+import {
+  assignSubjects,
+  backgroundPatches,
+  identityLeakage,
+  NO_OWNER,
+  ownersFromLayout,
+  ownersFromMasks,
+  subjectMaps,
+} from "./subjects";
 
 const grid = { height: 2, width: 2 };
 const dim = 8;
@@ -56,9 +64,31 @@ describe("subjectMaps", () => {
     expect(maps.ref[1]).toEqual(patchQualityCpu(patch(gen, 2).slice(), b, { ...shape, genPatches: 1 }).refMax);
   });
 
+  it("assigns a patch whose best match is reference background to no subject, and does not count it as leakage", () => {
+    const perRef = maps.quality.map((gen, k) => ({ gen, genMatch: maps.match[k] }));
+    // B's patch 2 (copied into generated patch 1, in A's region) is white around B.
+    const background = [new Uint8Array(4), Uint8Array.from([0, 0, 1, 0])];
+    const assigned = assignSubjects(perRef, owners, background);
+    expect([...assigned.assignment.slice(0, 3)]).toEqual([0, NO_OWNER, 1]);
+    expect(identityLeakage(assigned)).toBe(0);
+    expect(assigned.gen).toEqual(maps.gen);
+  });
+
   it("refuses owners that are not reference indices", () => {
     expect(() => subjectMaps(gen, [a, b], grid, dim, Int8Array.from([0, 2, 1, -1]))).toThrow(/owner 2/);
     expect(() => subjectMaps(gen, [a, b], grid, dim, Int8Array.from([0, 1]))).toThrow(/expected 4 patches/);
+  });
+});
+
+describe("backgroundPatches", () => {
+  it("marks the patches that are (almost) all the background colour", () => {
+    const data = new Uint8ClampedArray(4 * 4 * 4).fill(255);
+    data.set([0, 0, 0, 255], 0); // one dark pixel in the top-left patch (1 of 4: 75% plain)
+    data.set([250, 250, 250, 255], (3 * 4 + 3) * 4); // near-white in the bottom-right patch
+    const image = { width: 4, height: 4, data };
+    expect([...backgroundPatches(image, grid, [255, 255, 255])]).toEqual([0, 1, 1, 1]);
+    expect([...backgroundPatches(image, grid, [255, 255, 255], 8, 0.75)]).toEqual([1, 1, 1, 1]);
+    expect(() => backgroundPatches({ ...image, width: 3 }, grid, [255, 255, 255])).toThrow(/does not tile/);
   });
 });
 

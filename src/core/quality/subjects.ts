@@ -10,30 +10,76 @@
  * PatchDPO gives it instead of passing for quality. Patches no subject owns (background) keep their
  * best quality over all references, as in a single-subject scene.
  */
+import type { RgbaImage } from "../generate/image";
 import { patchQualityCpu } from "./cpu";
 import type { Grid, RefWeightMode } from "./maps";
 import { patchQualityMaps } from "./maps";
 
-/** A patch no subject owns. */
+/** A patch no subject owns; as an assignment, a patch whose best match is reference background. */
 export const NO_OWNER = -1;
 
-export interface SubjectMaps {
-  grid: Grid;
+/** What one reference's single-subject quality map gives per generated patch. */
+export interface ReferenceMatch {
+  /** Best cosine to the reference. */
+  gen: Float32Array;
+  /** That best patch's index in the reference. */
+  genMatch: Uint32Array;
+}
+
+export interface SubjectAssignment {
   /** Per reference k: each generated patch's best cosine to reference k. */
   quality: Float32Array[];
   /** Per reference k: that best patch's index in reference k. */
   match: Uint32Array[];
-  /** Per generated patch: the reference it matches best (lowest index on ties). */
-  assignment: Uint8Array;
+  /**
+   * Per generated patch: the reference it matches best (lowest index on ties), or NO_OWNER when
+   * that best match is a background patch of the reference (the white around the subject).
+   */
+  assignment: Int8Array;
   /** Per generated patch: its subject (reference index) or NO_OWNER. */
   owners: Int8Array;
   /** Identity-aware `m_gen` (see the module comment). */
   gen: Float32Array;
+}
+
+export interface SubjectMaps extends SubjectAssignment {
+  grid: Grid;
   /**
    * Per reference k: `m_ref` over k's own patches, matched against the generated patches k owns
    * (all of them when k owns none), so one subject's reference is not credited with the other's.
    */
   ref: Float32Array[];
+}
+
+/**
+ * Identity assignment and identity-aware quality from each reference's single-subject map.
+ * `background[k]` marks reference k's background patches (backgroundPatches); without it every
+ * reference patch counts as subject.
+ */
+export function assignSubjects(
+  perRef: ReferenceMatch[],
+  owners: Int8Array,
+  background?: Uint8Array[],
+): SubjectAssignment {
+  const n = owners.length;
+  if (perRef.length < 1 || perRef.length > 127) throw new RangeError(`expected 1–127 references, got ${perRef.length}`);
+  for (const [k, m] of perRef.entries()) {
+    if (m.gen.length !== n) throw new RangeError(`reference ${k}: expected ${n} patches, got ${m.gen.length}`);
+  }
+  for (const o of owners) {
+    if (o !== NO_OWNER && (o < 0 || o >= perRef.length)) throw new RangeError(`owner ${o} is not a reference index`);
+  }
+  const quality = perRef.map((m) => m.gen);
+  const assignment = new Int8Array(n);
+  const gen = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let k = 0;
+    for (let r = 1; r < perRef.length; r++) if (quality[r][j] > quality[k][j]) k = r;
+    assignment[j] = background?.[k][perRef[k].genMatch[j]] ? NO_OWNER : k;
+    const o = owners[j];
+    gen[j] = o === NO_OWNER ? quality[k][j] : quality[o][j] - (quality[k][j] - quality[o][j]);
+  }
+  return { quality, match: perRef.map((m) => m.genMatch), assignment, owners, gen };
 }
 
 /**
@@ -49,30 +95,10 @@ export function subjectMaps(
   refWeight: RefWeightMode = "coverage",
 ): SubjectMaps {
   const n = grid.height * grid.width;
-  if (refs.length < 1 || refs.length > 127) throw new RangeError(`expected 1–127 references, got ${refs.length}`);
   if (owners.length !== n) throw new RangeError(`owners: expected ${n} patches, got ${owners.length}`);
-  for (const o of owners) {
-    if (o !== NO_OWNER && (o < 0 || o >= refs.length)) throw new RangeError(`owner ${o} is not a reference index`);
-  }
   const shape = { batch: 1, genPatches: n, refPatches: n, dim };
   const perRef = refs.map((ref) => patchQualityMaps(patchQualityCpu(gen, ref, shape), 0, grid, grid, refWeight));
-  const quality = perRef.map((m) => m.gen);
-  const assignment = new Uint8Array(n);
-  const best = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    best[j] = quality[0][j];
-    for (let k = 1; k < refs.length; k++) {
-      if (quality[k][j] > best[j]) {
-        best[j] = quality[k][j];
-        assignment[j] = k;
-      }
-    }
-  }
-  const out = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    const o = owners[j];
-    out[j] = o === NO_OWNER ? best[j] : quality[o][j] - (best[j] - quality[o][j]);
-  }
+  const assigned = assignSubjects(perRef, owners);
   const ref = refs.map((r, k) => {
     const owned = [...owners.keys()].filter((j) => owners[j] === k);
     if (owned.length === 0 || owned.length === n) return perRef[k].ref;
@@ -84,7 +110,38 @@ export function subjectMaps(
     return patchQualityMaps(patchQualityCpu(part, r, partShape), 0, { height: 1, width: owned.length }, grid, refWeight)
       .ref;
   });
-  return { grid, quality, match: perRef.map((m) => m.genMatch), assignment, owners, gen: out, ref };
+  return { grid, ...assigned, ref };
+}
+
+/**
+ * A reference's background patches: those where at least `share` of the pixels are within
+ * `tolerance` (0–255, per channel) of the background colour the pack composes references on.
+ */
+export function backgroundPatches(
+  image: RgbaImage,
+  grid: Grid,
+  background: [number, number, number],
+  tolerance = 8,
+  share = 0.9,
+): Uint8Array {
+  const ph = image.height / grid.height;
+  const pw = image.width / grid.width;
+  if (!Number.isInteger(ph) || !Number.isInteger(pw))
+    throw new RangeError(`a ${image.width}×${image.height} image does not tile a ${grid.width}×${grid.height} grid`);
+  const out = new Uint8Array(grid.height * grid.width);
+  for (let gy = 0; gy < grid.height; gy++) {
+    for (let gx = 0; gx < grid.width; gx++) {
+      let plain = 0;
+      for (let y = gy * ph; y < (gy + 1) * ph; y++) {
+        for (let x = gx * pw; x < (gx + 1) * pw; x++) {
+          const p = (y * image.width + x) * 4;
+          if (background.every((v, c) => Math.abs(image.data[p + c] - v) <= tolerance)) plain++;
+        }
+      }
+      out[gy * grid.width + gx] = plain >= share * ph * pw ? 1 : 0;
+    }
+  }
+  return out;
 }
 
 /**
@@ -137,15 +194,16 @@ export function ownersFromLayout(centres: [number, number][], px: number, size: 
 
 /**
  * Identity leakage: of the patches some subject owns, the share whose best match is another
- * subject's reference (NaN when no patch is owned).
+ * subject's reference (a match to reference background is poor quality, not leakage; NaN when no
+ * patch is owned).
  */
-export function identityLeakage(maps: Pick<SubjectMaps, "assignment" | "owners">): number {
+export function identityLeakage(maps: Pick<SubjectAssignment, "assignment" | "owners">): number {
   let owned = 0;
   let leaked = 0;
   maps.owners.forEach((o, j) => {
     if (o === NO_OWNER) return;
     owned++;
-    if (maps.assignment[j] !== o) leaked++;
+    if (maps.assignment[j] !== NO_OWNER && maps.assignment[j] !== o) leaked++;
   });
   return owned === 0 ? Number.NaN : leaked / owned;
 }
