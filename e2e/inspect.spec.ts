@@ -235,3 +235,28 @@ test("Inspect: a user-supplied encoder is validated and used", async ({ page }) 
   await expect(page.getByTestId("quality-backend")).toBeVisible();
   await expect(page.getByTestId("heatmap")).toBeVisible();
 });
+
+test("Inspect: a second reference gives each subject's heatmap and the identity assignment", async ({ page }) => {
+  await openPair(page);
+  const subjects = page.getByTestId("subjects-view");
+  await expect(subjects).toHaveCount(0);
+  // The generated image is reference A itself: every patch matches its own copy in A (cosine 1),
+  // so none is assigned to B, and the background ones (white around A) to no subject.
+  await page.getByLabel("Choose generated image").setInputFiles(REFERENCE);
+  await page.getByLabel("Choose second reference (subject b)").setInputFiles(GENERATED);
+  await expect(subjects).toBeVisible();
+  await expect(page.getByTestId("subject-heatmap")).toHaveCount(2);
+  const a = page.locator('[data-testid="subject-quality"][data-subject="A"]');
+  const b = page.locator('[data-testid="subject-quality"][data-subject="B"]');
+  await expect(a).toHaveAttribute("data-mean", "1.0000");
+  expect(Number(await b.getAttribute("data-mean"))).toBeLessThan(1);
+  const map = page.getByTestId("assignment-map");
+  await expect(map).toHaveAttribute("data-b", "0");
+  const [onA, none] = [Number(await map.getAttribute("data-a")), Number(await map.getAttribute("data-none"))];
+  expect(onA).toBeGreaterThan(0);
+  expect(none).toBeGreaterThan(0);
+  expect(onA + none).toBe(64);
+  await page.screenshot({ path: "test-results/inspect-two-subjects.png", fullPage: true });
+  await page.getByRole("button", { name: "Remove" }).click();
+  await expect(subjects).toHaveCount(0);
+});

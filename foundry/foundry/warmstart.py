@@ -49,6 +49,24 @@ def patch_state() -> dict:
     return _safetensors_state(PACK / "patch_encoder.safetensors")
 
 
+def evaluator_state(evaluator: torch.nn.Module) -> dict:
+    """The independent evaluator from its ONNX export. The exporter keeps the names of every
+    tensor but the Linear weights, which it stores transposed as anonymous MatMul constants in the
+    order the forward pass uses them, which is the module's own parameter order here."""
+    named = _onnx_state(PACK / "evaluators" / "independent.onnx")
+    own = evaluator.state_dict()
+    anonymous = sorted((k for k in named if k.startswith("onnx::MatMul_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    missing = [k for k in own if k not in named]
+    if len(anonymous) != len(missing):
+        raise ValueError(f"{len(missing)} evaluator tensors to place, {len(anonymous)} anonymous ONNX constants")
+    state = {k: v for k, v in named.items() if k in own}
+    for k, a in zip(missing, anonymous):
+        if named[a].T.shape != own[k].shape:
+            raise ValueError(f"{a} {tuple(named[a].shape)} does not fit {k} {tuple(own[k].shape)} transposed")
+        state[k] = named[a].T.contiguous()
+    return state
+
+
 def grown_denoiser_state(den: torch.nn.Module, state: dict) -> dict:
     """The pack's denoiser state for a denoiser grown for more references: the prompt tables keep
     the pack's rows and take their initial values for the layout ids after them, and the module's
@@ -83,21 +101,29 @@ def denoiser_states(den: torch.nn.Module, ie: torch.nn.Module) -> list[str]:
 
 
 def seed_checkpoints(cfg: FoundryConfig) -> None:
-    """Write work/<config>/ae.pt (complete) and patch.pt (step 0) from the pack if they are missing."""
+    """Write work/<config>/ae.pt and evaluator.pt (complete) and patch.pt (step 0) from the pack
+    where they are missing."""
     from .train import build_ae, build_patch_encoder, ckpt_path
 
-    for stage, build, state_fn in (("ae", build_ae, ae_state), ("patch", build_patch_encoder, patch_state)):
+    from .evaluator import build_evaluator
+
+    stages = (
+        ("ae", build_ae, lambda m: ae_state()),
+        ("patch", build_patch_encoder, lambda m: patch_state()),
+        ("evaluator", lambda c: build_evaluator(c.evaluator), evaluator_state),
+    )
+    for stage, build, state_fn in stages:
         path = ckpt_path(cfg, stage)
         if path.is_file():
             continue
         module = build(cfg)
-        got = state_fn()
+        got = state_fn(module)
         state, extra = got if isinstance(got, tuple) else (got, None)
         module.load_state_dict(state)
-        key = "ae" if stage == "ae" else "patch_encoder"
+        key = {"ae": "ae", "patch": "patch_encoder", "evaluator": "evaluator"}[stage]
         # The autoencoder is final (every later stage depends on its latent): its checkpoint is
-        # complete. The patch encoder continues training from the pack's weights.
-        step = cfg.ae.steps if stage == "ae" else 0
+        # complete, as is the evaluator's. The patch encoder continues training from the pack's weights.
+        step = {"ae": cfg.ae.steps, "patch": 0, "evaluator": cfg.evaluator.steps}[stage]
         ck = {"model": {key: module.state_dict()}, "ema": None, "step": step, "seconds": pack_seconds(stage), "log": [], "from_pack": True}
         if extra is not None:
             ck["latent_scale"] = extra

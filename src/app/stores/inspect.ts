@@ -13,7 +13,8 @@ import { openEnhanced } from "./enhance";
 import type { SelectedImage } from "./selection";
 import { useSettings } from "./settings";
 
-export type Slot = "reference" | "generated";
+/** "second": an optional second reference (subject B of a two-subject scene). */
+export type Slot = "reference" | "generated" | "second";
 
 export interface ViewSettings {
   colormap: ColormapName;
@@ -29,15 +30,19 @@ export interface ViewSettings {
 interface InspectState {
   reference?: SelectedImage;
   generated?: SelectedImage;
+  second?: SelectedImage;
   /** The pack whose patch encoder to use, or a loaded user encoder. */
   userEncoder?: UserEncoderInfo;
   result?: QualityResponse;
+  /** The generated image against the second reference, when there is one. */
+  secondResult?: QualityResponse;
   error?: string;
   busy: boolean;
   view: ViewSettings;
   /** Patch index pinned by a click on the heatmap side (-1: none). */
   pinned: number;
   setImage(slot: Slot, image: SelectedImage): void;
+  clearSecond(): void;
   /** Opens a pair from another tab (Compare's grid cells). */
   open(reference: SelectedImage, generated: SelectedImage): void;
   setError(message: string | undefined): void;
@@ -48,12 +53,16 @@ interface InspectState {
   useEnhanced(runId: string): Promise<void>;
   setView(patch: Partial<ViewSettings>): void;
   setPinned(index: number): void;
-  /** Computes the maps of this pair with the user encoder if one is loaded, else the pack's. */
+  /**
+   * Computes the maps of this pair (and of the generated image against the second reference, if
+   * given) with the user encoder if one is loaded, else the pack's.
+   */
   compute(
     pack: { id: string; manifest: Manifest } | undefined,
     reference: SelectedImage,
     generated: SelectedImage,
     userEncoder: UserEncoderInfo | undefined,
+    second?: SelectedImage,
   ): Promise<void>;
 }
 
@@ -74,7 +83,17 @@ export const useInspect = create<InspectState>()((set) => ({
   view: { colormap: "viridis", opacity: 0.6, threshold: 1.01, autoRange: true, reverse: false },
 
   setImage: (slot, image) => set({ [slot]: image, error: undefined, pinned: -1 }),
-  open: (reference, generated) => set({ reference, generated, result: undefined, error: undefined, pinned: -1 }),
+  clearSecond: () => set({ second: undefined, secondResult: undefined }),
+  open: (reference, generated) =>
+    set({
+      reference,
+      generated,
+      second: undefined,
+      result: undefined,
+      secondResult: undefined,
+      error: undefined,
+      pinned: -1,
+    }),
   setError: (error) => set({ error }),
   setUserEncoder: (userEncoder) => {
     if (!userEncoder?.registered && !userEncoder?.enhanced)
@@ -106,7 +125,7 @@ export const useInspect = create<InspectState>()((set) => ({
   setView: (patch) => set((s) => ({ view: { ...s.view, ...patch }, pinned: "reverse" in patch ? -1 : s.pinned })),
   setPinned: (pinned) => set({ pinned }),
 
-  async compute(pack, reference, generated, userEncoder) {
+  async compute(pack, reference, generated, userEncoder, second) {
     if (!userEncoder && !pack) {
       set({ error: "Load a pack with a patch_encoder, or a user encoder, to compute patch quality." });
       return;
@@ -123,12 +142,13 @@ export const useInspect = create<InspectState>()((set) => ({
           ? await openEnhanced(userEncoder.enhanced.id)
           : userEncoder;
       const encoder: EncoderRef = user ? { kind: "user", id: user.id } : packEncoder(pack);
-      const result = await inference.call((api) =>
-        api.patchQuality({ encoder, reference: reference.rgba, generated: generated.rgba }),
-      );
-      if (seq === computeSeq) set({ result, busy: false, pinned: -1 });
+      const against = (image: SelectedImage) =>
+        inference.call((api) => api.patchQuality({ encoder, reference: image.rgba, generated: generated.rgba }));
+      const [result, secondResult] = await Promise.all([against(reference), second && against(second)]);
+      if (seq === computeSeq) set({ result, secondResult, busy: false, pinned: -1 });
     } catch (e) {
-      if (seq === computeSeq) set({ error: (e as Error).message, busy: false, result: undefined });
+      if (seq === computeSeq)
+        set({ error: (e as Error).message, busy: false, result: undefined, secondResult: undefined });
     }
   },
 }));

@@ -1,9 +1,16 @@
-/** Choose or drop one image of the pair; a file that is not an image gives an error, not a crash. */
+/**
+ * Choose or drop one image of the pair (or the optional second reference); a file that is not an
+ * image gives an error, not a crash.
+ */
 import { useState } from "react";
 import { type Slot, useInspect } from "../../stores/inspect";
 import { decodeImageFile } from "./images";
 
-const TITLES: Record<Slot, string> = { reference: "Reference image", generated: "Generated image" };
+const TITLES: Record<Slot, string> = {
+  reference: "Reference image",
+  generated: "Generated image",
+  second: "Second reference (subject B)",
+};
 
 export function ImageSlot({ slot }: { slot: Slot }) {
   const [dragging, setDragging] = useState(false);
@@ -44,6 +51,14 @@ export function ImageSlot({ slot }: { slot: Slot }) {
           />
         </label>{" "}
         <span className="muted">or drop a file here</span>
+        {slot === "second" && current && (
+          <>
+            {" "}
+            <button type="button" onClick={() => useInspect.getState().clearSecond()}>
+              Remove
+            </button>
+          </>
+        )}
       </div>
     </div>
   );

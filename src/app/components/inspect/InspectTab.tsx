@@ -11,6 +11,7 @@ import { exportHeatmapPng, exportMapsJson } from "./exports";
 import { Histogram } from "./Histogram";
 import { ImageSlot } from "./ImageSlot";
 import { PairView } from "./PairView";
+import { SubjectsView } from "./SubjectsView";
 import { UserEncoderForm } from "./UserEncoderForm";
 
 /** The selection last opened here, so that returning to the tab does not undo the user's own uploads. */
@@ -153,11 +154,11 @@ function ViewControls() {
 export function InspectTab() {
   useSelectionSync();
   const pack = useActivePack({ role: "patch_encoder" });
-  const { reference, generated, userEncoder, result, error, busy, view, pinned } = useInspect();
+  const { reference, generated, second, userEncoder, result, secondResult, error, busy, view, pinned } = useInspect();
 
   useEffect(() => {
-    if (reference && generated) void useInspect.getState().compute(pack, reference, generated, userEncoder);
-  }, [pack, reference, generated, userEncoder]);
+    if (reference && generated) void useInspect.getState().compute(pack, reference, generated, userEncoder, second);
+  }, [pack, reference, generated, userEncoder, second]);
 
   const encoderText = userEncoder?.registered
     ? `${userEncoder.registered.title} (${userEncoder.registered.file})`
@@ -175,6 +176,7 @@ export function InspectTab() {
       <section className="row">
         <ImageSlot slot="reference" />
         <ImageSlot slot="generated" />
+        <ImageSlot slot="second" />
       </section>
       {error && (
         <div className="error-box" role="alert" data-testid="inspect-error">
@@ -256,6 +258,15 @@ export function InspectTab() {
             <p className="muted">Hover a patch to see its best match; click to pin it.</p>
           </div>
         </section>
+      )}
+      {result && secondResult && reference && generated && second && (
+        <SubjectsView
+          generated={shown?.generated ?? generated.rgba}
+          references={[shown?.reference ?? reference.rgba, secondResult.seen?.reference ?? second.rgba]}
+          maps={[result.maps, secondResult.maps]}
+          background={pack?.manifest.image.background ?? [255, 255, 255]}
+          view={view}
+        />
       )}
       <UserEncoderForm />
     </div>

@@ -16,7 +16,7 @@ import { drawFitted } from "./images";
 export const PANEL = 256;
 const GAP = 48;
 
-function FittedImage({ image, label }: { image: RgbaImage; label: string }) {
+export function FittedImage({ image, label }: { image: RgbaImage; label: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (ref.current) drawFitted(ref.current, image);
@@ -28,7 +28,17 @@ function FittedImage({ image, label }: { image: RgbaImage; label: string }) {
 const rangeOf = (values: Float32Array, view: ViewSettings): [number, number] =>
   view.autoRange ? valueRange(values) : [0, 1];
 
-function Heatmap({ values, grid, view }: { values: Float32Array; grid: Grid; view: ViewSettings }) {
+export function Heatmap({
+  values,
+  grid,
+  view,
+  testId = "heatmap",
+}: {
+  values: Float32Array;
+  grid: Grid;
+  view: ViewSettings;
+  testId?: string;
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!ref.current) return;
@@ -39,7 +49,7 @@ function Heatmap({ values, grid, view }: { values: Float32Array; grid: Grid; vie
     <canvas
       ref={ref}
       className="inspect-heatmap"
-      data-testid="heatmap"
+      data-testid={testId}
       style={{ width: PANEL, height: PANEL, opacity: view.opacity }}
     />
   );
