@@ -149,4 +149,6 @@ TINY = replace(
 # Two references (issue 19): the v2 denoiser warm-started from the pack, grown by the
 # reference-index embedding and the layout ids, fine-tuned on single- and two-subject scenes.
 MULTI = replace(CPU, name="cpu-multi", denoiser=replace(CPU.denoiser, max_references=2, steps=2400, lr=1.5e-4))
-CONFIGS = {c.name: c for c in (CPU, GPU, TINY, MULTI)}
+# The tiny pack's sizes with two references: the engines' golden fixture for the grown denoiser.
+TINY_MULTI = replace(TINY, name="tiny-multi", denoiser=replace(TINY.denoiser, max_references=2))
+CONFIGS = {c.name: c for c in (CPU, GPU, TINY, MULTI, TINY_MULTI)}

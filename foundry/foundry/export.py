@@ -80,14 +80,14 @@ def _export(module, args, path: Path, inputs, outputs, dynamic: list[str]):
     onnx.save(model, path)
 
 
-def example_inputs(cfg: FoundryConfig, den, batch: int = 2, seed: int = 0):
+def example_inputs(cfg: FoundryConfig, den, batch: int = 2, seed: int = 0, references: int = 1):
     g = torch.Generator().manual_seed(seed)
     lat = cfg.denoiser
     return (
         torch.randn(batch, lat.latent_channels, lat.latent_size, lat.latent_size, generator=g),
         torch.tensor([999.0, 321.0][:batch]),
-        torch.randint(0, VOCAB_SIZE, (batch, PROMPT_LENGTH), generator=g),
-        torch.randn(batch, den.image_tokens, den.image_dim, generator=g),
+        torch.randint(0, den.prompt_embed.num_embeddings, (batch, PROMPT_LENGTH), generator=g),
+        torch.randn(batch, references * den.image_tokens, den.image_dim, generator=g),
     )
 
 
@@ -332,8 +332,8 @@ def build_nets(cfg: FoundryConfig) -> dict:
     }
 
 
-def tiny_nets(seed: int = 0) -> dict:
-    nets = build_nets(TINY)
+def tiny_nets(seed: int = 0, cfg: FoundryConfig = TINY) -> dict:
+    nets = build_nets(cfg)
     for i, m in enumerate(nets.values()):
         randomize(m, seed * 10 + i)
         m.eval()

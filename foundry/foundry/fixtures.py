@@ -3,6 +3,8 @@
 - engine-tiny: the tiny pack's denoiser (weights = public/models/tiny/denoiser.safetensors) on
   fixed inputs: output ε, and for the loss L = Σ w ⊙ (ε − target)² / N the gradients with
   respect to every adapter tensor and to the float inputs. The WGSL engine must match them.
+- engine-tiny-multi: the same for a tiny denoiser grown for two references (config tiny-multi),
+  on two references' concatenated tokens, with its weights (`weight.<name>`: it is in no pack).
 - vit-tiny: the tiny pack's patch encoder (weights = public/models/tiny/patch_encoder.safetensors)
   on fixed images: its features, and for L = Σ w ⊙ features / N the gradients with respect to
   every parameter. The studio's ViT engine must match them.
@@ -26,7 +28,7 @@ import torch
 
 from . import safetensors_io
 from .batches import reference_batch, to_model
-from .config import CPU, REPO, TINY, FoundryConfig
+from .config import CPU, REPO, TINY, TINY_MULTI, FoundryConfig
 from .export import example_inputs, tiny_nets, trained_nets
 from .scene import Prompt, render, render_pair, subject_alpha
 from .schedule import ddim_sample, euler_sample
@@ -39,9 +41,9 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
-def engine_fixture(nets: dict, cfg: FoundryConfig) -> dict[str, np.ndarray]:
+def engine_fixture(nets: dict, cfg: FoundryConfig, references: int = 1) -> dict[str, np.ndarray]:
     den = nets["denoiser"]
-    latent, timestep, ids, tokens = example_inputs(cfg, den, seed=1)
+    latent, timestep, ids, tokens = example_inputs(cfg, den, seed=1, references=references)
     latent.requires_grad_(True)
     tokens.requires_grad_(True)
     ip_scale = torch.tensor([0.8])
@@ -143,6 +145,14 @@ def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subje
     }
 
 
+def engine_multi_fixture() -> dict[str, np.ndarray]:
+    nets = tiny_nets(cfg=TINY_MULTI)
+    out = engine_fixture(nets, TINY_MULTI, references=2)
+    for name, t in nets["denoiser"].state_dict().items():
+        out[f"weight.{name}"] = _np(t)
+    return out
+
+
 def scene_pairs_fixture(pairs: int = 8) -> dict[str, np.ndarray]:
     """Renders only: the pack's kit order (evaluate.eval_pairs over the held-out subjects)."""
     from .evaluate import eval_pairs
@@ -163,6 +173,7 @@ def write_fixtures(include_trained: bool = True) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     tiny = tiny_nets()
     safetensors_io.save(engine_fixture(tiny, TINY), FIXTURES / "engine-tiny.safetensors", {"pack": "tiny"})
+    safetensors_io.save(engine_multi_fixture(), FIXTURES / "engine-tiny-multi.safetensors", {"config": "tiny-multi"})
     safetensors_io.save(vit_fixture(tiny), FIXTURES / "vit-tiny.safetensors", {"pack": "tiny"})
     safetensors_io.save(ort_fixture(tiny, TINY), FIXTURES / "ort-tiny.safetensors", {"pack": "tiny"})
     arrays, meta = sampler_fixture(tiny, TINY, 1.0, steps=5)

@@ -6,7 +6,14 @@
  */
 import { type DenoiserArch, gridTokens, type LoraTarget, projectionShape } from "../core/engine/arch.ts";
 import type { DenoiserInputs } from "../core/engine/denoiser.ts";
-import { type AttentionShape, type MatmulShape, type PatchShape, timestepEmbedding } from "../core/engine/ops.ts";
+import {
+  type AttentionShape,
+  type F32,
+  type MatmulShape,
+  type PatchShape,
+  timestepEmbedding,
+} from "../core/engine/ops.ts";
+import { imageKeys } from "../core/engine/references.ts";
 import type { Binding, CommandBatch } from "./batch.ts";
 import type { GpuContext } from "./context.ts";
 import type { DenoiserParameters } from "./denoiser-parameters.ts";
@@ -45,7 +52,10 @@ export interface InputBuffers {
   latent: GPUBuffer;
   temb: GPUBuffer;
   ids: GPUBuffer;
+  /** The image attention's keys' input, the reference embedding added (core/engine/references.ts). */
   img: GPUBuffer;
+  /** Image tokens per item (references × the arch's imageTokens). */
+  keys: number;
   ipScale: number;
 }
 
@@ -98,17 +108,22 @@ export class DenoiserGraph {
     private readonly arch: DenoiserArch,
     private readonly params: DenoiserParameters,
     private readonly k: GraphKernels,
+    /** `ref_embed` of a denoiser grown for several references, added to the tokens on upload. */
+    private readonly refEmbed?: F32,
   ) {}
 
   /** Device copies of a batch's inputs, valid until the batch is submitted. */
   uploadInputs(b: CommandBatch, inputs: DenoiserInputs): InputBuffers {
     const usage = storageUsage();
+    const batch = inputs.timestep.length;
+    const image = imageKeys(this.arch, inputs.imageTokens, batch, this.refEmbed);
     return {
-      batch: inputs.timestep.length,
+      batch,
       latent: b.upload(inputs.latent, usage),
       temb: b.upload(timestepEmbedding(inputs.timestep, this.arch.freqDim), usage),
       ids: b.upload(Uint32Array.from(inputs.promptIds), usage),
-      img: b.upload(inputs.imageTokens, usage),
+      img: b.upload(image.tokens, usage),
+      keys: image.keys,
       ipScale: inputs.ipScale,
     };
   }
@@ -117,7 +132,10 @@ export class DenoiserGraph {
   forward(b: CommandBatch, x: InputBuffers, adapter: GPUBuffer): Tape {
     const a = this.arch;
     const { ln, act, attn, ada, tensor } = this.k;
-    const { C, B, T, rows, L, feat, hidden, imgRows, patchShape, self, cross, ip, lnShape } = this.shapes(x.batch);
+    const { C, B, T, rows, L, feat, hidden, imgRows, patchShape, self, cross, ip, lnShape } = this.shapes(
+      x.batch,
+      x.keys,
+    );
     const t = (floats: number) => b.temp(floats * 4, storageUsage());
     const w = (n: string) => this.params.weight(n);
     const adaShape = (stride: number) => ({ batch: B, tokens: T, c: C, stride });
@@ -171,7 +189,7 @@ export class DenoiserGraph {
         promptP: t(B * a.heads * T * L),
         kIp: t(imgRows * C),
         vIp: t(imgRows * C),
-        ipP: t(B * a.heads * T * a.imageTokens),
+        ipP: t(B * a.heads * T * x.keys),
         a: t(rows * C),
         x2: t(rows * C),
         st3: t(2 * rows),
@@ -249,6 +267,7 @@ export class DenoiserGraph {
     const { ln, act, attn, ada, tensor } = this.k;
     const { C, B, T, rows, feat, hidden, imgRows, patchShape, self, cross, ip, lnShape } = this.shapes(
       tape.inputs.batch,
+      tape.inputs.keys,
     );
     const t = (floats: number) => b.temp(floats * 4, storageUsage());
     const w = (n: string) => this.params.weight(n);
@@ -453,7 +472,7 @@ export class DenoiserGraph {
   }
 
   /** Sizes and kernel shapes for a batch, shared by the forward and backward passes. */
-  private shapes(B: number) {
+  private shapes(B: number, keys: number) {
     const a = this.arch;
     const C = a.width;
     const T = gridTokens(a);
@@ -468,11 +487,11 @@ export class DenoiserGraph {
       L,
       feat: a.latentChannels * a.patch * a.patch,
       hidden: a.mlpRatio * C,
-      imgRows: B * a.imageTokens,
+      imgRows: B * keys,
       patchShape: { batch: B, channels: a.latentChannels, size: a.latentSize, patch: a.patch } as PatchShape,
       self,
       cross: { ...self, m: L } as AttentionShape,
-      ip: { ...self, m: a.imageTokens } as AttentionShape,
+      ip: { ...self, m: keys } as AttentionShape,
       lnShape: { rows, c: C, eps: a.normEps },
     };
   }

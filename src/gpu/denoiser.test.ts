@@ -3,7 +3,7 @@ import { packDenoiser } from "../../node/packs.ts";
 import { initLora, LORA_TARGETS } from "../core/engine/arch.ts";
 import { CpuDenoiser } from "../core/engine/denoiser.ts";
 import { weightedMse } from "../core/engine/objectives.ts";
-import { engineFixture, relError } from "../core/engine/testing/tiny.ts";
+import { engineFixture, multiDenoiser, relError } from "../core/engine/testing/tiny.ts";
 import { CpuTrainer } from "../core/engine/trainer.ts";
 import { gaussian } from "../core/sampling/rng.ts";
 import type { GpuContext } from "./context.ts";
@@ -67,6 +67,36 @@ describe.skipIf(skipWebGpu)("GPU denoiser (tiny pack) in WebGPU", () => {
       expect(base.get(name), name).toEqual(weights.get(name));
     }
   }, 120_000);
+});
+
+describe.skipIf(skipWebGpu)("GPU denoiser grown for two references (tiny-multi) in WebGPU", () => {
+  it("ε, loss and every gradient over two references' tokens match the fixture; one reference runs too", async () => {
+    const { arch, weights } = multiDenoiser();
+    const fx = engineFixture("engine-tiny-multi");
+    const ctx = await createNodeContext();
+    const den = await GpuDenoiser.create(ctx, arch, weights);
+    try {
+      expect(relError(await den.forward(fx.inputs), fx.eps)).toBeLessThan(1e-6);
+      const g = await den.lossAndGrads({ inputs: fx.inputs, target: fx.target, weight: fx.weight });
+      expect(Math.abs(g.loss - fx.loss) / fx.loss).toBeLessThan(1e-6);
+      for (const [name, grad] of g.adapter)
+        expect(relError(grad, fx.grads.get(name) as Float32Array), name).toBeLessThan(2e-6);
+      expect(relError(g.latent, fx.grads.get("input.latent") as Float32Array)).toBeLessThan(2e-6);
+      expect(relError(g.imageTokens, fx.grads.get("input.image_tokens") as Float32Array)).toBeLessThan(2e-6);
+      const half = fx.inputs.imageTokens.length / 4;
+      const one = Float32Array.from(
+        { length: 2 * half },
+        (_, i) => fx.inputs.imageTokens[Math.floor(i / half) * 2 * half + (i % half)],
+      );
+      const single = { ...fx.inputs, imageTokens: one };
+      expect(relError(await den.forward(single), new CpuDenoiser(arch, weights).forward(single).eps)).toBeLessThan(
+        1e-6,
+      );
+    } finally {
+      den.destroy();
+      ctx.destroy();
+    }
+  });
 });
 
 describe.skipIf(skipWebGpu)("GPU Diffusion-DPO vs the CPU trainer (tiny pack)", () => {

@@ -67,7 +67,7 @@ export class GpuDenoiser implements AdapterTrainer {
     return new GpuDenoiser(
       ctx,
       params,
-      new DenoiserGraph(arch, params, graph),
+      new DenoiserGraph(arch, params, graph, arch.maxReferences > 1 ? weights.get("ref_embed") : undefined),
       new ObjectiveRecorder(ctx, loss),
       optim,
     );

@@ -17,6 +17,8 @@ export interface DenoiserArch {
   spatialPrompt: boolean;
   latentChannels: number;
   latentSize: number;
+  /** References whose image tokens it can attend over at once (`ref_embed` tells them apart when > 1). */
+  maxReferences: number;
 }
 
 /** Tokens of the latent grid, `(size/patch)²`. */
@@ -90,6 +92,7 @@ export function readDenoiserArch(
     spatialPrompt: a.spatial_prompt === true,
     latentChannels: latent.channels,
     latentSize: latent.height,
+    maxReferences: a.max_references === undefined ? 1 : num("max_references"),
   };
   const tokens = num("tokens");
   if (!ok) return undefined;

@@ -4,7 +4,7 @@ import { gaussian } from "../sampling/rng";
 import { initLora, LORA_TARGETS } from "./arch";
 import { CpuDenoiser } from "./denoiser";
 import { weightedMse } from "./objectives";
-import { engineFixture, relError } from "./testing/tiny";
+import { engineFixture, multiDenoiser, relError } from "./testing/tiny";
 import { CpuTrainer } from "./trainer";
 
 /**
@@ -36,6 +36,51 @@ describe("CPU denoiser vs the foundry's golden fixture (tiny pack)", () => {
   it("input gradients", () => {
     expect(relError(grads.latent, fx.grads.get("input.latent") as Float32Array)).toBeLessThan(2e-6);
     expect(relError(grads.imageTokens, fx.grads.get("input.image_tokens") as Float32Array)).toBeLessThan(2e-6);
+  });
+});
+
+describe("CPU denoiser grown for two references vs its golden fixture (tiny-multi)", () => {
+  const { arch, weights } = multiDenoiser();
+  const fx = engineFixture("engine-tiny-multi");
+  const den = new CpuDenoiser(arch, weights);
+  const { eps, tape } = den.forward(fx.inputs);
+  const { loss, grad } = weightedMse(eps, fx.target, fx.weight);
+  const grads = den.backward(tape, grad);
+
+  it("forward ε, loss and every gradient over two references' tokens with ref_embed", () => {
+    expect(tape.image.keys).toBe(2 * arch.imageTokens);
+    expect(relError(eps, fx.eps)).toBeLessThan(1e-6);
+    expect(Math.abs(loss - fx.loss) / fx.loss).toBeLessThan(1e-6);
+    for (const [name, g] of grads.adapter)
+      expect(relError(g, fx.grads.get(name) as Float32Array), name).toBeLessThan(2e-6);
+    expect(relError(grads.latent, fx.grads.get("input.latent") as Float32Array)).toBeLessThan(2e-6);
+    expect(relError(grads.imageTokens, fx.grads.get("input.image_tokens") as Float32Array)).toBeLessThan(2e-6);
+  });
+
+  it("tells the references apart: swapping them changes ε; one reference still runs", () => {
+    const { imageTokens } = fx.inputs;
+    const half = imageTokens.length / 4; // per item, per reference
+    const swapped = imageTokens.slice();
+    for (let b = 0; b < 2; b++) {
+      swapped.set(imageTokens.subarray((2 * b + 1) * half, (2 * b + 2) * half), 2 * b * half);
+      swapped.set(imageTokens.subarray(2 * b * half, (2 * b + 1) * half), (2 * b + 1) * half);
+    }
+    // Attention is blind to the keys' order: only ref_embed tells the references apart.
+    expect(relError(den.forward({ ...fx.inputs, imageTokens: swapped }).eps, fx.eps)).toBeGreaterThan(1e-5);
+    const blind = new CpuDenoiser(arch, new Map([...weights, ["ref_embed", new Float32Array(2 * arch.imageDim)]]));
+    const { eps: blindEps } = blind.forward(fx.inputs);
+    expect(relError(blind.forward({ ...fx.inputs, imageTokens: swapped }).eps, blindEps)).toBeLessThan(1e-6);
+    const one = Float32Array.from(
+      { length: 2 * half },
+      (_, i) => imageTokens[Math.floor(i / half) * 2 * half + (i % half)],
+    );
+    expect(den.forward({ ...fx.inputs, imageTokens: one }).tape.image.keys).toBe(arch.imageTokens);
+    expect(() => den.forward({ ...fx.inputs, imageTokens: imageTokens.subarray(1) })).toThrow(/1 to 2 references/);
+  });
+
+  it("the single-reference pack refuses two references' tokens", () => {
+    const tiny = packDenoiser("tiny");
+    expect(() => new CpuDenoiser(tiny.arch, tiny.weights).forward(fx.inputs)).toThrow(/is not 1 reference of 64×16/);
   });
 });
 

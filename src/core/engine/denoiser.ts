@@ -30,6 +30,7 @@ import {
   timestepEmbedding,
   unpatchify,
 } from "./ops";
+import { type ImageKeys, imageKeys } from "./references";
 import { copyOf, mapOf, tensor } from "./scratch";
 
 export interface DenoiserInputs {
@@ -39,7 +40,7 @@ export interface DenoiserInputs {
   timestep: ArrayLike<number>;
   /** `[B, promptLength]`. */
   promptIds: ArrayLike<number>;
-  /** `[B, imageTokens, imageDim]`. */
+  /** `[B, references · imageTokens, imageDim]` (references ≤ `arch.maxReferences`). */
   imageTokens: F32;
   ipScale: number;
 }
@@ -133,6 +134,8 @@ interface BlockTape {
 /** Everything the backward needs from one forward. */
 export interface DenoiserTape {
   inputs: DenoiserInputs;
+  /** The image attention's keys' input: the tokens with the reference embedding. */
+  image: ImageKeys;
   batch: number;
   patched: F32;
   blocks: BlockTape[];
@@ -247,8 +250,9 @@ export class CpuDenoiser {
 
     const selfShape: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
     const promptShape: AttentionShape = { ...selfShape, m: L };
-    const ipShape: AttentionShape = { ...selfShape, m: a.imageTokens };
-    const imgRows = B * a.imageTokens;
+    const img = imageKeys(a, inputs.imageTokens, B, a.maxReferences > 1 ? w("ref_embed") : undefined);
+    const ipShape: AttentionShape = { ...selfShape, m: img.keys };
+    const imgRows = B * img.keys;
 
     // 4. Blocks.
     const blocks: BlockTape[] = [];
@@ -272,8 +276,8 @@ export class CpuDenoiser {
       const kp = linear(prompt, p("attn_ip.to_k.weight"), null, B * L, C, C);
       const vp = linear(prompt, p("attn_ip.to_v.weight"), null, B * L, C, C);
       const { out: aPrompt, probs: promptProbs } = attention(qi, kp, vp, promptShape);
-      const kIp = linear(inputs.imageTokens, p("attn_ip.to_k_ip.weight"), null, imgRows, a.imageDim, C);
-      const vIp = linear(inputs.imageTokens, p("attn_ip.to_v_ip.weight"), null, imgRows, a.imageDim, C);
+      const kIp = linear(img.tokens, p("attn_ip.to_k_ip.weight"), null, imgRows, a.imageDim, C);
+      const vIp = linear(img.tokens, p("attn_ip.to_v_ip.weight"), null, imgRows, a.imageDim, C);
       const { out: aIp, probs: ipProbs } = attention(qi, kIp, vIp, ipShape);
       const att2 = mapOf(aPrompt, (val, j) => val + inputs.ipScale * aIp[j]);
       const o = this.project(i, "attn_ip.to_out", att2, rows, lora);
@@ -326,7 +330,7 @@ export class CpuDenoiser {
     const hOut = modulate(nOut, modOut[0], modOut[1], B, T, C);
     const y = linear(hOut, w("out.weight"), w("out.bias"), rows, C, feat);
     const eps = unpatchify(y, this.patchShape(B));
-    return { eps, tape: { inputs, batch: B, patched, blocks, xOut: x, lnOut, nOut, hOut, modOut } };
+    return { eps, tape: { inputs, image: img, batch: B, patched, blocks, xOut: x, lnOut, nOut, hOut, modOut } };
   }
 
   /** Gradients of a loss with upstream gradient `dEps` (∂L/∂ε̂, shaped like the latent). */
@@ -338,12 +342,12 @@ export class CpuDenoiser {
     const rows = B * T;
     const feat = a.latentChannels * a.patch * a.patch;
     const hidden = a.mlpRatio * C;
-    const imgRows = B * a.imageTokens;
-    const img = tape.inputs.imageTokens;
+    const { keys, tokens: img } = tape.image;
+    const imgRows = B * keys;
     const w = (n: string) => this.w(n);
     const selfShape: AttentionShape = { batch: B, n: T, m: T, heads: a.heads, d: C / a.heads };
     const promptShape: AttentionShape = { ...selfShape, m: a.promptLength };
-    const ipShape: AttentionShape = { ...selfShape, m: a.imageTokens };
+    const ipShape: AttentionShape = { ...selfShape, m: keys };
     const adapter = new Map([...this.adapter].map(([n, t]) => [n, tensor(t.length)]));
     const dImg = tensor(img.length);
 

@@ -1,5 +1,6 @@
-/** Test helpers: the foundry's golden engine fixture and the relative error the engine tests bound. */
-import { loadSafetensors } from "../../../../node/packs";
+/** Test helpers: the foundry's golden engine fixtures and the relative error the engine tests bound. */
+import { loadSafetensors, packDenoiser } from "../../../../node/packs";
+import type { DenoiserArch } from "../arch";
 import type { DenoiserInputs } from "../denoiser";
 
 export interface EngineFixture {
@@ -11,8 +12,9 @@ export interface EngineFixture {
   grads: Map<string, Float32Array>;
 }
 
-export function engineFixture(): EngineFixture {
-  const { tensors } = loadSafetensors("tests/fixtures/engine-tiny.safetensors");
+/** `engine-tiny` (the tiny pack's denoiser) or `engine-tiny-multi` (grown for two references). */
+export function engineFixture(name = "engine-tiny"): EngineFixture {
+  const { tensors } = loadSafetensors(`tests/fixtures/${name}.safetensors`);
   const f = (n: string) => {
     const v = tensors.get(n)?.data;
     if (!(v instanceof Float32Array)) throw new Error(`fixture: missing f32 tensor ${n}`);
@@ -33,6 +35,19 @@ export function engineFixture(): EngineFixture {
     loss: f("loss.value")[0],
     grads: new Map([...tensors.keys()].filter((k) => k.startsWith("grad.")).map((k) => [k.slice(5), f(k)])),
   };
+}
+
+/**
+ * The denoiser of `engine-tiny-multi` (foundry config tiny-multi): the tiny pack's sizes grown for
+ * two references (`ref_embed`, four layout ids), its weights from the fixture.
+ */
+export function multiDenoiser(): { arch: DenoiserArch; weights: Map<string, Float32Array> } {
+  const { tensors } = loadSafetensors("tests/fixtures/engine-tiny-multi.safetensors");
+  const weights = new Map(
+    [...tensors].filter(([k]) => k.startsWith("weight.")).map(([k, t]) => [k.slice(7), t.data as Float32Array]),
+  );
+  const vocab = (weights.get("prompt_map")?.length ?? 0) / 64;
+  return { arch: { ...packDenoiser("tiny").arch, promptVocab: vocab, maxReferences: 2 }, weights };
 }
 
 export { relError } from "./rel-error";
