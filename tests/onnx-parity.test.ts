@@ -6,8 +6,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
 import { describe, expect, it } from "vitest";
-import { createSession, toOrt } from "../node/ort";
+import { createSession, toOrt, wasmSession } from "../node/ort";
 import { baseAdapter, loadSafetensors, need, readManifest } from "../node/packs";
+import { CpuDenoiser } from "../src/core/engine/denoiser";
+import { engineFixture, multiDenoiser } from "../src/core/engine/testing/tiny";
 import { parseSafetensors } from "../src/core/safetensors";
 
 const packs = ["tiny", "emoji64"].filter((p) => existsSync(`tests/fixtures/ort-${p}.safetensors`));
@@ -67,6 +69,41 @@ describe.each(packs)("ONNX parity: %s", (pack) => {
     expectClose(over.eps.data as Float32Array, need(golden, "denoiser_override.eps").data as Float32Array);
     // The override must actually change the output, or this test could not fail.
     expect(maxAbsDiff(over.eps.data as Float32Array, baseOut.eps.data as Float32Array)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe("ONNX parity: the denoiser grown for two references (tiny-multi)", () => {
+  const { arch, weights } = multiDenoiser();
+  const fx = engineFixture("engine-tiny-multi");
+  const run = async (imageTokens: Float32Array) => {
+    const s = await wasmSession(new Uint8Array(readFileSync("tests/fixtures/denoiser-tiny-multi.onnx")));
+    const { latent, timestep, promptIds, ipScale } = fx.inputs;
+    const feeds: Record<string, ort.Tensor> = {
+      latent: new ort.Tensor("float32", latent, [2, 4, 16, 16]),
+      timestep: new ort.Tensor("float32", Float32Array.from(timestep), [2]),
+      prompt_ids: new ort.Tensor("int64", BigInt64Array.from(Array.from(promptIds, BigInt)), [2, 3]),
+      image_tokens: new ort.Tensor("float32", imageTokens, [
+        2,
+        imageTokens.length / (2 * arch.imageDim),
+        arch.imageDim,
+      ]),
+      ip_scale: new ort.Tensor("float32", new Float32Array([ipScale]), [1]),
+    };
+    for (const [n, v] of weights)
+      if (n.endsWith("_ip.weight")) feeds[n] = new ort.Tensor("float32", v, [arch.width, arch.imageDim]);
+    return (await s.run(feeds)).eps.data as Float32Array;
+  };
+
+  it("matches PyTorch on two references' tokens, and the CPU engine on one reference's", async () => {
+    expectClose(await run(fx.inputs.imageTokens), fx.eps);
+    const half = fx.inputs.imageTokens.length / 4;
+    const one = Float32Array.from(
+      { length: 2 * half },
+      (_, i) => fx.inputs.imageTokens[Math.floor(i / half) * 2 * half + (i % half)],
+    );
+    const cpu = new CpuDenoiser(arch, weights).forward({ ...fx.inputs, imageTokens: one }).eps;
+    expectClose(await run(one), cpu);
+    expect(maxAbsDiff(cpu, fx.eps)).toBeGreaterThan(1e-4); // one reference is not two
   });
 });
 

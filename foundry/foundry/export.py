@@ -52,6 +52,33 @@ class _DenoiserGraph(torch.nn.Module):
         return self.den(latent, timestep, prompt_ids, image_tokens, ip_scale, list(adapter))
 
 
+def export_denoiser(cfg: FoundryConfig, den, path: Path) -> tuple[list, list, dict]:
+    """denoiser.onnx: ip_scale and the adapter tensors are inputs; with max_references > 1 the
+    image tokens' count is dynamic too (`image_tokens`: 1 to max_references references' tokens).
+    Returns the inputs, outputs and the adapter tensors (the base adapter)."""
+    lat = cfg.denoiser
+    B = "batch"
+    L = [B, lat.latent_channels, lat.latent_size, lat.latent_size]
+    multi = lat.max_references > 1
+    adapter = {n: p.detach().numpy() for n, p in den.named_parameters() if n in den.adapter_names()}
+    adapter = {n: adapter[n] for n in den.adapter_names()}
+    inputs = [
+        _io("latent", "float32", L),
+        _io("timestep", "float32", [B]),
+        _io("prompt_ids", "int64", [B, PROMPT_LENGTH]),
+        _io("image_tokens", "float32", [B, "image_tokens" if multi else den.image_tokens, den.image_dim]),
+        _io("ip_scale", "float32", [1]),
+    ] + [_io(n, "float32", list(a.shape)) for n, a in adapter.items()]
+    outputs = [_io("eps", "float32", L)]
+    # Traced with two references when there can be two, so the ref_embed indexing is in the graph.
+    args = example_inputs(cfg, den, references=lat.max_references) + (torch.ones(1),) + tuple(torch.from_numpy(a) for a in adapter.values())
+    _export(
+        _DenoiserGraph(den), args, path, inputs, outputs, ["latent", "timestep", "prompt_ids", "image_tokens"],
+        {"image_tokens": {1: "image_tokens"}} if multi else None,
+    )
+    return inputs, outputs, adapter
+
+
 def _io(name, dtype, shape):
     return {"name": name, "dtype": dtype, "shape": shape}
 
@@ -61,9 +88,11 @@ def _file_entry(path: Path) -> dict:
     return {"file": path.name if path.parent.name != "gallery" else f"gallery/{path.name}", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def _export(module, args, path: Path, inputs, outputs, dynamic: list[str]):
+def _export(module, args, path: Path, inputs, outputs, dynamic: list[str], extra_axes: dict | None = None):
     buf = io.BytesIO()
     axes = {n: {0: "batch"} for n in dynamic + [o["name"] for o in outputs]}
+    for name, more in (extra_axes or {}).items():
+        axes[name] = {**axes.get(name, {}), **more}
     torch.onnx.export(
         module.eval(),
         args,
@@ -120,30 +149,21 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
             weights=_file_entry(ie_weights), tokens=ntok, dim=dim,
             architecture={"type": "vae-latent-tokens", "patch": cfg.image_encoder.patch, "layers": cfg.image_encoder.layers, "heads": cfg.image_encoder.heads},
         )
-        adapter = {n: p.detach().numpy() for n, p in den.named_parameters() if n in den.adapter_names()}
-        adapter = {n: adapter[n] for n in den.adapter_names()}
-        den_inputs = [
-            _io("latent", "float32", L),
-            _io("timestep", "float32", [B]),
-            _io("prompt_ids", "int64", [B, PROMPT_LENGTH]),
-            _io("image_tokens", "float32", [B, ntok, dim]),
-            _io("ip_scale", "float32", [1]),
-        ] + [_io(n, "float32", list(a.shape)) for n, a in adapter.items()]
-        args = example_inputs(cfg, den) + (torch.ones(1),) + tuple(torch.from_numpy(a) for a in adapter.values())
         den_weights = out / "denoiser.safetensors"
         safetensors_io.save({k: v.detach().numpy() for k, v in den.state_dict().items()}, den_weights)
-        role(
-            "denoiser", _DenoiserGraph(den), args, den_inputs, [_io("eps", "float32", L)],
-            ["latent", "timestep", "prompt_ids", "image_tokens"],
-            weights=_file_entry(den_weights),
-            architecture={
+        den_inputs, den_outputs, adapter = export_denoiser(cfg, den, out / "denoiser.onnx")
+        roles["denoiser"] = {
+            **_file_entry(out / "denoiser.onnx"), "inputs": den_inputs, "outputs": den_outputs,
+            "weights": _file_entry(den_weights),
+            "architecture": {
                 "type": "dit", "width": lat.width, "depth": lat.depth, "heads": lat.heads, "mlp_ratio": lat.mlp_ratio,
-                "patch": lat.patch, "tokens": (lat.latent_size // lat.patch) ** 2, "prompt_vocab": VOCAB_SIZE,
+                "patch": lat.patch, "tokens": (lat.latent_size // lat.patch) ** 2, "prompt_vocab": den.prompt_embed.num_embeddings,
                 "prompt_length": PROMPT_LENGTH, "image_tokens": ntok, "image_dim": dim, "freq_dim": lat.freq_dim,
                 "activation": "gelu_tanh", "norm_eps": lat.norm_eps, "modulation": "adaLN-zero", "spatial_prompt": True,
+                **({"max_references": lat.max_references} if lat.max_references > 1 else {}),
             },
-            adapter={"tensors": [{"name": n, "shape": list(a.shape), "dtype": "float32"} for n, a in adapter.items()], "scale_input": "ip_scale"},
-        )
+            "adapter": {"tensors": [{"name": n, "shape": list(a.shape), "dtype": "float32"} for n, a in adapter.items()], "scale_input": "ip_scale"},
+        }
         pc = pe.c
         grid = IMAGE_SIZE // pc.patch
         pe_weights = out / "patch_encoder.safetensors"

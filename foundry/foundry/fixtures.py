@@ -4,7 +4,8 @@
   fixed inputs: output ε, and for the loss L = Σ w ⊙ (ε − target)² / N the gradients with
   respect to every adapter tensor and to the float inputs. The WGSL engine must match them.
 - engine-tiny-multi: the same for a tiny denoiser grown for two references (config tiny-multi),
-  on two references' concatenated tokens, with its weights (`weight.<name>`: it is in no pack).
+  on two references' concatenated tokens, with its weights (`weight.<name>`: it is in no pack),
+  and its ONNX export denoiser-tiny-multi.onnx (dynamic image token count).
 - vit-tiny: the tiny pack's patch encoder (weights = public/models/tiny/patch_encoder.safetensors)
   on fixed images: its features, and for L = Σ w ⊙ features / N the gradients with respect to
   every parameter. The studio's ViT engine must match them.
@@ -29,7 +30,7 @@ import torch
 from . import safetensors_io
 from .batches import reference_batch, to_model
 from .config import CPU, REPO, TINY, TINY_MULTI, FoundryConfig
-from .export import example_inputs, tiny_nets, trained_nets
+from .export import example_inputs, export_denoiser, tiny_nets, trained_nets
 from .scene import Prompt, render, render_pair, subject_alpha
 from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
@@ -146,7 +147,9 @@ def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subje
 
 
 def engine_multi_fixture() -> dict[str, np.ndarray]:
+    """Also writes that denoiser's ONNX export (denoiser-tiny-multi.onnx), for onnxruntime parity."""
     nets = tiny_nets(cfg=TINY_MULTI)
+    export_denoiser(TINY_MULTI, nets["denoiser"], FIXTURES / "denoiser-tiny-multi.onnx")
     out = engine_fixture(nets, TINY_MULTI, references=2)
     for name, t in nets["denoiser"].state_dict().items():
         out[f"weight.{name}"] = _np(t)

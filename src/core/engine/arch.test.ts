@@ -25,5 +25,13 @@ describe("denoiser architecture from the manifest", () => {
     expect(() => denoiserArch(withArch({ tokens: 63 }))).toThrow(/tokens does not match/);
     expect(() => denoiserArch(withArch({ heads: 3 }))).toThrow(/divisible by heads/);
     expect(() => denoiserArch(withArch({ activation: "relu" }))).toThrow(/gelu_tanh/);
+    expect(() => denoiserArch(withArch({ max_references: 0 }))).toThrow(
+      "roles.denoiser.architecture.max_references: expected a positive integer",
+    );
+  });
+
+  it("reads max_references, one reference when absent", () => {
+    expect(denoiserArch(manifest).maxReferences).toBe(1);
+    expect(denoiserArch(withArch({ max_references: 2 })).maxReferences).toBe(2);
   });
 });
