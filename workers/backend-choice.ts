@@ -30,7 +30,7 @@ function softwareChoice(name: string): BackendChoice {
 async function timeDenoiser(manifest: Manifest, model: Uint8Array, provider: ExecutionProvider): Promise<number> {
   const session = await createRoleSession("denoiser", model, provider);
   try {
-    const feeds = zeroFeeds(requireRole(manifest, "denoiser").inputs, 2);
+    const feeds = zeroFeeds(requireRole(manifest, "denoiser").inputs, 2, manifest.roles.image_encoder?.tokens);
     await runSession(session, feeds);
     let ms = 0;
     await runSession(session, feeds, (t) => {

@@ -174,7 +174,9 @@ export const usePacks = create<PacksState>()((set, get) => {
         if (!spec) continue;
         const started = performance.now();
         try {
-          const out = await inference.call((api) => api.run(packId, role, zeroFeeds(spec.inputs)));
+          const out = await inference.call((api) =>
+            api.run(packId, role, zeroFeeds(spec.inputs, 1, manifest.roles.image_encoder?.tokens)),
+          );
           const ms = Math.round(performance.now() - started);
           const shapes = spec.outputs.map((t) => {
             const got = out[t.name];

@@ -10,6 +10,11 @@ export interface PromptSpec {
   length: number;
   null_id: number;
   slots: PromptSlot[];
+  /**
+   * Two-subject layouts ("A left, B right"…) of a denoiser grown for two references: values of
+   * slot `slot` besides its own, with ids after the single-subject vocabulary.
+   */
+  layouts?: { slot: string; values: { id: number; text: string }[] };
 }
 
 /** Slot name → value text or "any". Missing slots mean "any". */
@@ -25,7 +30,8 @@ export function encodePrompt(spec: PromptSpec, choice: PromptChoice): bigint[] {
   return spec.slots.map((slot) => {
     const text = choice[slot.name] ?? "any";
     if (text === "any") return BigInt(slot.any_id);
-    const value = slot.values.find((v) => v.text === text);
+    const layouts = spec.layouts?.slot === slot.name ? spec.layouts.values : [];
+    const value = slot.values.find((v) => v.text === text) ?? layouts.find((v) => v.text === text);
     if (!value) {
       throw new Error(
         `"${text}" is not a ${slot.name} in this pack's vocabulary (choose from: any, ${slot.values.map((v) => v.text).join(", ")})`,

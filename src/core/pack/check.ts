@@ -117,16 +117,16 @@ export function checkTensors(c: Checker, v: Json, path: string, allowEmpty: bool
     const shape = c.array(c.field(obj, "shape", p), `${p}.shape`);
     let valid = shape !== undefined;
     shape?.forEach((d, j) => {
-      if (d === "batch") return;
+      if (d === "batch" || d === "image_tokens") return;
       if (typeof d !== "number" || !Number.isInteger(d) || d < 1) {
-        c.fail(`${p}.shape[${j}]`, 'expected a positive integer or "batch"');
+        c.fail(`${p}.shape[${j}]`, 'expected a positive integer, "batch" or "image_tokens"');
         valid = false;
       }
     });
     if (shape && valid)
       checkTensorBytes(
         c,
-        shape.map((d) => (d === "batch" ? 1 : (d as number))),
+        shape.map((d) => (typeof d === "number" ? d : 1)),
         BYTES[dtype as keyof typeof BYTES] ?? 4,
         `${p}.shape`,
       );

@@ -86,7 +86,7 @@ describe("validateManifest", () => {
     expect(issuesOf(m)).toEqual([
       "manifest.json: id: must match /^[a-z0-9_-]+$/",
       "manifest.json: prompt.slots: has 1 slots but prompt.length is 2",
-      'manifest.json: roles.vae_encoder.inputs[0].shape[1]: expected a positive integer or "batch"',
+      'manifest.json: roles.vae_encoder.inputs[0].shape[1]: expected a positive integer, "batch" or "image_tokens"',
       'manifest.json: roles.denoiser.inputs[7].name: duplicate tensor name "latent"',
       'manifest.json: roles.denoiser.outputs[0].dtype: expected one of "float32", "int64"',
       "manifest.json: roles.bogus: unknown role; expected one of vae_encoder, vae_decoder, image_encoder, denoiser, patch_encoder",
@@ -150,6 +150,28 @@ describe("validateManifest", () => {
         "manifest.json: scenes.eval_prompts[2].prompt.size: missing required field",
         'manifest.json: scenes: background "mauve" is not a prompt value',
       ]);
+    });
+
+    it("a denoiser for two references takes a dynamic image_tokens dimension, and only then", () => {
+      const m = packJson("tiny");
+      const den = m.roles.denoiser;
+      den.architecture.max_references = 2;
+      const tokens = den.inputs.find((t: { name: string }) => t.name === "image_tokens");
+      expect(issuesOf(m)).toEqual([
+        "manifest.json: roles.denoiser.inputs[3].shape: expected [batch, image_tokens, 16]",
+      ]);
+      tokens.shape = ["batch", "image_tokens", 16];
+      expect(validateManifest(m).roles.denoiser?.inputs[3].shape).toEqual(["batch", "image_tokens", 16]);
+      delete den.architecture.max_references;
+      expect(issuesOf(m)).toEqual(["manifest.json: roles.denoiser.inputs[3].shape: expected [batch, 64, 16]"]);
+    });
+
+    it("names a prompt layout slot that is not a slot", () => {
+      const m = packJson("tiny");
+      m.prompt.layouts = { slot: "place", values: [{ id: 29, text: "A left, B right" }] };
+      expect(issuesOf(m)).toEqual(['manifest.json: prompt.layouts.slot: "place" is not a prompt slot']);
+      m.prompt.layouts.slot = "position";
+      expect(validateManifest(m).prompt.layouts?.values[0].id).toBe(29);
     });
 
     it("names bad two-subject layouts, pair subjects and pair prompt values", () => {

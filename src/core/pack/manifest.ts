@@ -21,7 +21,11 @@ export const SCHEMA_NAME = "patchdpo-pack";
 export const SCHEMA_VERSION = 1;
 
 export type DType = "float32" | "int64";
-export type Dim = number | "batch";
+/**
+ * A tensor dimension: fixed, the batch, or the image-token count of a denoiser that takes one to
+ * `architecture.max_references` references (references × `image_tokens`).
+ */
+export type Dim = number | "batch" | "image_tokens";
 
 export interface TensorSpec {
   name: string;
@@ -148,6 +152,8 @@ export interface Manifest {
     length: number;
     null_id: number;
     slots: { name: string; any_id: number; values: { id: number; text: string }[] }[];
+    /** Two-subject layouts as values of one slot (core/generate/prompt.ts PromptSpec). */
+    layouts?: { slot: string; values: { id: number; text: string }[] };
   };
   roles: Roles;
   gallery?: { heldout: GalleryEntry[]; train: GalleryEntry[] };
@@ -409,6 +415,19 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
     });
     if (slots && typeof prompt.length === "number" && slots.length !== prompt.length) {
       c.fail("prompt.slots", `has ${slots.length} slots but prompt.length is ${prompt.length}`);
+    }
+    const layouts = prompt.layouts === undefined ? undefined : c.object(prompt.layouts, "prompt.layouts");
+    if (layouts) {
+      const slot = c.field(layouts, "slot", "prompt.layouts");
+      if (!slots?.some((s) => isObject(s) && s.name === slot))
+        c.fail("prompt.layouts.slot", `${JSON.stringify(slot)} is not a prompt slot`);
+      c.array(c.field(layouts, "values", "prompt.layouts"), "prompt.layouts.values")?.forEach((v, j) => {
+        const vp = `prompt.layouts.values[${j}]`;
+        const val = c.object(v, vp);
+        if (!val) return;
+        c.number(c.field(val, "id", vp), `${vp}.id`, { integer: true, min: 0 });
+        c.string(c.field(val, "text", vp), `${vp}.text`);
+      });
     }
   }
 

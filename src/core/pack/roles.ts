@@ -242,7 +242,8 @@ function checkDenoiser(
       for (const t of list) inputs.push([t.name, { dtype: t.dtype, shape: t.shape }]);
     }
   }
-  return { imageTokens: arch && ["batch", arch.imageTokens, arch.imageDim], inputs };
+  const keys: Dim = arch && arch.maxReferences > 1 ? "image_tokens" : (arch?.imageTokens ?? 0);
+  return { imageTokens: arch && ["batch", keys, arch.imageDim], inputs };
 }
 
 /** An optional ViT architecture: whole sizes, heads dividing the width, patches tiling the image into `grid`, and weights to build it from. */

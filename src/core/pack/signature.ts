@@ -42,9 +42,9 @@ function checkTensor(expected: TensorSpec, actual: ValueInfo | undefined, where:
       shape.length !== expected.shape.length ||
       expected.shape.some((dim, i) => {
         const got = shape[i];
-        // A symbolic model dimension accepts any size; a fixed one cannot serve "batch".
+        // A symbolic model dimension accepts any size; a fixed one cannot serve "batch" or "image_tokens".
         if (typeof got === "string" || got < 0) return false;
-        return dim === "batch" || dim !== got;
+        return typeof dim === "string" || dim !== got;
       });
     if (mismatch) {
       problems.push(

@@ -1,7 +1,8 @@
 /** Inline manifests and packs for the unit tests, written to schema v1 (docs/manifest.md). */
 import { sha256Hex } from "../hash";
+import type { Dim } from "../manifest";
 
-export function tensor(name: string, dtype: "float32" | "int64", shape: (number | "batch")[]) {
+export function tensor(name: string, dtype: "float32" | "int64", shape: Dim[]) {
   return { name, dtype, shape };
 }
 
