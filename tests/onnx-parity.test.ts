@@ -6,10 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
 import { describe, expect, it } from "vitest";
-import { createSession, toOrt, wasmSession } from "../node/ort";
+import { createSession, toOrt } from "../node/ort";
 import { baseAdapter, loadSafetensors, need, readManifest } from "../node/packs";
-import { CpuDenoiser } from "../src/core/engine/denoiser";
-import { engineFixture, multiDenoiser } from "../src/core/engine/testing/tiny";
 import { parseSafetensors } from "../src/core/safetensors";
 
 const packs = ["tiny", "emoji64"].filter((p) => existsSync(`tests/fixtures/ort-${p}.safetensors`));
@@ -70,40 +68,21 @@ describe.each(packs)("ONNX parity: %s", (pack) => {
     // The override must actually change the output, or this test could not fail.
     expect(maxAbsDiff(over.eps.data as Float32Array, baseOut.eps.data as Float32Array)).toBeGreaterThan(1e-3);
   });
-});
 
-describe("ONNX parity: the denoiser grown for two references (tiny-multi)", () => {
-  const { arch, weights } = multiDenoiser();
-  const fx = engineFixture("engine-tiny-multi");
-  const run = async (imageTokens: Float32Array) => {
-    const s = await wasmSession(new Uint8Array(readFileSync("tests/fixtures/denoiser-tiny-multi.onnx")));
-    const { latent, timestep, promptIds, ipScale } = fx.inputs;
-    const feeds: Record<string, ort.Tensor> = {
-      latent: new ort.Tensor("float32", latent, [2, 4, 16, 16]),
-      timestep: new ort.Tensor("float32", Float32Array.from(timestep), [2]),
-      prompt_ids: new ort.Tensor("int64", BigInt64Array.from(Array.from(promptIds, BigInt)), [2, 3]),
-      image_tokens: new ort.Tensor("float32", imageTokens, [
-        2,
-        imageTokens.length / (2 * arch.imageDim),
-        arch.imageDim,
-      ]),
-      ip_scale: new ort.Tensor("float32", new Float32Array([ipScale]), [1]),
-    };
-    for (const [n, v] of weights)
-      if (n.endsWith("_ip.weight")) feeds[n] = new ort.Tensor("float32", v, [arch.width, arch.imageDim]);
-    return (await s.run(feeds)).eps.data as Float32Array;
-  };
-
-  it("matches PyTorch on two references' tokens, and the CPU engine on one reference's", async () => {
-    expectClose(await run(fx.inputs.imageTokens), fx.eps);
-    const half = fx.inputs.imageTokens.length / 4;
-    const one = Float32Array.from(
-      { length: 2 * half },
-      (_, i) => fx.inputs.imageTokens[Math.floor(i / half) * 2 * half + (i % half)],
+  it.skipIf(!golden.has("denoiser_pair.eps"))("denoiser matches PyTorch on two references' tokens", async () => {
+    const s = await createSession(pack, "denoiser");
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const n of ["latent", "timestep", "prompt_ids"]) feeds[n] = toOrt(need(golden, `denoiser.${n}`));
+    feeds.image_tokens = toOrt(need(golden, "denoiser_pair.image_tokens"));
+    feeds.ip_scale = new ort.Tensor("float32", new Float32Array([1]), [1]);
+    const shapes = readManifest(pack).roles.denoiser?.inputs ?? [];
+    for (const [n, v] of baseAdapter(pack))
+      feeds[n] = new ort.Tensor("float32", v, shapes.find((i) => i.name === n)?.shape as number[]);
+    const out = await s.run(feeds);
+    expectClose(out.eps.data as Float32Array, need(golden, "denoiser_pair.eps").data as Float32Array);
+    expect(maxAbsDiff(out.eps.data as Float32Array, need(golden, "denoiser.eps").data as Float32Array)).toBeGreaterThan(
+      1e-4,
     );
-    const cpu = new CpuDenoiser(arch, weights).forward({ ...fx.inputs, imageTokens: one }).eps;
-    expectClose(await run(one), cpu);
-    expect(maxAbsDiff(cpu, fx.eps)).toBeGreaterThan(1e-4); // one reference is not two
   });
 });
 

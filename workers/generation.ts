@@ -5,6 +5,8 @@
  * runner that reports each session.run's duration, so a request can report how much of its time
  * was spent outside ONNX Runtime.
  */
+
+import { denoiserArch } from "../src/core/engine/arch";
 import {
   type AdapterTensors,
   decodeLatents,
@@ -18,7 +20,7 @@ import {
 } from "../src/core/generate";
 import { type Manifest, type PackSource, packBaseUrl, type RoleName, type SourceInfo } from "../src/core/pack";
 import { decodeImageBlob } from "./image-decode";
-import type { GenerationOutput, GenerationProgress, GenerationRequest } from "./inference-api";
+import type { GenerationOutput, GenerationProgress, GenerationRequest, ReferenceInput } from "./inference-api";
 import { LruCache } from "./lru";
 
 /** Runs one role of a loaded pack; `onRunMs` receives the time spent in session.run. */
@@ -121,20 +123,36 @@ export class Generator {
   }
 
   /** The reference as the image encoder's input, and as the 8-bit image that input shows. */
-  private async referenceTensor(req: GenerationRequest): Promise<{ tensor: Float32Array; image: RgbaImage }> {
-    const { manifest } = this.pack(req.packId);
+  private async referenceTensor(
+    packId: string,
+    ref: ReferenceInput,
+  ): Promise<{ tensor: Float32Array; image: RgbaImage }> {
+    const { manifest } = this.pack(packId);
     const { size, range } = manifest.image;
-    const ref = req.reference;
     let tensor: Float32Array;
     if (ref.kind === "tensor") {
       if (ref.data.length !== 3 * size * size) throw new Error(`reference tensor must have 3×${size}×${size} values`);
       tensor = ref.data;
     } else if (ref.kind === "gallery") {
-      tensor = imageToTensor(await this.galleryReference(req.packId, ref.id), manifest.image, ref.id);
+      tensor = imageToTensor(await this.galleryReference(packId, ref.id), manifest.image, ref.id);
     } else {
       tensor = imageToTensor(ref.image, manifest.image, ref.label);
     }
     return { tensor, image: tensorToImage(tensor, 0, size, range) };
+  }
+
+  /** A reference's image tokens, encoded once per pack and reference tensor. */
+  private async imageTokens(
+    packId: string,
+    tensor: Float32Array,
+    run: RunRole,
+  ): Promise<{ tokens: Float32Array; cached: boolean }> {
+    const key = `${packId}|${await digest(tensor)}`;
+    const cached = this.tokens.get(key);
+    if (cached) return { tokens: cached, cached: true };
+    const tokens = await encodeReference(run, this.pack(packId).manifest, tensor);
+    this.tokens.set(key, tokens);
+    return { tokens, cached: false };
   }
 
   async generate(
@@ -154,13 +172,20 @@ export class Generator {
         sessionRuns++;
       });
 
-    const { tensor, image: reference } = await this.referenceTensor(req);
-    const key = `${req.packId}|${await digest(tensor)}`;
-    let imageTokens = this.tokens.get(key);
-    const tokensCached = imageTokens !== undefined;
-    if (!imageTokens) {
-      imageTokens = await encodeReference(run, manifest, tensor);
-      this.tokens.set(key, imageTokens);
+    if (req.second && denoiserArch(manifest).maxReferences < 2)
+      throw new Error(`pack "${req.packId}"'s denoiser takes one reference; a second one needs a two-reference pack`);
+    const refs = await Promise.all(
+      [req.reference, req.second].filter((r) => r !== undefined).map((r) => this.referenceTensor(req.packId, r)),
+    );
+    const encoded = [];
+    for (const r of refs) encoded.push(await this.imageTokens(req.packId, r.tensor, run));
+    const tokensCached = encoded.every((e) => e.cached);
+    // A's tokens, then B's: the denoiser tells them apart by position (ref_embed).
+    const imageTokens = new Float32Array(encoded.reduce((n, e) => n + e.tokens.length, 0));
+    let at = 0;
+    for (const { tokens } of encoded) {
+      imageTokens.set(tokens, at);
+      at += tokens.length;
     }
     signal.throwIfAborted();
 
@@ -195,7 +220,8 @@ export class Generator {
     const batch = req.settings.batch;
     return {
       images: Array.from({ length: batch }, (_, b) => tensorToImage(images, b, size, range)),
-      reference,
+      reference: refs[0].image,
+      ...(refs[1] ? { second: refs[1].image } : {}),
       latents,
       decoded: images,
       timing: { totalMs: performance.now() - started, sessionMs, sessionRuns, tokensCached },

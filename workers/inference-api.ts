@@ -69,6 +69,11 @@ export type AdapterInput = { kind: "base" } | { kind: "tensors"; label: string; 
 export interface GenerationRequest {
   packId: string;
   reference: ReferenceInput;
+  /**
+   * Subject B of a two-subject scene, for a pack whose denoiser takes two references
+   * (`architecture.max_references`); the prompt's position then names a layout.
+   */
+  second?: ReferenceInput;
   adapter: AdapterInput;
   settings: GenerateSettings;
   /** Fixed initial noise (batch × latent size) instead of the seed's. */
@@ -87,6 +92,8 @@ export interface GenerationOutput {
   images: RgbaImage[];
   /** The reference as the image encoder saw it (fitted, on the pack background). */
   reference: RgbaImage;
+  /** The second reference likewise, when there was one. */
+  second?: RgbaImage;
   /** Final latents [batch, C, H, W] (scaled space) and decoded images [batch, 3, S, S] in manifest.image.range. */
   latents: Float32Array;
   decoded: Float32Array;

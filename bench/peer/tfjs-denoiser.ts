@@ -15,6 +15,7 @@ import { adapterNames, type DenoiserArch, gridTokens } from "../../src/core/engi
 import type { DenoiserInputs } from "../../src/core/engine/denoiser";
 import { timestepEmbedding } from "../../src/core/engine/ops";
 import { ADAMW_DEFAULTS, type OptimizerState } from "../../src/core/engine/optim";
+import { imageKeys } from "../../src/core/engine/references";
 import { MSE, type Objective, type TrainingBatch, type TrainOptions } from "../../src/core/engine/trainer";
 
 type F32 = Float32Array;
@@ -116,10 +117,14 @@ export class TfjsDenoiser {
   private t = 0;
   private lastLoss?: tf.Scalar;
 
+  /** `ref_embed` of a denoiser grown for several references (core/engine/references.ts). */
+  private readonly refEmbed?: F32;
+
   constructor(
     readonly arch: DenoiserArch,
     weights: ReadonlyMap<string, F32>,
   ) {
+    this.refEmbed = arch.maxReferences > 1 ? weights.get("ref_embed") : undefined;
     const shapes = weightShapes(arch);
     this.frozen = new Map(
       [...shapes].map(([name, shape]) => {
@@ -152,7 +157,8 @@ export class TfjsDenoiser {
     const B = inputs.timestep.length;
     const T = gridTokens(a);
     const L = a.promptLength;
-    const M = a.imageTokens;
+    const image = imageKeys(a, inputs.imageTokens, B, this.refEmbed);
+    const M = image.keys;
     const p = a.patch;
     const g = a.latentSize / p;
     const ch = a.latentChannels;
@@ -187,7 +193,7 @@ export class TfjsDenoiser {
       tf.add(tf.reshape(tf.gather(w("prompt_embed.weight"), ids), [B, L, C]), w("prompt_pos")),
       [B * L, C],
     ) as tf.Tensor2D;
-    const img = tf.tensor2d(inputs.imageTokens, [B * M, a.imageDim]);
+    const img = tf.tensor2d(image.tokens, [B * M, a.imageDim]);
 
     // 4. Blocks.
     const flat = (t: tf.Tensor) => tf.reshape(t, [B * T, C]) as tf.Tensor2D;

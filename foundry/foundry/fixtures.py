@@ -3,14 +3,14 @@
 - engine-tiny: the tiny pack's denoiser (weights = public/models/tiny/denoiser.safetensors) on
   fixed inputs: output ε, and for the loss L = Σ w ⊙ (ε − target)² / N the gradients with
   respect to every adapter tensor and to the float inputs. The WGSL engine must match them.
-- engine-tiny-multi: the same for a tiny denoiser grown for two references (config tiny-multi),
-  on two references' concatenated tokens, with its weights (`weight.<name>`: it is in no pack),
-  and its ONNX export denoiser-tiny-multi.onnx (dynamic image token count).
+- engine-tiny-pair: the same on two references' concatenated image tokens (the tiny pack's
+  denoiser takes up to two, told apart by ref_embed).
 - vit-tiny: the tiny pack's patch encoder (weights = public/models/tiny/patch_encoder.safetensors)
   on fixed images: its features, and for L = Σ w ⊙ features / N the gradients with respect to
   every parameter. The studio's ViT engine must match them.
 - ort-<pack>: each role's ONNX inputs and PyTorch outputs (batch 2), plus a denoiser call with
-  overridden adapter tensors and ip_scale: onnxruntime must agree with PyTorch.
+  overridden adapter tensors and ip_scale, and one on two references' tokens where the denoiser
+  takes two: onnxruntime must agree with PyTorch.
 - estimator-emoji64: held-out samples of the trained pack with their ground-truth scenes and
   references (uint8 NHWC): for measuring how well patch quality predicts true local error (against
   the pack's evaluators/patch_encoder_random.onnx as the random-weight baseline).
@@ -29,8 +29,8 @@ import torch
 
 from . import safetensors_io
 from .batches import reference_batch, to_model
-from .config import CPU, REPO, TINY, TINY_MULTI, FoundryConfig
-from .export import example_inputs, export_denoiser, tiny_nets, trained_nets
+from .config import CPU, REPO, TINY, FoundryConfig
+from .export import example_inputs, tiny_nets, trained_nets
 from .scene import Prompt, render, render_pair, subject_alpha
 from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
@@ -105,6 +105,9 @@ def ort_fixture(nets: dict, cfg: FoundryConfig) -> dict[str, np.ndarray]:
     for name, a in zip(den.adapter_names(), adapter):
         out[f"denoiser_override.{name}"] = a
     out["denoiser_override.eps"] = den(latent, timestep, ids, tokens, torch.tensor([0.5]), adapter)
+    if cfg.denoiser.max_references > 1:  # the same call on two references' tokens
+        out["denoiser_pair.image_tokens"] = example_inputs(cfg, den, seed=5, references=2)[3]
+        out["denoiser_pair.eps"] = den(latent, timestep, ids, out["denoiser_pair.image_tokens"])
     return {k: _np(v) for k, v in out.items()}
 
 
@@ -146,16 +149,6 @@ def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subje
     }
 
 
-def engine_multi_fixture() -> dict[str, np.ndarray]:
-    """Also writes that denoiser's ONNX export (denoiser-tiny-multi.onnx), for onnxruntime parity."""
-    nets = tiny_nets(cfg=TINY_MULTI)
-    export_denoiser(TINY_MULTI, nets["denoiser"], FIXTURES / "denoiser-tiny-multi.onnx")
-    out = engine_fixture(nets, TINY_MULTI, references=2)
-    for name, t in nets["denoiser"].state_dict().items():
-        out[f"weight.{name}"] = _np(t)
-    return out
-
-
 def scene_pairs_fixture(pairs: int = 8) -> dict[str, np.ndarray]:
     """Renders only: the pack's kit order (evaluate.eval_pairs over the held-out subjects)."""
     from .evaluate import eval_pairs
@@ -176,7 +169,7 @@ def write_fixtures(include_trained: bool = True) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     tiny = tiny_nets()
     safetensors_io.save(engine_fixture(tiny, TINY), FIXTURES / "engine-tiny.safetensors", {"pack": "tiny"})
-    safetensors_io.save(engine_multi_fixture(), FIXTURES / "engine-tiny-multi.safetensors", {"config": "tiny-multi"})
+    safetensors_io.save(engine_fixture(tiny, TINY, references=2), FIXTURES / "engine-tiny-pair.safetensors", {"pack": "tiny"})
     safetensors_io.save(vit_fixture(tiny), FIXTURES / "vit-tiny.safetensors", {"pack": "tiny"})
     safetensors_io.save(ort_fixture(tiny, TINY), FIXTURES / "ort-tiny.safetensors", {"pack": "tiny"})
     arrays, meta = sampler_fixture(tiny, TINY, 1.0, steps=5)

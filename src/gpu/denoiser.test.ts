@@ -3,7 +3,7 @@ import { packDenoiser } from "../../node/packs.ts";
 import { initLora, LORA_TARGETS } from "../core/engine/arch.ts";
 import { CpuDenoiser } from "../core/engine/denoiser.ts";
 import { weightedMse } from "../core/engine/objectives.ts";
-import { engineFixture, multiDenoiser, relError } from "../core/engine/testing/tiny.ts";
+import { engineFixture, relError } from "../core/engine/testing/tiny.ts";
 import { CpuTrainer } from "../core/engine/trainer.ts";
 import { gaussian } from "../core/sampling/rng.ts";
 import type { GpuContext } from "./context.ts";
@@ -69,10 +69,10 @@ describe.skipIf(skipWebGpu)("GPU denoiser (tiny pack) in WebGPU", () => {
   }, 120_000);
 });
 
-describe.skipIf(skipWebGpu)("GPU denoiser grown for two references (tiny-multi) in WebGPU", () => {
+describe.skipIf(skipWebGpu)("GPU denoiser on two references (engine-tiny-pair) in WebGPU", () => {
   it("ε, loss and every gradient over two references' tokens match the fixture; one reference runs too", async () => {
-    const { arch, weights } = multiDenoiser();
-    const fx = engineFixture("engine-tiny-multi");
+    const { arch, weights } = packDenoiser("tiny");
+    const fx = engineFixture("engine-tiny-pair");
     const ctx = await createNodeContext();
     const den = await GpuDenoiser.create(ctx, arch, weights);
     try {
@@ -125,7 +125,7 @@ describe.skipIf(skipWebGpu)("GPU Diffusion-DPO vs the CPU trainer (tiny pack)", 
     const dpo = { kind: "dpo", beta: 50 } as const;
     // The policy starts away from the reference so the DPO term is not at its symmetric point.
     const perturbed = new Map(
-      [...weights].filter(([n]) => n.includes("_ip.")).map(([n, t]) => [n, t.map((v) => 1.1 * v)]),
+      [...weights].filter(([n]) => n.includes("_ip.")).map(([n, t]) => [n, t.map((v) => 1.5 * v)]),
     );
     const cpu = new CpuTrainer(arch, weights);
     cpu.writeAdapter(perturbed);

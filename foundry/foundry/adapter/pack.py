@@ -54,6 +54,7 @@ def _denoiser(manifest: dict) -> Denoiser:
         latent_channels=lat["channels"],
         freq_dim=a["freq_dim"],
         norm_eps=a["norm_eps"],
+        max_references=a.get("max_references", 1),
     )
     return Denoiser(cfg, a["prompt_vocab"], a["prompt_length"], a["image_tokens"], a["image_dim"])
 

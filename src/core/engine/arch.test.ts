@@ -31,7 +31,7 @@ describe("denoiser architecture from the manifest", () => {
   });
 
   it("reads max_references, one reference when absent", () => {
-    expect(denoiserArch(manifest).maxReferences).toBe(1);
-    expect(denoiserArch(withArch({ max_references: 2 })).maxReferences).toBe(2);
+    expect(denoiserArch(manifest).maxReferences).toBe(2);
+    expect(denoiserArch(withArch({ max_references: undefined })).maxReferences).toBe(1);
   });
 });

@@ -4,7 +4,7 @@ import { gaussian } from "../sampling/rng";
 import { initLora, LORA_TARGETS } from "./arch";
 import { CpuDenoiser } from "./denoiser";
 import { weightedMse } from "./objectives";
-import { engineFixture, multiDenoiser, relError } from "./testing/tiny";
+import { engineFixture, relError } from "./testing/tiny";
 import { CpuTrainer } from "./trainer";
 
 /**
@@ -39,9 +39,9 @@ describe("CPU denoiser vs the foundry's golden fixture (tiny pack)", () => {
   });
 });
 
-describe("CPU denoiser grown for two references vs its golden fixture (tiny-multi)", () => {
-  const { arch, weights } = multiDenoiser();
-  const fx = engineFixture("engine-tiny-multi");
+describe("CPU denoiser on two references vs the golden fixture (engine-tiny-pair)", () => {
+  const { arch, weights } = packDenoiser("tiny");
+  const fx = engineFixture("engine-tiny-pair");
   const den = new CpuDenoiser(arch, weights);
   const { eps, tape } = den.forward(fx.inputs);
   const { loss, grad } = weightedMse(eps, fx.target, fx.weight);
@@ -78,9 +78,9 @@ describe("CPU denoiser grown for two references vs its golden fixture (tiny-mult
     expect(() => den.forward({ ...fx.inputs, imageTokens: imageTokens.subarray(1) })).toThrow(/1 to 2 references/);
   });
 
-  it("the single-reference pack refuses two references' tokens", () => {
-    const tiny = packDenoiser("tiny");
-    expect(() => new CpuDenoiser(tiny.arch, tiny.weights).forward(fx.inputs)).toThrow(/is not 1 reference of 64×16/);
+  it("a single-reference denoiser refuses two references' tokens", () => {
+    const single = { ...arch, maxReferences: 1 };
+    expect(() => new CpuDenoiser(single, weights).forward(fx.inputs)).toThrow(/is not 1 reference of 64×16/);
   });
 });
 

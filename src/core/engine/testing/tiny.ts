@@ -1,6 +1,5 @@
 /** Test helpers: the foundry's golden engine fixtures and the relative error the engine tests bound. */
-import { loadSafetensors, packDenoiser } from "../../../../node/packs";
-import type { DenoiserArch } from "../arch";
+import { loadSafetensors } from "../../../../node/packs";
 import type { DenoiserInputs } from "../denoiser";
 
 export interface EngineFixture {
@@ -12,7 +11,7 @@ export interface EngineFixture {
   grads: Map<string, Float32Array>;
 }
 
-/** `engine-tiny` (the tiny pack's denoiser) or `engine-tiny-multi` (grown for two references). */
+/** The tiny pack's denoiser on one reference's tokens (`engine-tiny`) or on two (`engine-tiny-pair`). */
 export function engineFixture(name = "engine-tiny"): EngineFixture {
   const { tensors } = loadSafetensors(`tests/fixtures/${name}.safetensors`);
   const f = (n: string) => {
@@ -35,19 +34,6 @@ export function engineFixture(name = "engine-tiny"): EngineFixture {
     loss: f("loss.value")[0],
     grads: new Map([...tensors.keys()].filter((k) => k.startsWith("grad.")).map((k) => [k.slice(5), f(k)])),
   };
-}
-
-/**
- * The denoiser of `engine-tiny-multi` (foundry config tiny-multi): the tiny pack's sizes grown for
- * two references (`ref_embed`, four layout ids), its weights from the fixture.
- */
-export function multiDenoiser(): { arch: DenoiserArch; weights: Map<string, Float32Array> } {
-  const { tensors } = loadSafetensors("tests/fixtures/engine-tiny-multi.safetensors");
-  const weights = new Map(
-    [...tensors].filter(([k]) => k.startsWith("weight.")).map(([k, t]) => [k.slice(7), t.data as Float32Array]),
-  );
-  const vocab = (weights.get("prompt_map")?.length ?? 0) / 64;
-  return { arch: { ...packDenoiser("tiny").arch, promptVocab: vocab, maxReferences: 2 }, weights };
 }
 
 export { relError } from "./rel-error";
