@@ -10,6 +10,8 @@ export type ReferenceChoice = { kind: "gallery"; id: string; label: string } | {
 export interface RunSettings extends GenerateSettings {
   packId: string;
   reference: ReferenceChoice;
+  /** Subject B of a two-subject scene (packs whose denoiser takes two references). */
+  second?: ReferenceChoice;
   /** An AdapterChoice id (stores/adapters.ts): "base", "run:<id>" or "import:<id>". */
   adapter: string;
   /** The adapter's label as listed when the run started. */
@@ -41,6 +43,14 @@ export function imageSeed(s: RunSettings, index: number): number {
 export function describeRun(manifest: Manifest, s: RunSettings): [string, string][] {
   return [
     ["reference", s.reference.kind === "gallery" ? `${s.reference.label} (${s.reference.id})` : s.reference.label],
+    ...(s.second
+      ? [
+          ["subject B", s.second.kind === "gallery" ? `${s.second.label} (${s.second.id})` : s.second.label] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     ["prompt", describePrompt(manifest.prompt, s.prompt)],
     ["seed", s.batch > 1 ? `${s.seed}–${s.seed + s.batch - 1}` : String(s.seed)],
     ["sampler", `${s.sampler}, ${s.steps} steps`],

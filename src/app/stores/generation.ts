@@ -23,6 +23,8 @@ export interface RunCard {
   preview?: RgbaImage;
   /** The reference as the model saw it; kept so uploads can be re-run and sent to Inspect. */
   reference: RgbaImage;
+  /** Subject B's reference likewise, for a two-subject scene. */
+  second?: RgbaImage;
   images: RgbaImage[];
   timing?: GenerationOutput["timing"];
   error?: string;
@@ -36,6 +38,9 @@ interface Form {
   /** The chosen reference, fitted to the pack's image size. */
   referenceImage?: RgbaImage;
   referenceError?: string;
+  /** Subject B (a gallery subject) for a two-subject scene, and its image. */
+  second?: ReferenceChoice & { kind: "gallery" };
+  secondImage?: RgbaImage;
   adapter: string;
 }
 
@@ -48,6 +53,8 @@ interface GenerationState {
   /** An AdapterChoice id of stores/adapters.ts ("base" for the pack's own). */
   setAdapter(id: string): void;
   chooseSubject(packId: string, id: string, label: string): Promise<void>;
+  /** Subject B of a two-subject scene, or none (undefined). */
+  chooseSecond(packId: string, manifest: Manifest, subject?: { id: string; label: string }): Promise<void>;
   upload(packId: string, file: File): Promise<void>;
   /** Runs the form's settings; resolves when the run ends (any status). */
   generate(): Promise<void>;
@@ -78,14 +85,14 @@ export const useGeneration = create<GenerationState>()((set, get) => {
     }
   }
 
-  async function start(settings: RunSettings, reference: RgbaImage) {
-    const input: ReferenceInput =
-      settings.reference.kind === "gallery"
-        ? { kind: "gallery", id: settings.reference.id }
-        : { kind: "pixels", image: reference, label: settings.reference.label };
+  async function start(settings: RunSettings, reference: RgbaImage, secondImage?: RgbaImage) {
+    const inputOf = (choice: ReferenceChoice, image: RgbaImage): ReferenceInput =>
+      choice.kind === "gallery" ? { kind: "gallery", id: choice.id } : { kind: "pixels", image, label: choice.label };
+    const input = inputOf(settings.reference, reference);
+    const second = settings.second && secondImage && inputOf(settings.second, secondImage);
     // The card is the task's: it shares its id and its cancel.
     const result = await runTask(
-      `Generating ${settings.batch} × ${settings.reference.label}`,
+      `Generating ${settings.batch} × ${settings.reference.label}${settings.second ? ` and ${settings.second.label}` : ""}`,
       async (signal, progress, taskId) => {
         const card: RunCard = {
           id: taskId,
@@ -94,6 +101,7 @@ export const useGeneration = create<GenerationState>()((set, get) => {
           step: 0,
           total: settings.steps,
           reference,
+          second: secondImage,
           images: [],
           cancel: () => useTasks.getState().cancel(taskId),
         };
@@ -103,7 +111,7 @@ export const useGeneration = create<GenerationState>()((set, get) => {
           return inference.callCancellable(signal, (api, requestId) =>
             api.generate(
               requestId,
-              { packId: settings.packId, reference: input, adapter, settings, previewEvery: PREVIEW_EVERY },
+              { packId: settings.packId, reference: input, second, adapter, settings, previewEvery: PREVIEW_EVERY },
               callback((p) => {
                 // A preview decoded late must not move the card back after the run ended.
                 if (get().cards.find((c) => c.id === taskId)?.status !== "running") return;
@@ -127,6 +135,7 @@ export const useGeneration = create<GenerationState>()((set, get) => {
         status: "done",
         images: out.images,
         reference: out.reference,
+        second: out.second,
         timing: out.timing,
         cancel: undefined,
       });
@@ -153,6 +162,26 @@ export const useGeneration = create<GenerationState>()((set, get) => {
     chooseSubject: (packId, id, label) =>
       setReference({ kind: "gallery", id, label }, () => inference.call((api) => api.galleryReference(packId, id))),
 
+    async chooseSecond(packId, manifest, subject) {
+      // A layout names where A and B go: with one subject again, its slot goes back to "any".
+      const layouts = manifest.prompt.layouts;
+      const prompt = get().form?.settings.prompt ?? {};
+      const slotValue = layouts && prompt[layouts.slot];
+      const isLayout = !!layouts && layouts.values.some((v) => v.text === slotValue);
+      if (!subject) {
+        patchForm({ second: undefined, secondImage: undefined });
+        if (layouts && isLayout) get().setSettings({ prompt: { ...prompt, [layouts.slot]: "any" } });
+        return;
+      }
+      if (layouts && !isLayout) get().setSettings({ prompt: { ...prompt, [layouts.slot]: layouts.values[0].text } });
+      try {
+        const image = await inference.call((api) => api.galleryReference(packId, subject.id));
+        patchForm({ second: { kind: "gallery", ...subject }, secondImage: image, referenceError: undefined });
+      } catch (e) {
+        patchForm({ referenceError: (e as Error).message });
+      }
+    },
+
     upload: (packId, file) =>
       setReference({ kind: "upload", label: file.name }, () =>
         inference.call((api) => api.uploadedReference(packId, file, file.name)),
@@ -166,15 +195,16 @@ export const useGeneration = create<GenerationState>()((set, get) => {
         prompt: { ...form.settings.prompt },
         packId: form.packId,
         reference: form.reference,
+        ...(form.second ? { second: form.second } : {}),
         adapter: form.adapter,
         adapterLabel: useAdapters.getState().list.find((a) => a.id === form.adapter)?.label,
       };
-      await start(settings, form.referenceImage);
+      await start(settings, form.referenceImage, form.secondImage);
     },
 
     async rerun(cardId) {
       const card = get().cards.find((c) => c.id === cardId);
-      if (card) await start(card.settings, card.reference);
+      if (card) await start(card.settings, card.reference, card.second);
     },
 
     remove: (cardId) => set((s) => ({ cards: s.cards.filter((c) => c.id !== cardId) })),

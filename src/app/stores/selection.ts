@@ -19,9 +19,11 @@ export interface SelectedGenerated extends SelectedImage {
 interface SelectionState {
   reference?: SelectedImage;
   generated?: SelectedGenerated;
-  select(reference: SelectedImage, generated?: SelectedGenerated): void;
+  /** Subject B's reference, for an image of a two-subject scene. */
+  second?: SelectedImage;
+  select(reference: SelectedImage, generated?: SelectedGenerated, second?: SelectedImage): void;
 }
 
 export const useSelection = create<SelectionState>()((set) => ({
-  select: (reference, generated) => set({ reference, generated }),
+  select: (reference, generated, second) => set({ reference, generated, second }),
 }));

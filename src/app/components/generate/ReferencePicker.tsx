@@ -1,4 +1,8 @@
-/** Reference subject: a gallery subject of the pack (held-out first) or an uploaded image. */
+/**
+ * Reference subject: a gallery subject of the pack (held-out first) or an uploaded image; with a
+ * pack whose denoiser takes two references, an optional second subject (B) for a two-subject scene.
+ */
+import { denoiserArch } from "../../../core/engine/arch";
 import type { Manifest } from "../../../core/pack";
 import { useGeneration } from "../../stores/generation";
 import { RgbaCanvas } from "./RgbaCanvas";
@@ -64,11 +68,43 @@ export function ReferencePicker({ packId, manifest }: { packId: string; manifest
           <span className="muted">{form?.reference ? "Loading…" : "No reference chosen"}</span>
         )}
       </div>
+      {denoiserArch(manifest).maxReferences > 1 && <SecondSubject packId={packId} manifest={manifest} />}
       {form?.referenceError && (
         <div className="error-box" role="alert" data-testid="reference-error">
           {form.referenceError}
         </div>
       )}
     </fieldset>
+  );
+}
+
+/** Subject B of a two-subject scene: the prompt's position then names where A and B go. */
+function SecondSubject({ packId, manifest }: { packId: string; manifest: Manifest }) {
+  const form = useGeneration((s) => s.form);
+  const entries = [...(manifest.gallery?.heldout ?? []), ...(manifest.gallery?.train ?? [])];
+  return (
+    <div className="second-subject">
+      <label>
+        Second subject (B){" "}
+        <select
+          aria-label="Second subject"
+          value={form?.second?.id ?? ""}
+          onChange={(e) => {
+            const entry = entries.find((x) => x.id === e.target.value);
+            void useGeneration.getState().chooseSecond(packId, manifest, entry && { id: entry.id, label: entry.name });
+          }}
+        >
+          <option value="">none (one subject)</option>
+          {entries.map((e) => (
+            <option key={e.id} value={e.id}>
+              {e.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {form?.second && form.secondImage && (
+        <RgbaCanvas image={form.secondImage} label={`Second reference: ${form.second.label}`} testId="second-image" />
+      )}
+    </div>
   );
 }

@@ -11,9 +11,14 @@ export function RunCardView({ card, manifest }: { card: RunCard; manifest?: Mani
   const s = card.settings;
   const sendToInspect = (index: number) => {
     const label = `${s.reference.label}, seed ${imageSeed(s, index)}`;
+    const second = card.second && s.second && { rgba: card.second, label: s.second.label };
     useSelection
       .getState()
-      .select({ rgba: card.reference, label: s.reference.label }, { rgba: card.images[index], label, settings: s });
+      .select(
+        { rgba: card.reference, label: s.reference.label },
+        { rgba: card.images[index], label, settings: s },
+        second,
+      );
     useSettings.getState().setTab("inspect");
   };
   return (

@@ -1,4 +1,7 @@
-/** Prompt (one value or "any" per slot of the pack's vocabulary) and sampler settings. */
+/**
+ * Prompt (one value or "any" per slot of the pack's vocabulary; a layout in its slot for a
+ * two-subject scene) and sampler settings.
+ */
 import type { GenerateSettings } from "../../../core/generate";
 import type { Manifest } from "../../../core/pack";
 import { randomSeed } from "../../generate-settings";
@@ -7,6 +10,9 @@ import { NumberField } from "../NumberField";
 
 export function SettingsForm({ manifest, settings }: { manifest: Manifest; settings: GenerateSettings }) {
   const set = useGeneration.getState().setSettings;
+  // With a second subject, the layouts ("A left, B right"…) are the values of their slot.
+  const twoSubjects = useGeneration((s) => !!s.form?.second);
+  const layouts = manifest.prompt.layouts;
   return (
     <>
       <fieldset>
@@ -20,7 +26,7 @@ export function SettingsForm({ manifest, settings }: { manifest: Manifest; setti
               onChange={(e) => set({ prompt: { ...settings.prompt, [slot.name]: e.target.value } })}
             >
               <option value="any">any</option>
-              {slot.values.map((v) => (
+              {(twoSubjects && layouts?.slot === slot.name ? layouts.values : slot.values).map((v) => (
                 <option key={v.id} value={v.text}>
                   {v.text}
                 </option>

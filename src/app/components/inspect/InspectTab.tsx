@@ -26,11 +26,16 @@ function useSelectionSync() {
     opened.reference = reference;
     useInspect.getState().setImage("reference", reference);
   }, [reference]);
+  const second = useSelection((s) => s.second);
   useEffect(() => {
     if (!generated || opened.generated === generated) return;
     opened.generated = generated;
     useInspect.getState().setImage("generated", generated);
-  }, [generated]);
+    // An image of a two-subject scene opens with subject B's reference; any other clears it.
+    const inspect = useInspect.getState();
+    if (second) inspect.setImage("second", second);
+    else inspect.clearSecond();
+  }, [generated, second]);
 }
 
 /** The pack's patch encoder, an enhanced one (Train tab) or a registered one (Models tab); the hand-written form is below. */
