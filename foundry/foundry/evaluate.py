@@ -123,6 +123,11 @@ def contact_sheet(bank, items, samples, path, subjects: int = 12) -> None:
             if si == s:
                 cells += [render(bank, s, p)[0], x]
         rows.append(np.concatenate(cells, axis=1))
+    save_sheet(rows, path)
+
+
+def save_sheet(rows: list[np.ndarray], path) -> None:
+    """Stacks image rows (float [0,1]) into a PNG, shown at twice the size."""
     sheet = (np.concatenate(rows, axis=0) * 255).round().astype(np.uint8)
     img = Image.fromarray(sheet)
     img.resize((img.width * 2, img.height * 2), Image.NEAREST).save(path, optimize=True)
