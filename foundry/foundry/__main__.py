@@ -25,7 +25,7 @@ def main() -> None:
 
         sys.exit(sample(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python3 -m foundry")
-    ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval", "hf-fixtures", "pair-kit", "eval-pairs"])
+    ap.add_argument("command", choices=["subjects", "seed", "train", "export", "tiny", "fixtures", "eval", "hf-fixtures", "pair-kit", "eval-pairs", "keep"])
     ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | evaluator | all")
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
     ap.add_argument("--threads", type=int, default=2)
@@ -74,6 +74,10 @@ def main() -> None:
         for pack in sorted(PACKS.glob("*/manifest.json")):
             add_pair_kit(pack)
             print(f"wrote scenes.pairs into {pack}")
+    elif args.command == "keep":
+        from .warmstart import keep_denoiser
+
+        print(f"kept the denoiser stage in {keep_denoiser(cfg)}")
     elif args.command == "eval-pairs":
         from .evaluate_pairs import evaluate_pairs
 

@@ -23,15 +23,13 @@ from PIL import Image
 from .batches import correspondence_batch, reference_batch, to_model, to_pixels
 from .config import PACKS, REPO, FoundryConfig
 from .export import trained_nets
-from .scene import BACKGROUNDS, POSITIONS, SIZES, PairPrompt, Prompt, render, subject_alpha
+from .scene import BACKGROUNDS, POSITIONS, SAMPLE_SEED, SIZES, Prompt, eval_pairs, eval_prompts, render, subject_alpha
 from .schedule import ddim_sample
 from .subjects import SpriteBank, split
 from .train import build_patch_encoder, infonce, load
 
-SAMPLE_SEED = 1234
 # The v2 denoiser is a warm restart of v1 (foundry/README.md): what v1 had cost before it.
 V1_DENOISER = {"steps": 7000, "train_seconds": 10094.2, "note": "v1 pack's denoiser; v2 warm-starts from its weights with a new image encoder"}
-PROMPTS_PER_SUBJECT = 2
 GUIDANCE = {"steps": 25, "g_image": 3.0, "g_prompt": 2.0}
 
 
@@ -50,18 +48,6 @@ def ae_psnr(nets, bank: SpriteBank, n: int = 256) -> float:
     imgs = np.concatenate([np.stack(imgs), reference_batch(bank, range(len(bank)))])
     rec = to_pixels(nets["ae"](to_model(imgs)))
     return float(np.mean([psnr(a, b) for a, b in zip(imgs, rec)]))
-
-
-def eval_prompts(n_subjects: int) -> list[tuple[int, Prompt]]:
-    rng = np.random.default_rng((SAMPLE_SEED, 2))
-    return [(s, Prompt().resolve(rng)) for s in range(n_subjects) for _ in range(PROMPTS_PER_SUBJECT)]
-
-
-def eval_pairs(n_subjects: int) -> list[tuple[int, int, PairPrompt]]:
-    """Two-subject evaluation: disjoint pairs of subjects (0, 1), (2, 3)…, each with
-    PROMPTS_PER_SUBJECT fully specified pair prompts."""
-    rng = np.random.default_rng((SAMPLE_SEED, 3))
-    return [(2 * k, 2 * k + 1, PairPrompt().resolve(rng)) for k in range(n_subjects // 2) for _ in range(PROMPTS_PER_SUBJECT)]
 
 
 @torch.no_grad()

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 
 from .batches import reference_batch, to_model, to_pixels
 from .config import WORK, FoundryConfig
-from .evaluate import GUIDANCE, SAMPLE_SEED, eval_pairs, eval_prompts, generate, save_sheet, scene_metrics
+from .evaluate import GUIDANCE, generate, save_sheet, scene_metrics
 from .export import trained_nets
-from .scene import render_pair
+from .scene import SAMPLE_SEED, eval_pairs, eval_prompts, render_pair
 from .schedule import ddim_sample
 from .subjects import SpriteBank, split
 

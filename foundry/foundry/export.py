@@ -25,7 +25,7 @@ from . import safetensors_io
 from .compat import onnx_export_kwargs
 from .batches import reference_batch
 from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
-from .scene import BACKGROUNDS, NULL_ID, PAIR_IDS, PAIR_LAYOUTS, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
+from .scene import BACKGROUNDS, NULL_ID, PAIR_IDS, eval_pairs, eval_prompts, PAIR_LAYOUTS, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
 from .subjects import SpriteBank, split, validation_split
 from .evaluator import build_evaluator
 from .train import build_ae, build_denoiser, build_image_encoder, build_patch_encoder, load
@@ -261,8 +261,6 @@ def _scene_kit(out: Path, held, validation=()) -> dict:
     the backgrounds as PNGs, positions, sizes, every held-out gallery subject's sprite at each size
     and then every validation subject's, so that recipes can be scored off the held-out list (one
     atlas per size, subjects in this order, row-major), and the foundry eval's prompts (held-out)."""
-    from .evaluate import eval_prompts
-
     prompts = [{"subject": held[i].id, "prompt": p.__dict__} for i, p in eval_prompts(len(held))]
     pairs = pair_kit([s.id for s in held])
     held = list(held) + list(validation)
@@ -296,8 +294,6 @@ def _scene_kit(out: Path, held, validation=()) -> dict:
 def pair_kit(held_ids: list[str]) -> dict:
     """The scene kit's two-subject part: each layout's two position names (A's, then B's) and the
     foundry eval's pairs of held-out subjects with their prompts (evaluate.eval_pairs)."""
-    from .evaluate import eval_pairs
-
     return {
         "layouts": {k: list(v) for k, v in PAIR_LAYOUTS.items()},
         "eval": [{"a": held_ids[a], "b": held_ids[b], "prompt": p.__dict__} for a, b, p in eval_pairs(len(held_ids))],

@@ -151,7 +151,7 @@ def estimator_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, subje
 
 def scene_pairs_fixture(pairs: int = 8) -> dict[str, np.ndarray]:
     """Renders only: the pack's kit order (evaluate.eval_pairs over the held-out subjects)."""
-    from .evaluate import eval_pairs
+    from .scene import eval_pairs
 
     _, held = split()
     bank = SpriteBank(held)

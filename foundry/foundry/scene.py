@@ -226,3 +226,20 @@ def render_pair(sprites, a: int, b: int, prompt: PairPrompt, rng: np.random.Gene
     alpha_b = subject_alpha(sprites, b, lb)
     masks = np.stack([subject_alpha(sprites, a, la) * (1 - alpha_b), alpha_b])
     return img, masks, (la, lb)
+
+
+# The foundry eval's items (evaluate.py, evaluate_pairs.py; the scene kit lists them for the studio).
+SAMPLE_SEED = 1234
+PROMPTS_PER_SUBJECT = 2
+
+
+def eval_prompts(n_subjects: int) -> list[tuple[int, Prompt]]:
+    rng = np.random.default_rng((SAMPLE_SEED, 2))
+    return [(s, Prompt().resolve(rng)) for s in range(n_subjects) for _ in range(PROMPTS_PER_SUBJECT)]
+
+
+def eval_pairs(n_subjects: int) -> list[tuple[int, int, PairPrompt]]:
+    """Two-subject evaluation: disjoint pairs of subjects (0, 1), (2, 3)…, each with
+    PROMPTS_PER_SUBJECT fully specified pair prompts."""
+    rng = np.random.default_rng((SAMPLE_SEED, 3))
+    return [(2 * k, 2 * k + 1, PairPrompt().resolve(rng)) for k in range(n_subjects // 2) for _ in range(PROMPTS_PER_SUBJECT)]

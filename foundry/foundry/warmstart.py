@@ -1,24 +1,27 @@
 """Warm restarts from the committed pack: `work/` is not tracked, so a fresh clone rebuilds the
 checkpoints a stage resumes from out of `public/models/emoji64/` (weights only; the optimizer
-starts afresh, as a cosine restart does anyway).
+starts afresh, as a cosine restart does anyway), or from a denoiser stage kept in
+`foundry/checkpoints/<config>/` by `python3 -m foundry keep`.
 
 - ae: the VAE encoder and decoder from their ONNX initializers (convolutions keep their
   PyTorch names) and the manifest's latent scale;
 - patch: `patch_encoder.safetensors`;
 - denoiser: `denoiser.safetensors`, and `image_encoder.safetensors` when its tensors fit the
   configured image encoder (a pack from before the latent image encoder has none, and the new
-  encoder then starts from its initialisation)."""
+  encoder then starts from its initialisation);
+- evaluator: the independent evaluator from its ONNX export."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import onnx
 import torch
 from onnx import numpy_helper
 
 from . import safetensors_io
-from .config import PACKS, FoundryConfig
+from .config import PACKS, REPO, FoundryConfig
 
 PACK = PACKS / "emoji64"
 
@@ -130,3 +133,41 @@ def seed_checkpoints(cfg: FoundryConfig) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(ck, path)
         print(f"[{stage}] seeded {path} from {PACK}", flush=True)
+    seed_kept_denoiser(cfg)
+
+
+# A denoiser stage kept in the repository: work/ is not tracked, so a run that outlives a session
+# keeps its EMA weights here (`python3 -m foundry keep`) and a fresh clone resumes from them.
+KEPT = REPO / "foundry" / "checkpoints"
+
+
+def keep_denoiser(cfg: FoundryConfig) -> Path:
+    from .train import load
+
+    ck = load(cfg, "denoiser")
+    out = KEPT / cfg.name
+    out.mkdir(parents=True, exist_ok=True)
+    for key in ("denoiser", "image_encoder"):
+        state = (ck["ema"] or ck["model"])[key]
+        safetensors_io.save({n: v.detach().cpu().numpy() for n, v in state.items()}, out / f"{key}.safetensors")
+    (out / "denoiser.json").write_text(json.dumps({"step": ck["step"], "seconds": ck["seconds"], "log": ck["log"]}, indent=1) + "\n")
+    return out
+
+
+def seed_kept_denoiser(cfg: FoundryConfig) -> bool:
+    """work/<config>/denoiser.pt from the kept weights (model and EMA alike, a fresh optimizer), if
+    kept and missing; True when written."""
+    from .train import build_denoiser, build_image_encoder, ckpt_path
+
+    src, path = KEPT / cfg.name, ckpt_path(cfg, "denoiser")
+    if path.is_file() or not (src / "denoiser.json").is_file():
+        return False
+    meta = json.loads((src / "denoiser.json").read_text())
+    states = {}
+    for key, module in (("denoiser", build_denoiser(cfg)), ("image_encoder", build_image_encoder(cfg))):
+        own = module.state_dict()
+        states[key] = {k: v.reshape(own[k].shape) for k, v in _safetensors_state(src / f"{key}.safetensors").items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": states, "ema": states, "step": meta["step"], "seconds": meta["seconds"], "log": meta["log"]}, path)
+    print(f"[denoiser] seeded {path} from {src} at step {meta['step']}", flush=True)
+    return True

@@ -2,10 +2,9 @@ import numpy as np
 import torch
 
 from foundry.config import CPU
-from foundry.evaluate import eval_pairs
 from foundry.evaluate_pairs import pair_metrics
 from foundry.evaluator import build_evaluator
-from foundry.scene import render_pair
+from foundry.scene import eval_pairs, render_pair
 from foundry.subjects import SpriteBank, split
 from foundry.warmstart import evaluator_state
 
