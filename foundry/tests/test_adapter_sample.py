@@ -91,7 +91,7 @@ def test_jobs_are_validated_with_messages_that_name_the_job(tmp_path):
     assert refs[0].id == "1f30a" and jobs[0].settings == SamplerSettings(2, "ddim", 3.0, 2.0, 1.0)
     bad = [
         ({"reference": 1}, r"jobs\[0\]: reference 1 is not an index"),
-        ({"promptIds": [6, 17]}, r"jobs\[0\]: promptIds must be 3 token ids below 29"),
+        ({"promptIds": [6, 17]}, r"jobs\[0\]: promptIds must be 3 token ids below 33"),
         ({"seed": -1}, r"jobs\[0\]: seed must be an integer"),
         ({"sampler": {**SAMPLER, "sampler": "plms"}}, r"jobs\[0\]: sampler must be ddim or euler"),
         ({"sampler": {**SAMPLER, "guidanceImage": 30}}, r"jobs\[0\]: guidanceImage must be between 0 and 20"),

@@ -1,4 +1,5 @@
-"""A checkpoint from before the denoiser gained its spatial prompt embedding resumes exactly."""
+"""A checkpoint from before the denoiser gained its spatial prompt embedding (and its reference
+embedding) resumes exactly."""
 
 import copy
 
@@ -33,4 +34,5 @@ def test_grown_parameters_start_fresh_and_every_other_state_is_kept():
     assert resumed.state[den.out.weight]["exp_avg"].abs().sum() > 0  # adaLN-zero: only `out` has moved
     assert den.prompt_map not in resumed.state
     assert [g["lr_scale"] for g in resumed.param_groups] == [1.0, den.GROWN_LR_SCALE]
-    assert set(resumed.param_groups[1]["params"]) == {den.prompt_map, den.prompt_vec}
+    # the tiny denoiser takes two references: its ref_embed is grown too
+    assert set(resumed.param_groups[1]["params"]) == {den.prompt_map, den.prompt_vec, den.ref_embed}
