@@ -45,7 +45,7 @@ async function generateAndWait(page: Page): Promise<Locator> {
 test("a batch of 2 from a held-out subject gives two different, non-blank images", async ({ page }) => {
   await openGenerate(page);
   const subject = tinyManifest().gallery.heldout[1];
-  await page.getByLabel("Subject").selectOption(subject.id);
+  await page.getByLabel("Subject", { exact: true }).selectOption(subject.id);
   await expect(page.getByTestId("reference-image")).toHaveAttribute("aria-label", `Reference: ${subject.name}`);
   await page.getByLabel("Prompt background").selectOption("blue");
   await setNumbers(page, { "Batch size": 2, Steps: 6, Seed: 3 });
@@ -119,12 +119,12 @@ test("a non-image upload is refused with a clear message; an image with alpha is
   page,
 }) => {
   await openGenerate(page);
-  const subject = await page.getByLabel("Subject").inputValue();
+  const subject = await page.getByLabel("Subject", { exact: true }).inputValue();
   const upload = page.getByTestId("reference-upload");
   await upload.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not an image") });
   await expect(page.getByTestId("reference-error")).toContainText("notes.txt: not an image this browser can decode");
   // The refused file replaces nothing: the subject chosen before is still the reference.
-  await expect(page.getByLabel("Subject")).toHaveValue(subject);
+  await expect(page.getByLabel("Subject", { exact: true })).toHaveValue(subject);
   await expect(page.getByTestId("reference-image")).toBeVisible();
   await expect(page.getByRole("button", { name: "Generate", exact: true })).toBeEnabled();
 
