@@ -51,15 +51,18 @@ def ae_psnr(nets, bank: SpriteBank, n: int = 256) -> float:
 
 
 @torch.no_grad()
-def generate(nets, latent_scale: float, cfg: FoundryConfig, bank: SpriteBank, items, batch: int = 49) -> np.ndarray:
+def generate(nets, latent_scale: float, cfg: FoundryConfig, bank: SpriteBank, items, batch: int = 49, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """Samples for items (subject, prompt), or (subject A, subject B, prompt) for two-subject scenes:
+    the references' image tokens are concatenated in that order."""
     out = []
     for i in range(0, len(items), batch):
         chunk = items[i : i + batch]
-        refs = to_model(reference_batch(bank, [s for s, _ in chunk]))
-        ids = torch.tensor([p.ids() for _, p in chunk])
-        g = torch.Generator().manual_seed(SAMPLE_SEED + i)
+        references = len(chunk[0]) - 1
+        tokens = torch.cat([nets["image_encoder"](to_model(reference_batch(bank, [it[k] for it in chunk]))) for k in range(references)], dim=1)
+        ids = torch.tensor([it[-1].ids() for it in chunk])
+        g = torch.Generator().manual_seed(seed + i)
         noise = torch.randn(len(chunk), 4, 16, 16, generator=g)
-        z = ddim_sample(nets["denoiser"], cfg.scheduler, noise, ids, nets["image_encoder"](refs), GUIDANCE["steps"], GUIDANCE["g_image"], GUIDANCE["g_prompt"])
+        z = ddim_sample(nets["denoiser"], cfg.scheduler, noise, ids, tokens, GUIDANCE["steps"], GUIDANCE["g_image"], GUIDANCE["g_prompt"])
         out.append(to_pixels(nets["ae"].decoder(z / latent_scale)))
     return np.concatenate(out)
 

@@ -23,29 +23,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batches import reference_batch, to_model, to_pixels
+from .batches import reference_batch, to_model
 from .config import WORK, FoundryConfig
 from .evaluate import GUIDANCE, generate, save_sheet, scene_metrics
 from .export import trained_nets
 from .scene import SAMPLE_SEED, eval_pairs, eval_prompts, render_pair
-from .schedule import ddim_sample
 from .subjects import SpriteBank, split
 
 GRID = 8
-
-
-@torch.no_grad()
-def generate_pairs(nets, latent_scale: float, cfg: FoundryConfig, bank: SpriteBank, items, batch: int = 49) -> np.ndarray:
-    out = []
-    for i in range(0, len(items), batch):
-        chunk = items[i : i + batch]
-        tokens = torch.cat([nets["image_encoder"](to_model(reference_batch(bank, [it[k] for it in chunk]))) for k in (0, 1)], dim=1)
-        ids = torch.tensor([p.ids() for _, _, p in chunk])
-        g = torch.Generator().manual_seed(SAMPLE_SEED + 7919 + i)
-        noise = torch.randn(len(chunk), 4, 16, 16, generator=g)
-        z = ddim_sample(nets["denoiser"], cfg.scheduler, noise, ids, tokens, GUIDANCE["steps"], GUIDANCE["g_image"], GUIDANCE["g_prompt"])
-        out.append(to_pixels(nets["ae"].decoder(z / latent_scale)))
-    return np.concatenate(out)
 
 
 @torch.no_grad()
@@ -120,7 +105,7 @@ def evaluate_pairs(cfg: FoundryConfig) -> dict:
     bank = SpriteBank(held)
     singles = eval_prompts(len(bank))
     pairs = eval_pairs(len(bank))
-    pair_samples = generate_pairs(nets, scale, cfg, bank, pairs)
+    pair_samples = generate(nets, scale, cfg, bank, pairs, seed=SAMPLE_SEED + 7919)
     out_dir = WORK / cfg.name
     result = {
         "config": cfg.name,

@@ -3,7 +3,7 @@
  * of its enhanced encoders (Train tab, Encoder) — same graph and grid, so their maps line up.
  */
 import { useEffect } from "react";
-import { useEnhance } from "../stores/enhance";
+import { enhancedLabel, useEnhance } from "../stores/enhance";
 
 export function PatchEncoderSelect({
   packId,
@@ -26,7 +26,7 @@ export function PatchEncoderSelect({
         <option value="">the pack's patch_encoder</option>
         {runs.map((r) => (
           <option key={r.id} value={r.id}>
-            {r.label} (enhanced, step {r.step}, S_patch {r.sPatch.at(-1)?.top1.toFixed(3) ?? "–"})
+            {enhancedLabel(r)}
           </option>
         ))}
       </select>

@@ -219,6 +219,11 @@ export const useEnhance = create<EnhanceState>()((set, get) => {
   };
 });
 
+/** How an enhanced encoder is offered in the encoder menus (Inspect, Dataset, Compare). */
+export function enhancedLabel(r: EnhanceSummary): string {
+  return `${r.label} (enhanced, step ${r.step}, S_patch ${r.sPatch.at(-1)?.top1.toFixed(3) ?? "–"})`;
+}
+
 /** Opens an enhanced encoder in the inference worker (for Inspect, Dataset and Compare). */
 export function openEnhanced(id: string) {
   return inference.call((api) => api.loadEnhancedEncoder(id, useSettings.getState().executionProvider));

@@ -2,7 +2,7 @@
 import { useEffect } from "react";
 import { COLORMAPS, type ColormapName } from "../../../core/quality/heatmap";
 import { useEncoders } from "../../stores/encoders";
-import { useEnhance } from "../../stores/enhance";
+import { enhancedLabel, useEnhance } from "../../stores/enhance";
 import { ENHANCED, useInspect } from "../../stores/inspect";
 import { useActivePack } from "../../stores/packs";
 import { type SelectedImage, useSelection } from "../../stores/selection";
@@ -86,7 +86,7 @@ function EncoderPicker({ packLabel, packId }: { packLabel: string; packId?: stri
         <option value="">{packLabel}</option>
         {enhanced.map((r) => (
           <option key={r.id} value={`${ENHANCED}${r.id}`}>
-            {r.label} (enhanced, step {r.step}, S_patch {r.sPatch.at(-1)?.top1.toFixed(3) ?? "–"})
+            {enhancedLabel(r)}
           </option>
         ))}
         {records.map((r) => (

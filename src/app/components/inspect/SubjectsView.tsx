@@ -16,7 +16,24 @@ const SUBJECT_COLOURS: [number, number, number][] = [
   [255, 127, 14],
 ];
 
-function AssignmentMap({ assignment, grid, opacity }: { assignment: Int8Array; grid: Grid; opacity: number }) {
+/** Patches assigned to A, to B and to no subject. */
+interface AssignmentCounts {
+  a: number;
+  b: number;
+  none: number;
+}
+
+function AssignmentMap({
+  assignment,
+  counts,
+  grid,
+  opacity,
+}: {
+  assignment: Int8Array;
+  counts: AssignmentCounts;
+  grid: Grid;
+  opacity: number;
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const canvas = ref.current;
@@ -30,15 +47,14 @@ function AssignmentMap({ assignment, grid, opacity }: { assignment: Int8Array; g
     });
     canvas.getContext("2d")?.putImageData(new ImageData(rgba, grid.width, grid.height), 0, 0);
   }, [assignment, grid]);
-  const count = (k: number) => assignment.filter((v) => v === k).length;
   return (
     <canvas
       ref={ref}
       className="inspect-heatmap"
       data-testid="assignment-map"
-      data-a={count(0)}
-      data-b={count(1)}
-      data-none={count(NO_OWNER)}
+      data-a={counts.a}
+      data-b={counts.b}
+      data-none={counts.none}
       style={{ width: PANEL, height: PANEL, opacity }}
     />
   );
@@ -74,7 +90,9 @@ export function SubjectsView({
     const perRef = maps.map((m) => ({ gen: m.gen, genMatch: m.genMatch }));
     return assignSubjects(perRef, owners, marks.every(Boolean) ? (marks as Uint8Array[]) : undefined);
   }, [references, maps, grid, background]);
-  const mean = (v: Float32Array) => v.reduce((a, b) => a + b, 0) / v.length;
+  const count = (k: number) => assigned.assignment.filter((v) => v === k).length;
+  const counts: AssignmentCounts = { a: count(0), b: count(1), none: count(NO_OWNER) };
+  const means = maps.map((m) => m.gen.reduce((a, b) => a + b, 0) / m.gen.length);
   return (
     <section className="panel" aria-label="Subjects" data-testid="subjects-view">
       <h3>Two subjects</h3>
@@ -86,25 +104,23 @@ export function SubjectsView({
       </p>
       <div className="row subjects-row">
         {(["A", "B"] as const).map((name, k) => (
-          <figure key={name} data-testid="subject-quality" data-subject={name} data-mean={mean(maps[k].gen).toFixed(4)}>
+          <figure key={name} data-testid="subject-quality" data-subject={name} data-mean={means[k].toFixed(4)}>
             <div className="inspect-panel" style={{ width: PANEL, height: PANEL }}>
               <FittedImage image={generated} label={`Generated image, quality against reference ${name}`} />
               <Heatmap values={maps[k].gen} grid={grid} view={view} testId="subject-heatmap" />
             </div>
             <figcaption>
-              Against reference {name}: mean {mean(maps[k].gen).toFixed(3)}
+              Against reference {name}: mean {means[k].toFixed(3)}
             </figcaption>
           </figure>
         ))}
         <figure>
           <div className="inspect-panel" style={{ width: PANEL, height: PANEL }}>
             <FittedImage image={generated} label="Generated image, identity assignment" />
-            <AssignmentMap assignment={assigned.assignment} grid={grid} opacity={view.opacity} />
+            <AssignmentMap assignment={assigned.assignment} counts={counts} grid={grid} opacity={view.opacity} />
           </div>
           <figcaption>
-            Assignment: {assigned.assignment.filter((v) => v === 0).length} A,{" "}
-            {assigned.assignment.filter((v) => v === 1).length} B,{" "}
-            {assigned.assignment.filter((v) => v === NO_OWNER).length} background
+            Assignment: {counts.a} A, {counts.b} B, {counts.none} background
           </figcaption>
         </figure>
       </div>
