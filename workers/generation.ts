@@ -7,6 +7,7 @@
  */
 
 import { denoiserArch } from "../src/core/engine/arch";
+import { concatReferences } from "../src/core/engine/references";
 import {
   type AdapterTensors,
   decodeLatents,
@@ -15,6 +16,7 @@ import {
   imageToTensor,
   type RgbaImage,
   type RunRole,
+  referenceOrder,
   type TensorData,
   tensorToImage,
 } from "../src/core/generate";
@@ -180,13 +182,10 @@ export class Generator {
     const encoded = [];
     for (const r of refs) encoded.push(await this.imageTokens(req.packId, r.tensor, run));
     const tokensCached = encoded.every((e) => e.cached);
-    // A's tokens, then B's: the denoiser tells them apart by position (ref_embed).
-    const imageTokens = new Float32Array(encoded.reduce((n, e) => n + e.tokens.length, 0));
-    let at = 0;
-    for (const { tokens } of encoded) {
-      imageTokens.set(tokens, at);
-      at += tokens.length;
-    }
+    const imageTokens = concatReferences(
+      encoded.map((e) => e.tokens),
+      refs.length > 1 ? referenceOrder(manifest.prompt, req.settings.prompt) : [0],
+    );
     signal.throwIfAborted();
 
     const adapter = req.adapter.kind === "base" ? pack.baseAdapter : req.adapter.tensors;

@@ -29,6 +29,7 @@ def main() -> None:
     ap.add_argument("stage", nargs="?", help="train: ae | denoiser | patch | evaluator | all")
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--split", default="heldout", choices=["heldout", "validation"], help="eval-pairs: the held-out subjects (final numbers) or the validation subjects (designs are chosen on these)")
     ap.add_argument("--device", default="cpu", help="train on this torch device, e.g. cuda (export and eval run on the CPU)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -81,7 +82,7 @@ def main() -> None:
     elif args.command == "eval-pairs":
         from .evaluate_pairs import evaluate_pairs
 
-        evaluate_pairs(cfg)
+        evaluate_pairs(cfg, args.split)
     elif args.command == "eval":
         from .evaluate import evaluate
 

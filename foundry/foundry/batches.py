@@ -61,14 +61,16 @@ def scene_batch(bank: SpriteBank, n: int, rng: np.random.Generator, any_slot: fl
 
 def pair_batch(bank: SpriteBank, n: int, rng: np.random.Generator, any_slot: float = 0.0):
     """n two-subject scenes of two different random train subjects each, with jitter.
-    Returns (images, subject idx [n,2] (A, B), prompt ids, both subjects' coverage [n,64,64]).
+    Returns (images, subject idx [n,2] in the denoiser's reference order (PairPrompt.reference_order),
+    prompt ids, both subjects' coverage [n,64,64]).
 
     With probability any_slot the background and the size are each shown as "any"; the layout
     always names where A and B go, since it is what tells them apart."""
     subj = np.stack([rng.choice(len(bank), size=2, replace=False) for _ in range(n)])
     imgs, ids, alphas = [], [], []
-    for a, b in subj:
+    for i, (a, b) in enumerate(subj):
         p = PairPrompt().resolve(rng)
+        subj[i] = (a, b) if p.reference_order() == (0, 1) else (b, a)
         img, masks, _ = render_pair(bank, int(a), int(b), p, rng, jitter=True)
         imgs.append(img)
         alphas.append(masks.sum(axis=0))

@@ -148,6 +148,8 @@ TINY = replace(
     evaluator=replace(CPU.evaluator, vit=replace(CPU.patch, width=16, depth=1, heads=2, dim=8)),
 )
 # Two references (issue 19): the v2 denoiser warm-started from the pack, grown by the
-# reference-index embedding and the layout ids, fine-tuned on single- and two-subject scenes.
-MULTI = replace(CPU, name="cpu-multi", denoiser=replace(CPU.denoiser, max_references=2, steps=2400, lr=1.5e-4))
+# reference-index embedding and the layout ids, fine-tuned on single- and two-subject scenes:
+# 2,400 steps with the references in A/B order, then a warm restart of 1,200 steps with them in
+# reading order of their places (scene.PAIR_FIRST), the order the studio passes them in.
+MULTI = replace(CPU, name="cpu-multi", denoiser=replace(CPU.denoiser, max_references=2, steps=2400, lr=1.5e-4, restarts=((1200, 1.5e-4),)))
 CONFIGS = {c.name: c for c in (CPU, GPU, TINY, MULTI)}

@@ -53,12 +53,12 @@ def ae_psnr(nets, bank: SpriteBank, n: int = 256) -> float:
 @torch.no_grad()
 def generate(nets, latent_scale: float, cfg: FoundryConfig, bank: SpriteBank, items, batch: int = 49, seed: int = SAMPLE_SEED) -> np.ndarray:
     """Samples for items (subject, prompt), or (subject A, subject B, prompt) for two-subject scenes:
-    the references' image tokens are concatenated in that order."""
+    the references' image tokens are concatenated in the denoiser's order (PairPrompt.reference_order)."""
     out = []
     for i in range(0, len(items), batch):
         chunk = items[i : i + batch]
-        references = len(chunk[0]) - 1
-        tokens = torch.cat([nets["image_encoder"](to_model(reference_batch(bank, [it[k] for it in chunk]))) for k in range(references)], dim=1)
+        order = [it[-1].reference_order() if len(it) == 3 else (0,) for it in chunk]
+        tokens = torch.cat([nets["image_encoder"](to_model(reference_batch(bank, [it[o[k]] for it, o in zip(chunk, order)]))) for k in range(len(order[0]))], dim=1)
         ids = torch.tensor([it[-1].ids() for it in chunk])
         g = torch.Generator().manual_seed(seed + i)
         noise = torch.randn(len(chunk), 4, 16, 16, generator=g)

@@ -28,7 +28,7 @@ from .config import WORK, FoundryConfig
 from .evaluate import GUIDANCE, generate, save_sheet, scene_metrics
 from .export import trained_nets
 from .scene import SAMPLE_SEED, eval_pairs, eval_prompts, render_pair
-from .subjects import SpriteBank, split
+from .subjects import SpriteBank, split, validation_split
 
 GRID = 8
 
@@ -98,17 +98,20 @@ def contact_sheet(bank, items, samples, path, rows: int = 10) -> None:
     save_sheet(cells, path)
 
 
-def evaluate_pairs(cfg: FoundryConfig) -> dict:
+def evaluate_pairs(cfg: FoundryConfig, subjects: str = "heldout") -> dict:
+    """`subjects`: "heldout" for the final numbers, "validation" (never trained on either) to
+    choose designs by; the latter writes eval-pairs-validation.json and its own contact sheet."""
     t0 = time.time()
     nets, scale = trained_nets(cfg)
-    _, held = split()
-    bank = SpriteBank(held)
+    bank = SpriteBank(split()[1] if subjects == "heldout" else validation_split()[1])
+    suffix = "" if subjects == "heldout" else "-validation"
     singles = eval_prompts(len(bank))
     pairs = eval_pairs(len(bank))
     pair_samples = generate(nets, scale, cfg, bank, pairs, seed=SAMPLE_SEED + 7919)
     out_dir = WORK / cfg.name
     result = {
         "config": cfg.name,
+        "subjects": subjects,
         "denoiser_step": trained_step(cfg),
         "single": scene_metrics(bank, singles, generate(nets, scale, cfg, bank, singles)),
         "pairs": {"count": len(pairs), **pair_metrics(nets, bank, pairs, pair_samples)},
@@ -116,9 +119,9 @@ def evaluate_pairs(cfg: FoundryConfig) -> dict:
         # evaluator matches 20–36 px subjects against 52 px references).
         "pairs_ground_truth": pair_metrics(nets, bank, pairs, np.stack([render_pair(bank, a, b, p)[0] for a, b, p in pairs])),
     }
-    contact_sheet(bank, pairs, pair_samples, out_dir / "pairs-contact-sheet.png")
+    contact_sheet(bank, pairs, pair_samples, out_dir / f"pairs-contact-sheet{suffix}.png")
     result["eval_seconds"] = round(time.time() - t0, 1)
-    (out_dir / "eval-pairs.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out_dir / f"eval-pairs{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
     return result
 

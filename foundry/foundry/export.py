@@ -25,7 +25,7 @@ from . import safetensors_io
 from .compat import onnx_export_kwargs
 from .batches import reference_batch
 from .config import IMAGE_SIZE, PACKS, REPO, TINY, FoundryConfig
-from .scene import BACKGROUNDS, NULL_ID, PAIR_IDS, eval_pairs, eval_prompts, PAIR_LAYOUTS, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
+from .scene import BACKGROUNDS, NULL_ID, PAIR_FIRST, PAIR_IDS, eval_pairs, eval_prompts, PAIR_LAYOUTS, POSITIONS, PROMPT_LENGTH, SIZES, SLOT_SPECS, VOCAB_SIZE, background_image
 from .subjects import SpriteBank, split, validation_split
 from .evaluator import build_evaluator
 from .train import build_ae, build_denoiser, build_image_encoder, build_patch_encoder, load
@@ -221,7 +221,7 @@ def write_pack(cfg: FoundryConfig, nets: dict, latent_scale: float, out: Path, m
         "prompt": {
             "length": PROMPT_LENGTH, "null_id": NULL_ID, "slots": SLOT_SPECS,
             # a denoiser grown for two references also takes the layouts, in the position slot
-            **({"layouts": {"slot": "position", "values": [{"id": i, "text": n} for n, i in PAIR_IDS.items()]}} if lat.max_references > 1 else {}),
+            **({"layouts": {"slot": "position", "values": [{"id": i, "text": n, "first": PAIR_FIRST[n]} for n, i in PAIR_IDS.items()]}} if lat.max_references > 1 else {}),
         },
         "roles": roles,
         "evaluators": evaluators,

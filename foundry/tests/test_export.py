@@ -52,6 +52,7 @@ def test_committed_tiny_pack_is_current(fresh):
     _, manifest = fresh
     committed = json.loads((PACKS / "tiny" / "manifest.json").read_text())
     assert {r: e["sha256"] for r, e in committed["roles"].items()} == {r: e["sha256"] for r, e in manifest["roles"].items()}
+    assert committed["prompt"] == manifest["prompt"]
 
 
 def test_committed_engine_fixture_is_current():

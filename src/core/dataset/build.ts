@@ -2,8 +2,12 @@
  * Builds a preference dataset with a pack's own networks (any `RunRole`: the inference worker's
  * sessions or ORT in Node): per reference the image tokens and the VAE latent, then per prompt and
  * seed one generated image from the current adapter, and the quality maps of that image against
- * the reference in both directions (`m_gen`, `m_ref`; core/quality/maps.ts).
+ * the reference in both directions (`m_gen`, `m_ref`; core/quality/maps.ts). A two-subject
+ * dataset generates each pair of references in one image and keeps per-subject maps
+ * (core/quality/subjects.ts).
  */
+
+import { concatReferences } from "../engine/references";
 import {
   type AdapterTensors,
   encodePrompt,
@@ -13,12 +17,14 @@ import {
   generate,
   type PromptChoice,
   type RunRole,
+  referenceOrder,
 } from "../generate";
 import { feed } from "../pack/feeds";
 import { type Manifest, roleInput, roleOutput } from "../pack/manifest";
 import { patchQualityCpu } from "../quality/cpu";
 import { normalizeChannels, packEncoderSpec, patchFeatures } from "../quality/encoder-spec";
-import { patchQualityMaps, type RefWeightMode } from "../quality/maps";
+import { type Grid, patchQualityMaps, type RefWeightMode } from "../quality/maps";
+import { NO_OWNER, ownersFromLayout, subjectMaps } from "../quality/subjects";
 import type { DatasetReference, DatasetSample, PreferenceDataset } from "./types";
 
 export interface BuildReference {
@@ -32,6 +38,12 @@ export interface BuildOptions {
   manifest: Manifest;
   adapter: AdapterTensors;
   references: BuildReference[];
+  /**
+   * Two-subject datasets: pairs of indices into `references` (subject A, subject B), each
+   * generated in one image with every prompt (whose position slot holds a layout) and seed.
+   * Absent: one image per reference, prompt and seed.
+   */
+  pairs?: [number, number][];
   prompts: PromptChoice[];
   /** Seeds per reference and prompt: one generated image each. */
   seeds: number[];
@@ -78,6 +90,27 @@ export async function datasetReference(
   return { id: ref.id, latent, imageTokens, promptIds };
 }
 
+/**
+ * Which subject owns each patch of a two-subject image, from the pack's scene kit: the layout's
+ * two positions and the prompt's sprite size (core/quality/subjects.ts ownersFromLayout). Without
+ * a kit, or with size "any", no patch has an owner, so quality is the best match over both
+ * references and leakage is not penalized.
+ */
+export function layoutOwners(manifest: Manifest, prompt: PromptChoice, grid: Grid): Int8Array {
+  const none = new Int8Array(grid.height * grid.width).fill(NO_OWNER);
+  const kit = manifest.scenes;
+  const slot = manifest.prompt.layouts?.slot ?? "position";
+  const positions = kit?.pairs?.layouts[prompt[slot]];
+  const sprite = kit?.sprites[prompt.size ?? "any"];
+  if (!kit || !positions || !sprite) return none;
+  return ownersFromLayout(
+    positions.map((p) => kit.positions[p]),
+    sprite.px,
+    manifest.image.size,
+    grid,
+  );
+}
+
 export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> {
   const { run, manifest } = o;
   const spec = packEncoderSpec(manifest);
@@ -88,44 +121,67 @@ export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> 
     return patchFeatures(f32(out, spec.output, "patch_encoder"), out[spec.output].dims, spec);
   };
   const ds: PreferenceDataset = { packId: manifest.id, grid, references: [], samples: [] };
-  const total = o.references.length * o.prompts.length * o.seeds.length;
+  const total = (o.pairs?.length ?? o.references.length) * o.prompts.length * o.seeds.length;
   const generateImage =
     o.generateImage ??
     ((_ref: BuildReference, imageTokens: Float32Array, settings: GenerateSettings) =>
       generate({ run, manifest, imageTokens, adapter: o.adapter, settings, signal: o.signal }));
+  const shape = { batch: 1, genPatches: grid.height * grid.width, refPatches: grid.height * grid.width, dim: spec.dim };
+  const add = (sample: DatasetSample, image: Float32Array) => {
+    ds.samples.push(sample);
+    o.onSample?.(ds.samples.length, total, sample, image);
+  };
+  const refFeatures: Float32Array[] = [];
   for (const ref of o.references) {
-    const entry = await datasetReference(run, manifest, ref);
-    const refIndex = ds.references.push(entry) - 1;
-    const refFeatures = await features(ref.tensor);
+    ds.references.push(await datasetReference(run, manifest, ref));
+    refFeatures.push(await features(ref.tensor));
+  }
+  for (const pair of o.pairs ?? []) {
+    if (
+      pair.length !== 2 ||
+      pair.some((k) => !Number.isInteger(k) || k < 0 || k >= o.references.length) ||
+      pair[0] === pair[1]
+    )
+      throw new RangeError(
+        `pair ${JSON.stringify(pair)}: two different reference indices (0–${o.references.length - 1})`,
+      );
+  }
+  const items: [number, number?][] = o.pairs ?? o.references.map((_, k) => [k]);
+  for (const [a, b] of items) {
     for (const prompt of o.prompts) {
+      const order = b === undefined ? [0] : referenceOrder(manifest.prompt, prompt);
+      const subjects = b === undefined ? [a] : [a, b];
+      const tokens = concatReferences(
+        subjects.map((k) => ds.references[k].imageTokens),
+        order,
+      );
       for (const seed of o.seeds) {
         o.signal?.throwIfAborted();
         const settings = { ...o.sampler, prompt, seed, batch: 1 };
-        const gen = await generateImage(ref, entry.imageTokens, settings);
-        const shape = {
-          batch: 1,
-          genPatches: grid.height * grid.width,
-          refPatches: grid.height * grid.width,
-          dim: spec.dim,
-        };
-        const maps = patchQualityMaps(
-          patchQualityCpu(await features(gen.images), refFeatures, shape),
-          0,
-          grid,
-          grid,
-          o.refWeight,
-        );
-        const sample: DatasetSample = {
-          ref: refIndex,
+        const gen = await generateImage(o.references[a], tokens, settings);
+        const genFeatures = await features(gen.images);
+        const common = {
+          ref: a,
           prompt,
           promptIds: encodePrompt(manifest.prompt, prompt).map(Number),
           seed,
           latent: gen.latents,
-          mGen: maps.gen,
-          mRef: maps.ref,
         };
-        ds.samples.push(sample);
-        o.onSample?.(ds.samples.length, total, sample, gen.images);
+        if (b === undefined) {
+          const maps = patchQualityMaps(
+            patchQualityCpu(genFeatures, refFeatures[a], shape),
+            0,
+            grid,
+            grid,
+            o.refWeight,
+          );
+          add({ ...common, mGen: maps.gen, mRef: maps.ref }, gen.images);
+        } else {
+          const owners = layoutOwners(manifest, prompt, grid);
+          const maps = subjectMaps(genFeatures, [refFeatures[a], refFeatures[b]], grid, spec.dim, owners, o.refWeight);
+          const second = { ref: b, mRef: maps.ref[1], bFirst: order[0] === 1 };
+          add({ ...common, second, mGen: maps.gen, mRef: maps.ref[0] }, gen.images);
+        }
       }
     }
   }

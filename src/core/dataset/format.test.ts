@@ -114,4 +114,34 @@ describe("dataset zip", () => {
       ),
     ).toThrow(/samples\[0\].ref 5 is not a reference index/);
   });
+
+  it("round-trips two-subject samples and refuses a dataset that mixes one and two subjects", () => {
+    const d = stored();
+    d.settings.pairs = [[0, 1]];
+    d.dataset.samples = d.dataset.samples.map((s, j) => ({
+      ...s,
+      ref: 0,
+      second: { ref: 1, mRef: arr(4, 50 + j).map((v) => v / 1e3), bFirst: j === 1 },
+    }));
+    const zip = encodeDatasetZip(d, shapes);
+    expect(Object.keys(unzipSync(zip))).toContain("samples/2/m_ref_b.f32");
+    const { id: _id, ...rest } = d;
+    expect(decodeDatasetZip(zip, shapes)).toEqual(rest);
+    const bad = (bytes: Uint8Array) => () => decodeDatasetZip(bytes, shapes, "x.zip");
+    expect(
+      bad(
+        editJson(zip, (h) => {
+          delete (h.samples as { second?: unknown }[])[2].second;
+        }),
+      ),
+    ).toThrow(/samples\[2\]: a dataset holds one- or two-subject samples, not both/);
+    expect(bad(rezip(zip, (f) => delete f["samples/1/m_ref_b.f32"]))).toThrow(/missing file samples\/1\/m_ref_b.f32/);
+    expect(
+      bad(
+        editJson(zip, (h) => {
+          (h.samples as { second: { ref: number } }[])[0].second.ref = 0;
+        }),
+      ),
+    ).toThrow(/subjects A and B are the same reference 0/);
+  });
 });

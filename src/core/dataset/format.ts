@@ -17,6 +17,8 @@ export const DATASET_VERSION = 1;
 /** How a dataset was made, kept with it so it can be read and rebuilt. */
 export interface DatasetSettings {
   references: { id: string; label: string; source: "gallery" | "upload" }[];
+  /** A two-subject dataset's pairs of reference indices (subject A, subject B). */
+  pairs?: [number, number][];
   prompts: PromptChoice[];
   seeds: number[];
   sampler: { steps: number; sampler: "ddim" | "euler"; guidanceImage: number; guidancePrompt: number; ipScale: number };
@@ -84,7 +86,14 @@ interface Header {
   settings: DatasetSettings;
   shapes: { latent: number[]; tokens: number[]; grid: [number, number] };
   references: { id: string; promptIds: number[] }[];
-  samples: { ref: number; prompt: PromptChoice; promptIds: number[]; seed: number }[];
+  samples: {
+    ref: number;
+    /** A two-subject sample's subject B (its `m_ref` in m_ref_b.f32). */
+    second?: { ref: number; bFirst: boolean };
+    prompt: PromptChoice;
+    promptIds: number[];
+    seed: number;
+  }[];
 }
 
 export const referencePaths = (i: number) => ({
@@ -96,6 +105,7 @@ export const samplePaths = (j: number) => ({
   latent: `samples/${j}/latent.f32`,
   mGen: `samples/${j}/m_gen.f32`,
   mRef: `samples/${j}/m_ref.f32`,
+  mRefB: `samples/${j}/m_ref_b.f32`,
   image: `samples/${j}/image.png`,
 });
 
@@ -120,7 +130,13 @@ export function encodeDatasetZip(d: StoredDataset, shapes: DatasetShapes): Uint8
     settings: d.settings,
     shapes: { latent: shapes.latent, tokens: shapes.tokens, grid: [ds.grid.height, ds.grid.width] },
     references: ds.references.map((r) => ({ id: r.id, promptIds: r.promptIds })),
-    samples: ds.samples.map((s) => ({ ref: s.ref, prompt: s.prompt, promptIds: s.promptIds, seed: s.seed })),
+    samples: ds.samples.map((s) => ({
+      ref: s.ref,
+      ...(s.second ? { second: { ref: s.second.ref, bFirst: s.second.bFirst } } : {}),
+      prompt: s.prompt,
+      promptIds: s.promptIds,
+      seed: s.seed,
+    })),
   };
   const files: Record<string, Uint8Array> = {
     "dataset.json": new TextEncoder().encode(JSON.stringify(header, null, 2)),
@@ -136,6 +152,7 @@ export function encodeDatasetZip(d: StoredDataset, shapes: DatasetShapes): Uint8
     files[p.latent] = f32Bytes(s.latent);
     files[p.mGen] = f32Bytes(s.mGen);
     files[p.mRef] = f32Bytes(s.mRef);
+    if (s.second) files[p.mRefB] = f32Bytes(s.second.mRef);
     files[p.image] = d.sampleImages[j];
   });
   // PNGs and float noise barely compress; level 1 keeps export fast.
@@ -229,12 +246,31 @@ export function decodeDatasetZip(
       imageTokens: floats(p.tokens, count(shapes.tokens)),
     };
   });
+  const refIndex = (v: unknown, where: string) => {
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= references.length)
+      fail(`${where} ${v} is not a reference index (0–${references.length - 1})`);
+    return v as number;
+  };
+  const twoSubject = h.samples[0]?.second !== undefined;
   const samples: DatasetSample[] = h.samples.map((s, j) => {
     const p = samplePaths(j);
-    if (!Number.isInteger(s.ref) || s.ref < 0 || s.ref >= references.length)
-      fail(`samples[${j}].ref ${s.ref} is not a reference index (0–${references.length - 1})`);
+    refIndex(s.ref, `samples[${j}].ref`);
+    if ((s.second !== undefined) !== twoSubject)
+      fail(
+        `samples[${j}]: a dataset holds one- or two-subject samples, not both (samples[0] has ${twoSubject ? "two" : "one"})`,
+      );
+    const second = s.second && {
+      ref: refIndex(s.second.ref, `samples[${j}].second.ref`),
+      bFirst:
+        typeof s.second.bFirst === "boolean"
+          ? s.second.bFirst
+          : fail(`samples[${j}].second.bFirst must be true or false`),
+      mRef: floats(p.mRefB, count(grid)),
+    };
+    if (second && second.ref === s.ref) fail(`samples[${j}]: subjects A and B are the same reference ${s.ref}`);
     return {
       ref: s.ref,
+      ...(second ? { second } : {}),
       prompt: s.prompt ?? {},
       promptIds: ids(s.promptIds, `samples[${j}]`),
       seed: Number(s.seed),

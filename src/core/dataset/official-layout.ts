@@ -15,6 +15,7 @@ import { describePrompt, encodePrompt, type PromptChoice, type PromptSpec } from
 import type { Grid } from "../quality/maps";
 import { DatasetFormatError, type DatasetShapes, type StoredDataset } from "./format";
 import { gridMap, type LatentMaps, latentMap, MAPS_FILES, readMaps, writeMapsPickle } from "./official-layout-maps";
+import { isTwoSubject } from "./types";
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -62,6 +63,10 @@ export function toOfficialLayout(
   spec: PromptSpec,
 ): Map<string, Uint8Array> {
   const { dataset: ds } = stored;
+  if (isTwoSubject(ds))
+    throw new Error(
+      `dataset "${stored.name}" has two subjects per sample; the official PatchDPO layout holds one reference per image (export it in the studio's format)`,
+    );
   const latent = { height: shapes.latent[1], width: shapes.latent[2] };
   const groups = new Map<string, { ref: number; prompt: string; samples: number[] }>();
   ds.samples.forEach((s, j) => {

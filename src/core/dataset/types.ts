@@ -18,17 +18,41 @@ export interface DatasetReference {
 }
 
 export interface DatasetSample {
-  /** Index into `references`. */
+  /** Index into `references`: the subject, or subject A of a two-subject sample. */
   ref: number;
+  /** A two-subject sample's subject B (multi-subject personalization); absent: one subject. */
+  second?: SecondSubject;
   prompt: Record<string, string>;
   promptIds: number[];
   seed: number;
   /** The generated image's clean latent `[C, H, W]`. */
   latent: Float32Array;
-  /** `m_gen` on the patch grid: best cosine of each generated patch to any reference patch. */
+  /**
+   * `m_gen` on the patch grid: best cosine of each generated patch to any reference patch; of a
+   * two-subject sample, the identity-aware map (core/quality/subjects.ts: a patch that matches
+   * the other subject better than its own loses that excess).
+   */
   mGen: Float32Array;
-  /** `m_ref` on the patch grid (see core/quality/maps.ts for its definitions). */
+  /** `m_ref` on the patch grid (see core/quality/maps.ts for its definitions); subject A's of a two-subject sample. */
   mRef: Float32Array;
+}
+
+export interface SecondSubject {
+  /** Index into `references`. */
+  ref: number;
+  /** B's `m_ref`, over the generated patches B owns. */
+  mRef: Float32Array;
+  /** Whether the denoiser takes B's reference first (the layout puts B left or top). */
+  bFirst: boolean;
+}
+
+/** Whether a dataset's samples are two-subject ones (a dataset holds one kind). */
+export const isTwoSubject = (ds: PreferenceDataset): boolean => ds.samples[0]?.second !== undefined;
+
+/** A sample's references in the denoiser's order (indices into `references`). */
+export function sampleReferences(s: DatasetSample): number[] {
+  if (!s.second) return [s.ref];
+  return s.second.bFirst ? [s.second.ref, s.ref] : [s.ref, s.second.ref];
 }
 
 export interface PreferenceDataset {

@@ -38,3 +38,18 @@ export function imageKeys(a: DenoiserArch, tokens: F32, batch: number, refEmbed?
   }
   return { keys: references * a.imageTokens, tokens: out };
 }
+
+/** Several references' image tokens as the denoiser takes them: `tokens[order[0]]`, then `tokens[order[1]]`… */
+export function concatReferences(
+  tokens: Float32Array[],
+  order: readonly number[] = tokens.map((_, k) => k),
+): Float32Array {
+  if (order.length !== tokens.length) throw new RangeError(`${tokens.length} references, ${order.length} in the order`);
+  const out = new Float32Array(tokens.reduce((n, t) => n + t.length, 0));
+  let at = 0;
+  for (const k of order) {
+    out.set(tokens[k], at);
+    at += tokens[k].length;
+  }
+  return out;
+}

@@ -12,9 +12,16 @@ export interface PromptSpec {
   slots: PromptSlot[];
   /**
    * Two-subject layouts ("A left, B right"…) of a denoiser grown for two references: values of
-   * slot `slot` besides its own, with ids after the single-subject vocabulary.
+   * slot `slot` besides its own, with ids after the single-subject vocabulary. `first` is the
+   * subject whose reference the denoiser takes first: the one placed left or top.
    */
-  layouts?: { slot: string; values: { id: number; text: string }[] };
+  layouts?: { slot: string; values: LayoutValue[] };
+}
+
+export interface LayoutValue {
+  id: number;
+  text: string;
+  first: "A" | "B";
 }
 
 /** Slot name → value text or "any". Missing slots mean "any". */
@@ -39,6 +46,20 @@ export function encodePrompt(spec: PromptSpec, choice: PromptChoice): bigint[] {
     }
     return BigInt(value.id);
   });
+}
+
+/**
+ * The order in which the denoiser takes the references of subjects A and B (indices 0 and 1)
+ * under a two-subject prompt: its layout's `first` subject, then the other.
+ */
+export function referenceOrder(spec: PromptSpec, choice: PromptChoice): [number, number] {
+  const slot = spec.layouts?.slot;
+  const layout = slot === undefined ? undefined : spec.layouts?.values.find((v) => v.text === choice[slot]);
+  if (!layout) {
+    const names = spec.layouts?.values.map((v) => v.text).join(", ") ?? "none: the pack takes one reference";
+    throw new Error(`two subjects need a layout in the prompt's ${slot ?? "position"} slot (layouts: ${names})`);
+  }
+  return layout.first === "A" ? [0, 1] : [1, 0];
 }
 
 export function describePrompt(spec: PromptSpec, choice: PromptChoice): string {

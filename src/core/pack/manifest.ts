@@ -153,7 +153,7 @@ export interface Manifest {
     null_id: number;
     slots: { name: string; any_id: number; values: { id: number; text: string }[] }[];
     /** Two-subject layouts as values of one slot (core/generate/prompt.ts PromptSpec). */
-    layouts?: { slot: string; values: { id: number; text: string }[] };
+    layouts?: { slot: string; values: { id: number; text: string; first: "A" | "B" }[] };
   };
   roles: Roles;
   gallery?: { heldout: GalleryEntry[]; train: GalleryEntry[] };
@@ -427,6 +427,12 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
         if (!val) return;
         c.number(c.field(val, "id", vp), `${vp}.id`, { integer: true, min: 0 });
         c.string(c.field(val, "text", vp), `${vp}.text`);
+        const first = c.field(val, "first", vp);
+        if (first !== undefined && first !== "A" && first !== "B")
+          c.fail(
+            `${vp}.first`,
+            `must be "A" or "B" (the subject whose reference comes first), got ${JSON.stringify(first)}`,
+          );
       });
     }
   }

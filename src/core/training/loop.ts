@@ -4,7 +4,7 @@
  * from a checkpoint continues the same sequence — runs one engine step, reports progress, takes
  * checkpoints and refuses to continue from a non-finite loss or adapter.
  */
-import type { PreferenceDataset } from "../dataset/types";
+import { type DatasetSample, isTwoSubject, type PreferenceDataset } from "../dataset/types";
 import { dpoLoss, perSampleMse } from "../engine/objectives";
 import type { OptimizerState } from "../engine/optim";
 import type { AdapterTrainer, Objective, TrainingBatch } from "../engine/trainer";
@@ -78,9 +78,10 @@ export class NonFiniteError extends Error {
   }
 }
 
-/** Which samples a DPO-by-quality step may pair with a sample: others of the same reference. */
+/** Which samples a DPO-by-quality step may pair with a sample: others of the same reference (or pair). */
 function partners(ds: PreferenceDataset): number[][] {
-  return ds.samples.map((s, i) => ds.samples.flatMap((o, j) => (j !== i && o.ref === s.ref ? [j] : [])));
+  const same = (a: DatasetSample, b: DatasetSample) => a.ref === b.ref && a.second?.ref === b.second?.ref;
+  return ds.samples.map((s, i) => ds.samples.flatMap((o, j) => (j !== i && same(o, s) ? [j] : [])));
 }
 
 /** Throws when the dataset cannot feed the configured loss, or the batch size is not a count. */
@@ -88,8 +89,17 @@ export function checkDataset(ds: PreferenceDataset, { loss, batchSize }: TrainCo
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
   if (ds.samples.length === 0) throw new Error("the dataset has no generated images");
+  const two = isTwoSubject(ds);
+  if (ds.samples.some((s) => (s.second !== undefined) !== two))
+    throw new Error("the dataset mixes one- and two-subject samples; a dataset holds one kind");
+  if (two && loss.method === "dpo" && loss.pairing === "reference")
+    throw new Error(
+      "image-level DPO with the reference as winner needs one reference per image; on a two-subject dataset pair by quality",
+    );
   if (loss.method === "dpo" && loss.pairing === "quality" && partners(ds).some((p) => p.length === 0))
-    throw new Error("DPO by quality needs at least two generated images per reference");
+    throw new Error(
+      `DPO by quality needs at least two generated images per ${two ? "pair of references" : "reference"}`,
+    );
 }
 
 function finite(values: Iterable<Float32Array>): boolean {
@@ -118,6 +128,8 @@ export class StepSource {
   draws(step: number): StepDraw[] {
     const next = uint32Stream((this.config.seed * 1_000_003 + step) >>> 0);
     const n = this.latent.channels * this.latent.height * this.latent.width;
+    // Two-subject steps alternate between the generated image and the references (steps.ts).
+    const part = isTwoSubject(this.ds) ? ({ part: step % 2 === 0 ? "generated" : "references" } as const) : {};
     return Array.from({ length: this.config.batchSize }, () => {
       const sample = next() % this.ds.samples.length;
       const p = this.partners[sample];
@@ -126,6 +138,7 @@ export class StepSource {
         other: p.length ? p[next() % p.length] : undefined,
         timestep: next() % this.alphasCumprod.length,
         noise: gaussian(next(), n),
+        ...part,
       };
     });
   }

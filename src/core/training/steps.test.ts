@@ -152,3 +152,69 @@ describe("losses through the tiny denoiser (CPU engine)", { timeout: 300_000 }, 
     expect(mergeSteps(steps.slice(0, 1))).toBe(steps[0]);
   });
 });
+
+describe("two-subject samples", () => {
+  // Two references (tokens 0.5 and 0.25, one value each), one pair sample whose layout puts B first.
+  const ds: PreferenceDataset = {
+    packId: "hand",
+    grid: { height: 1, width: 2 },
+    references: [
+      { id: "a", latent: Float32Array.of(1, 0, 0, 1), imageTokens: Float32Array.of(0.5), promptIds: [0] },
+      { id: "b", latent: Float32Array.of(0, 0, 1, 1), imageTokens: Float32Array.of(0.25), promptIds: [0] },
+    ],
+    samples: [
+      {
+        ref: 0,
+        second: { ref: 1, mRef: Float32Array.of(1, 0.5), bFirst: true },
+        prompt: {},
+        promptIds: [3],
+        seed: 0,
+        latent: Float32Array.of(0, 1, 1, 0),
+        mGen: Float32Array.of(0.5, 1),
+        mRef: Float32Array.of(0.25, 0),
+      },
+    ],
+  };
+  const noise = Float32Array.of(1, -1, 0, 2);
+  const draw = (part: "generated" | "references") => ({ sample: 0, noise, timestep: 0, part });
+  const alphas = Float64Array.of(0.64);
+  const latent = { channels: 1, height: 2, width: 2 };
+
+  it("conditions the generated image on both references in the denoiser's order, its weight doubled", () => {
+    const { batch, objective } = buildStep(ds, draw("generated"), options("patchdpo"), latent, alphas);
+    expect(objective).toEqual({ kind: "mse" });
+    expect([...batch.inputs.imageTokens]).toEqual([0.25, 0.5]);
+    expect([...batch.inputs.promptIds]).toEqual([3]);
+    expect([...(batch.weight ?? [])]).toEqual([1, 2, 1, 2]);
+  });
+
+  it("trains each reference on its own token with its own m_ref", () => {
+    const { batch } = buildStep(ds, draw("references"), options("patchdpo"), latent, alphas);
+    expect([...batch.inputs.imageTokens]).toEqual([0.5, 0.25]);
+    expect([...batch.inputs.promptIds]).toEqual([0, 0]);
+    // 2·(1 − w_ref) per column: A (0.25, 0) → (1.5, 2); B (1, 0.5) → (0, 1).
+    expect([...(batch.weight ?? [])]).toEqual([1.5, 2, 1.5, 2, 0, 1, 0, 1]);
+  });
+
+  it("averages to mean[w_gen·r_gen²] + ½Σ_k mean[(1 − w_ref,k)·r_ref,k²] over its two parts", () => {
+    const rGen = Float32Array.of(1, 2, -1, 0);
+    const rA = Float32Array.of(2, 1, 0, 1);
+    const rB = Float32Array.of(1, 1, 3, -2);
+    const loss = (part: "generated" | "references", residuals: Float32Array[]) => {
+      const { batch } = buildStep(ds, draw(part), options("patchdpo"), latent, alphas);
+      const pred = batch.target.map((t, i) => t + residuals[Math.floor(i / 4)][i % 4]);
+      return weightedMse(pred, batch.target, batch.weight).loss;
+    };
+    const mean = (r: Float32Array, w: number[]) => r.reduce((s, v, i) => s + w[i] * v * v, 0) / r.length;
+    const want = mean(rGen, [0.5, 1, 0.5, 1]) + 0.5 * (mean(rA, [0.75, 1, 0.75, 1]) + mean(rB, [0, 0.5, 0, 0.5]));
+    expect((loss("generated", [rGen]) + loss("references", [rA, rB])) / 2).toBeCloseTo(want, 6);
+  });
+
+  it("keeps the bounded form's winners before its losers and refuses DPO by reference", () => {
+    const { batch, objective } = buildStep(ds, draw("references"), options("patchdpo-bounded"), latent, alphas);
+    expect(objective.kind).toBe("dpo");
+    expect([...batch.inputs.imageTokens]).toEqual([0.5, 0.25, 0.5, 0.25]);
+    expect([...(batch.weight ?? [])].slice(8)).toEqual(Array(8).fill(0));
+    expect(() => buildStep(ds, draw("generated"), options("dpo"), latent, alphas)).toThrow(/by quality/);
+  });
+});

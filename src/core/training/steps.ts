@@ -27,10 +27,24 @@
  *   reference vs the generated image (`pairing: "reference"`), or the better vs the worse of two
  *   images generated from one reference by mean patch quality (`pairing: "quality"`).
  * - `mse` — plain fine-tuning: `L = mean[r²]` over the same items as `patchdpo`, unweighted.
+ *
+ * Two-subject samples (multi-subject personalization) condition the generated image on both
+ * references (in the denoiser's order) and `w_gen` comes from the identity-aware `m_gen`; the
+ * reference term has one item per reference, each conditioned on its own reference alone with
+ * `w_ref` from that subject's `m_ref`. An engine batch holds one reference count, so a step takes
+ * one part of the loss, by `StepDraw.part` (the loop alternates them): the generated image with
+ * its term's weight doubled, or both references, whose mean over the two items is the single-
+ * subject reference term averaged over A and B. Over two steps the expected loss is the
+ * single-subject loss with that averaged reference term: for `patchdpo`
+ * `L = mean[w_gen ⊙ r_gen²] + ½ Σ_k mean[(1 − w_ref,k) ⊙ r_ref,k²]`; `patchdpo-bounded` averages
+ * its generated softplus with the mean of the two references' softpluses; `mse` the same
+ * unweighted. `dpo` pairs two generated images by quality only: no single image is both
+ * references, so the reference cannot be the winner.
  */
 
-import { type DatasetSample, meanQuality, type PreferenceDataset } from "../dataset/types";
+import { type DatasetSample, meanQuality, type PreferenceDataset, sampleReferences } from "../dataset/types";
 import type { DenoiserInputs } from "../engine/denoiser";
+import { concatReferences } from "../engine/references";
 import type { Objective, TrainingBatch } from "../engine/trainer";
 import { type LatentShape, qualityWeights, signedParts, toLatent, type WeightOptions } from "./weights";
 
@@ -65,6 +79,8 @@ export interface StepDraw {
   /** ε, one latent's worth, shared by every item. */
   noise: Float32Array;
   timestep: number;
+  /** Two-subject samples: the part of the loss this step takes (module comment); default "generated". */
+  part?: "generated" | "references";
 }
 
 export interface LossStep {
@@ -120,9 +136,12 @@ export function buildStep(
   const gen = ds.samples[draw.sample];
   const ref = ds.references[gen.ref];
   const w = (m: Float32Array) => toLatent(qualityWeights(m, o.weights), ds.grid, latent);
+  const imageTokens = gen.second
+    ? concatReferences(sampleReferences(gen).map((k) => ds.references[k].imageTokens))
+    : ref.imageTokens;
   const genItem = (s: DatasetSample, weight: Float32Array | null): Item => ({
     latent: s.latent,
-    imageTokens: ref.imageTokens,
+    imageTokens,
     promptIds: s.promptIds,
     weight,
   });
@@ -134,6 +153,28 @@ export function buildStep(
   });
   const batch = (items: Item[]) => stack(items, draw, alphasCumprod, ipScale);
   const dpo: Objective = { kind: "dpo", beta: o.beta };
+  if (gen.second && o.method !== "dpo") {
+    const wGen = w(gen.mGen);
+    const subjects = [
+      { ref: ds.references[gen.ref], mRef: gen.mRef },
+      { ref: ds.references[gen.second.ref], mRef: gen.second.mRef },
+    ];
+    const refItems = (weight: (mRef: Float32Array) => Float32Array | null): Item[] =>
+      subjects.map(({ ref: r, mRef }) => ({ ...r, weight: weight(mRef) }));
+    if (o.useReference && draw.part === "references") {
+      if (o.method === "mse") return { batch: batch(refItems(() => null)), objective: { kind: "mse" } };
+      if (o.method === "patchdpo")
+        return { batch: batch(refItems((m) => w(m).map((v) => 2 * (1 - v)))), objective: { kind: "mse" } };
+      const zero = new Float32Array(wGen.length);
+      return { batch: batch([...refItems((m) => w(m).map((v) => 1 - v)), ...refItems(() => zero)]), objective: dpo };
+    }
+    const twice = o.useReference ? 2 : 1;
+    if (o.method === "mse") return { batch: batch([genItem(gen, null)]), objective: { kind: "mse" } };
+    if (o.method === "patchdpo")
+      return { batch: batch([genItem(gen, scaled(wGen, twice))]), objective: { kind: "mse" } };
+    const { positive, negative } = signedParts(wGen);
+    return { batch: batch([genItem(gen, positive), genItem(gen, negative)]), objective: dpo };
+  }
 
   switch (o.method) {
     case "mse":
@@ -159,10 +200,14 @@ export function buildStep(
       };
     }
     case "dpo": {
-      if (o.pairing === "reference") return { batch: batch([refItem(null), genItem(gen, null)]), objective: dpo };
+      if (o.pairing === "reference") {
+        if (gen.second) throw new Error("image-level DPO on two-subject samples pairs generated images by quality");
+        return { batch: batch([refItem(null), genItem(gen, null)]), objective: dpo };
+      }
       if (draw.other === undefined) throw new Error("dpo by quality needs a second sample of the same reference");
       const other = ds.samples[draw.other];
-      if (other.ref !== gen.ref) throw new Error("dpo by quality compares two samples of the same reference");
+      if (other.ref !== gen.ref || other.second?.ref !== gen.second?.ref)
+        throw new Error("dpo by quality compares two samples of the same reference (or pair of references)");
       const [winner, loser] = meanQuality(gen) >= meanQuality(other) ? [gen, other] : [other, gen];
       return { batch: batch([genItem(winner, null), genItem(loser, null)]), objective: dpo };
     }
