@@ -184,14 +184,14 @@ describe("two-subject samples", () => {
     const { batch, objective } = buildStep(ds, draw("generated"), options("patchdpo"), latent, alphas);
     expect(objective).toEqual({ kind: "mse" });
     expect([...batch.inputs.imageTokens]).toEqual([0.25, 0.5]);
-    expect([...batch.inputs.promptIds]).toEqual([3]);
+    expect(Array.from(batch.inputs.promptIds)).toEqual([3]);
     expect([...(batch.weight ?? [])]).toEqual([1, 2, 1, 2]);
   });
 
   it("trains each reference on its own token with its own m_ref", () => {
     const { batch } = buildStep(ds, draw("references"), options("patchdpo"), latent, alphas);
     expect([...batch.inputs.imageTokens]).toEqual([0.5, 0.25]);
-    expect([...batch.inputs.promptIds]).toEqual([0, 0]);
+    expect(Array.from(batch.inputs.promptIds)).toEqual([0, 0]);
     // 2·(1 − w_ref) per column: A (0.25, 0) → (1.5, 2); B (1, 0.5) → (0, 1).
     expect([...(batch.weight ?? [])]).toEqual([1.5, 2, 1.5, 2, 0, 1, 0, 1]);
   });
