@@ -11,6 +11,8 @@ export interface BuildRequest {
   manifest: Manifest;
   /** Each reference as the image encoder sees it (fitted to the pack's size). */
   references: (DatasetSettings["references"][number] & { image: RgbaImage })[];
+  /** A two-subject dataset's pairs of reference indices (subject A, subject B); absent: one subject per image. */
+  pairs?: [number, number][];
   prompts: DatasetSettings["prompts"];
   seeds: number[];
   sampler: DatasetSettings["sampler"];

@@ -63,6 +63,7 @@ const api: DatasetApi = {
             id: r.id,
             tensor: imageToTensor(r.image, manifest.image, r.label),
           })),
+          pairs: req.pairs,
           prompts: req.prompts,
           seeds: req.seeds,
           sampler: req.sampler,
@@ -84,6 +85,7 @@ const api: DatasetApi = {
           createdAt: new Date().toISOString(),
           settings: {
             references: req.references.map(({ id, label, source }) => ({ id, label, source })),
+            ...(req.pairs ? { pairs: req.pairs } : {}),
             prompts: req.prompts,
             seeds: req.seeds,
             sampler: req.sampler,

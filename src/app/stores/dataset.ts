@@ -7,6 +7,7 @@
 
 import { create } from "zustand";
 import type { BuildRequest, DatasetSummary } from "../../../workers/dataset-api";
+import { consecutivePairs } from "../../core/dataset/build";
 import type { DatasetSettings, StoredDataset } from "../../core/dataset/format";
 import type { PromptChoice, RgbaImage, RunRole } from "../../core/generate";
 import { samplerDefaults } from "../../core/generate/sampler-defaults";
@@ -28,6 +29,8 @@ export interface FormReference {
 export interface DatasetForm {
   name: string;
   references: FormReference[];
+  /** Two subjects per image (two-reference packs): references paired in order, 1 with 2, 3 with 4, … */
+  twoSubjects: boolean;
   prompts: PromptChoice[];
   seeds: string;
   sampler: DatasetSettings["sampler"];
@@ -86,6 +89,7 @@ export async function defaultForm(manifest: Manifest): Promise<DatasetForm> {
   return {
     name: `${manifest.id} dataset`,
     references,
+    twoSubjects: false,
     prompts: [Object.fromEntries(manifest.prompt.slots.map((s) => [s.name, "any"]))],
     seeds: "1-2",
     sampler: samplerDefaults(manifest),
@@ -137,6 +141,7 @@ export const useDataset = create<DatasetState>()((set, get) => ({
           name: form.name,
           manifest,
           references: form.references,
+          ...(form.twoSubjects ? { pairs: consecutivePairs(form.references.length) } : {}),
           prompts: form.prompts,
           seeds,
           sampler: form.sampler,

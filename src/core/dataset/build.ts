@@ -90,6 +90,11 @@ export async function datasetReference(
   return { id: ref.id, latent, imageTokens, promptIds };
 }
 
+/** The studio's pairing of a two-subject dataset's references: 1 with 2, 3 with 4, … (an odd last one is left out). */
+export function consecutivePairs(references: number): [number, number][] {
+  return Array.from({ length: Math.floor(references / 2) }, (_, i) => [2 * i, 2 * i + 1]);
+}
+
 /**
  * Which subject owns each patch of a two-subject image, from the pack's scene kit: the layout's
  * two positions and the prompt's sprite size (core/quality/subjects.ts ownersFromLayout). Without

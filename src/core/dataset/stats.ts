@@ -2,7 +2,7 @@
 import { type QualitySummary, summarizeQuality } from "../quality/summary";
 import type { PreferenceDataset } from "./types";
 
-const mean = (v: ArrayLike<number>) => {
+export const meanOf = (v: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i];
   return v.length ? s / v.length : Number.NaN;
@@ -48,15 +48,15 @@ export function concat(arrays: Float32Array[]): Float32Array {
 }
 
 export function datasetStats(ds: PreferenceDataset, bins = 20): DatasetStats {
-  const samples = ds.samples.map((s) => ({ gen: mean(s.mGen), ref: mean(s.mRef) }));
+  const samples = ds.samples.map((s) => ({ gen: meanOf(s.mGen), ref: meanOf(s.mRef) }));
   const references = ds.references.map((r, i) => {
     const own = samples.filter((_, j) => ds.samples[j].ref === i);
     const gens = own.map((s) => s.gen);
     return {
       id: r.id,
       samples: own.length,
-      gen: mean(gens),
-      ref: mean(own.map((s) => s.ref)),
+      gen: meanOf(gens),
+      ref: meanOf(own.map((s) => s.ref)),
       worst: own.length ? Math.min(...gens) : Number.NaN,
       best: own.length ? Math.max(...gens) : Number.NaN,
     };
@@ -64,8 +64,8 @@ export function datasetStats(ds: PreferenceDataset, bins = 20): DatasetStats {
   return {
     samples,
     references,
-    gen: mean(samples.map((s) => s.gen)),
-    ref: mean(samples.map((s) => s.ref)),
+    gen: meanOf(samples.map((s) => s.gen)),
+    ref: meanOf(samples.map((s) => s.ref)),
     genHistogram: summarizeQuality(concat(ds.samples.map((s) => s.mGen)), bins),
     refHistogram: summarizeQuality(concat(ds.samples.map((s) => s.mRef)), bins),
   };

@@ -22,7 +22,18 @@ export function BuildForm({ manifest }: { manifest: Manifest }) {
   try {
     seeds = parseSeeds(form.seeds);
   } catch {}
-  const total = form.references.length * form.prompts.length * seeds.length;
+  const layouts = manifest.prompt.layouts;
+  const images = form.twoSubjects ? Math.floor(form.references.length / 2) : form.references.length;
+  const total = images * form.prompts.length * seeds.length;
+  // Two subjects put a layout ("A left, B right"…) in its slot; one subject takes that slot's own values.
+  const setTwoSubjects = (on: boolean) => {
+    if (!layouts) return;
+    const isLayout = (v?: string) => layouts.values.some((l) => l.text === v);
+    const prompts = form.prompts.map((p) =>
+      on === isLayout(p[layouts.slot]) ? p : { ...p, [layouts.slot]: on ? layouts.values[0].text : "any" },
+    );
+    set({ twoSubjects: on, prompts });
+  };
   const build = () => {
     try {
       setSeedError(undefined);
@@ -76,6 +87,12 @@ export function BuildForm({ manifest }: { manifest: Manifest }) {
           />
         </label>
       </fieldset>
+      {layouts && (
+        <label className="dataset-two-subjects">
+          <input type="checkbox" checked={form.twoSubjects} onChange={(e) => setTwoSubjects(e.target.checked)} />
+          Two subjects per image: references paired in order (1 with 2, 3 with 4, …) as subjects A and B
+        </label>
+      )}
       <fieldset>
         <legend>Prompts ({form.prompts.length})</legend>
         {form.prompts.map((p, i) => (
@@ -87,8 +104,8 @@ export function BuildForm({ manifest }: { manifest: Manifest }) {
                 value={p[slot.name] ?? "any"}
                 onChange={(e) => setPrompt(i, slot.name, e.target.value)}
               >
-                <option value="any">{slot.name}: any</option>
-                {slot.values.map((v) => (
+                {!(form.twoSubjects && layouts?.slot === slot.name) && <option value="any">{slot.name}: any</option>}
+                {(form.twoSubjects && layouts?.slot === slot.name ? layouts.values : slot.values).map((v) => (
                   <option key={v.id} value={v.text}>
                     {v.text}
                   </option>
@@ -158,7 +175,8 @@ export function BuildForm({ manifest }: { manifest: Manifest }) {
         </div>
       )}
       <p className="muted">
-        {form.references.length} references × {form.prompts.length} prompts × {seeds.length} seeds = {total} images
+        {form.twoSubjects ? `${images} pairs` : `${images} references`} × {form.prompts.length} prompts × {seeds.length}{" "}
+        seeds = {total} images
       </p>
       <button type="button" className="primary" disabled={!!building || total === 0} onClick={build}>
         Build dataset

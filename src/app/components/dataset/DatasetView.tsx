@@ -6,7 +6,8 @@
 
 import { useMemo, useState } from "react";
 import type { DatasetSettings, StoredDataset } from "../../../core/dataset/format";
-import { concat, datasetStats } from "../../../core/dataset/stats";
+import { concat, datasetStats, meanOf } from "../../../core/dataset/stats";
+import { isTwoSubject } from "../../../core/dataset/types";
 import { ColorBar } from "../ColorBar";
 import { Histogram } from "../inspect/Histogram";
 import { HeatmapImage } from "./PngImage";
@@ -21,7 +22,14 @@ function encoderText(e: DatasetSettings["patchEncoder"]): string {
 export function DatasetView({ stored }: { stored: StoredDataset }) {
   const { dataset: ds } = stored;
   const stats = useMemo(() => datasetStats(ds), [ds]);
-  const [map, setMap] = useState<"gen" | "ref" | "none">("gen");
+  const two = isTwoSubject(ds);
+  // A two-subject dataset's rows are its pairs, by subject A: B's id joins A's.
+  const partner = (i: number) => ds.samples.find((s) => s.ref === i)?.second?.ref;
+  const rowLabel = (i: number) => {
+    const b = partner(i);
+    return b === undefined ? ds.references[i].id : `${ds.references[i].id} + ${ds.references[b].id}`;
+  };
+  const [map, setMap] = useState<"gen" | "ref" | "refB" | "none">("gen");
   const shown = map === "ref" ? stats.refHistogram : stats.genHistogram;
   const range: [number, number] = [shown.min, shown.max];
   const [opacity, setOpacity] = useState(0.55);
@@ -34,6 +42,7 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
     <section className="panel" aria-label="Dataset" data-testid="dataset-view" data-samples={ds.samples.length}>
       <h3>
         {stored.name}: {ds.samples.length} images of {ds.references.length} references
+        {two && `, two subjects per image (${stored.settings.pairs?.length ?? "?"} pairs)`}
       </h3>
       <p className="muted">
         Seeds {stored.settings.seeds.join(", ")}; {stored.settings.sampler.sampler} {stored.settings.sampler.steps}{" "}
@@ -53,16 +62,18 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
             </tr>
           </thead>
           <tbody>
-            {stats.references.map((r, i) => (
-              <tr key={`${r.id}-${String(i)}`}>
-                <td>{r.id}</td>
-                <td>{r.samples}</td>
-                <td>{r.gen.toFixed(3)}</td>
-                <td>{r.worst.toFixed(3)}</td>
-                <td>{r.best.toFixed(3)}</td>
-                <td>{r.ref.toFixed(3)}</td>
-              </tr>
-            ))}
+            {stats.references.map((r, i) =>
+              two && r.samples === 0 ? null : (
+                <tr key={`${r.id}-${String(i)}`}>
+                  <td>{rowLabel(i)}</td>
+                  <td>{r.samples}</td>
+                  <td>{r.gen.toFixed(3)}</td>
+                  <td>{r.worst.toFixed(3)}</td>
+                  <td>{r.best.toFixed(3)}</td>
+                  <td>{r.ref.toFixed(3)}</td>
+                </tr>
+              ),
+            )}
             <tr className="total">
               <td>all</td>
               <td>{ds.samples.length}</td>
@@ -88,7 +99,8 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
           Heatmap{" "}
           <select aria-label="Heatmap" value={map} onChange={(e) => setMap(e.target.value as typeof map)}>
             <option value="gen">m_gen over the generated image</option>
-            <option value="ref">m_ref over the reference</option>
+            <option value="ref">m_ref over the reference{two ? " (subject A)" : ""}</option>
+            {two && <option value="refB">m_ref over subject B's reference</option>}
             <option value="none">none</option>
           </select>
         </label>{" "}
@@ -106,37 +118,63 @@ export function DatasetView({ stored }: { stored: StoredDataset }) {
         </label>
       </div>
       <div className="dataset-grid" data-testid="dataset-grid">
-        {ds.references.map((r, i) => (
-          <div key={`${r.id}-${String(i)}`} className="dataset-row">
-            <figure>
-              <HeatmapImage png={stored.referenceImages[i]} label={`reference ${r.id}`} grid={ds.grid} opacity={0} />
-              <figcaption>
-                <strong>{r.id}</strong>
-                <br />
-                mean {stats.references[i].gen.toFixed(3)}
-              </figcaption>
-            </figure>
-            {ds.samples.map((s, j) =>
-              s.ref !== i ? null : (
-                <figure key={String(j)} data-testid="dataset-sample">
+        {ds.references.map((r, i) => {
+          const b = partner(i);
+          if (two && b === undefined) return null;
+          return (
+            <div key={`${r.id}-${String(i)}`} className="dataset-row">
+              <figure>
+                <HeatmapImage png={stored.referenceImages[i]} label={`reference ${r.id}`} grid={ds.grid} opacity={0} />
+                <figcaption>
+                  <strong>{two ? `A: ${r.id}` : r.id}</strong>
+                  <br />
+                  mean {stats.references[i].gen.toFixed(3)}
+                </figcaption>
+              </figure>
+              {b !== undefined && (
+                <figure>
                   <HeatmapImage
-                    png={map === "ref" ? stored.referenceImages[i] : stored.sampleImages[j]}
-                    label={`${r.id} seed ${s.seed}`}
-                    values={map === "gen" ? s.mGen : map === "ref" ? s.mRef : undefined}
+                    png={stored.referenceImages[b]}
+                    label={`reference ${ds.references[b].id}`}
                     grid={ds.grid}
-                    opacity={opacity}
-                    range={range}
+                    opacity={0}
                   />
                   <figcaption>
-                    seed {s.seed}, {promptText(s.prompt)}
-                    <br />
-                    m_gen {stats.samples[j].gen.toFixed(3)} · m_ref {stats.samples[j].ref.toFixed(3)}
+                    <strong>B: {ds.references[b].id}</strong>
                   </figcaption>
                 </figure>
-              ),
-            )}
-          </div>
-        ))}
+              )}
+              {ds.samples.map((s, j) =>
+                s.ref !== i ? null : (
+                  <figure key={String(j)} data-testid="dataset-sample">
+                    <HeatmapImage
+                      png={
+                        map === "ref"
+                          ? stored.referenceImages[i]
+                          : map === "refB" && s.second
+                            ? stored.referenceImages[s.second.ref]
+                            : stored.sampleImages[j]
+                      }
+                      label={`${rowLabel(i)} seed ${s.seed}`}
+                      values={
+                        map === "gen" ? s.mGen : map === "ref" ? s.mRef : map === "refB" ? s.second?.mRef : undefined
+                      }
+                      grid={ds.grid}
+                      opacity={opacity}
+                      range={range}
+                    />
+                    <figcaption>
+                      seed {s.seed}, {promptText(s.prompt)}
+                      <br />
+                      m_gen {stats.samples[j].gen.toFixed(3)} · m_ref {stats.samples[j].ref.toFixed(3)}
+                      {s.second && ` · m_ref B ${meanOf(s.second.mRef).toFixed(3)}`}
+                    </figcaption>
+                  </figure>
+                ),
+              )}
+            </div>
+          );
+        })}
       </div>
     </section>
   );
