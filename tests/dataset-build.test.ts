@@ -6,9 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { nodeRunner } from "../node/ort";
 import { baseAdapter, readManifest } from "../node/packs";
-import { buildDataset, layoutOwners } from "../src/core/dataset/build";
+import { buildDataset } from "../src/core/dataset/build";
 import { meanQuality } from "../src/core/dataset/types";
 import { generate, imageToTensor } from "../src/core/generate";
+import { layoutOwners } from "../src/core/quality/subjects";
 
 const manifest = readManifest("tiny");
 const run = nodeRunner("tiny");

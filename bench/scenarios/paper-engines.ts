@@ -273,7 +273,9 @@ export function torchEngine(s: TorchSetup): PaperEngine {
           if (cell.subject !== subject) continue;
           for (const [m, a] of adapters.entries()) {
             const image = sampled.images[m][k];
-            records.push((await scoreImage({ cell, reference, evaluator: grid.evaluator }, a.id, image)).record);
+            records.push(
+              (await scoreImage({ cell, reference, evaluator: grid.evaluator, manifest }, a.id, image)).record,
+            );
           }
         }
         log(`scored ${subject} (${records.length / adapters.length}/${grid.cells.length} cells)`);

@@ -23,8 +23,8 @@ import { feed } from "../pack/feeds";
 import { type Manifest, roleInput, roleOutput } from "../pack/manifest";
 import { patchQualityCpu } from "../quality/cpu";
 import { normalizeChannels, packEncoderSpec, patchFeatures } from "../quality/encoder-spec";
-import { type Grid, patchQualityMaps, type RefWeightMode } from "../quality/maps";
-import { NO_OWNER, ownersFromLayout, subjectMaps } from "../quality/subjects";
+import { patchQualityMaps, type RefWeightMode } from "../quality/maps";
+import { layoutOwners, subjectMaps } from "../quality/subjects";
 import type { DatasetReference, DatasetSample, PreferenceDataset } from "./types";
 
 export interface BuildReference {
@@ -93,27 +93,6 @@ export async function datasetReference(
 /** The studio's pairing of a two-subject dataset's references: 1 with 2, 3 with 4, … (an odd last one is left out). */
 export function consecutivePairs(references: number): [number, number][] {
   return Array.from({ length: Math.floor(references / 2) }, (_, i) => [2 * i, 2 * i + 1]);
-}
-
-/**
- * Which subject owns each patch of a two-subject image, from the pack's scene kit: the layout's
- * two positions and the prompt's sprite size (core/quality/subjects.ts ownersFromLayout). Without
- * a kit, or with size "any", no patch has an owner, so quality is the best match over both
- * references and leakage is not penalized.
- */
-export function layoutOwners(manifest: Manifest, prompt: PromptChoice, grid: Grid): Int8Array {
-  const none = new Int8Array(grid.height * grid.width).fill(NO_OWNER);
-  const kit = manifest.scenes;
-  const slot = manifest.prompt.layouts?.slot ?? "position";
-  const positions = kit?.pairs?.layouts[prompt[slot]];
-  const sprite = kit?.sprites[prompt.size ?? "any"];
-  if (!kit || !positions || !sprite) return none;
-  return ownersFromLayout(
-    positions.map((p) => kit.positions[p]),
-    sprite.px,
-    manifest.image.size,
-    grid,
-  );
 }
 
 export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> {

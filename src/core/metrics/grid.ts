@@ -13,15 +13,23 @@ import {
   tensorToImage,
 } from "../generate";
 import type { Manifest } from "../pack/manifest";
+import { layoutOwners } from "../quality/subjects";
 import { latentNoise } from "../sampling/rng";
 import type { ImageRecord } from "./aggregate";
 import type { ImageEvaluation, ImageEvaluator } from "./image";
+import { pairPromptOf } from "./scene";
 
 export interface GridCell {
   subject: string;
+  /** A two-subject cell's subject B (`subject` is A; the prompt holds the layout). */
+  second?: string;
   prompt: PromptChoice;
   seed: number;
 }
+
+/** A cell's subject as records name it: `A+B` for two subjects, so that intervals are paired over pairs. */
+export const cellSubject = (c: Pick<GridCell, "subject" | "second">): string =>
+  c.second === undefined ? c.subject : `${c.subject}+${c.second}`;
 
 /** Sampler settings of a comparison (everything but prompt, seed and batch). */
 export type CompareSampler = Omit<GenerateSettings, "prompt" | "seed" | "batch">;
@@ -33,9 +41,13 @@ export const promptKey = (p: PromptChoice): string =>
 export interface CellOptions {
   run: RunRole;
   manifest: Manifest;
-  /** The subject's image tokens (encodeReference) and the fitted reference image. */
+  /**
+   * The subject's image tokens (encodeReference) and the fitted reference image; for a
+   * two-subject cell both references' tokens in the denoiser's order (referenceOrder), and B's image.
+   */
   imageTokens: Float32Array;
   reference: RgbaImage;
+  secondReference?: RgbaImage;
   adapters: { id: string; tensors: AdapterTensors }[];
   cell: GridCell;
   sampler: CompareSampler;
@@ -82,15 +94,26 @@ export async function evaluateCell(o: CellOptions): Promise<CellResult> {
 
 /** Scores one method's image of a cell, however it was generated: its evaluation and its record. */
 export async function scoreImage(
-  o: Pick<CellOptions, "cell" | "reference" | "evaluator">,
+  o: Pick<CellOptions, "cell" | "reference" | "secondReference" | "evaluator" | "manifest">,
   method: string,
   image: RgbaImage,
 ): Promise<{ evaluation: ImageEvaluation; record: ImageRecord }> {
   const { cell } = o;
-  const evaluation = await o.evaluator.evaluate(cell.subject, cell.prompt, o.reference, image);
+  let evaluation: ImageEvaluation;
+  if (cell.second === undefined) evaluation = await o.evaluator.evaluate(cell.subject, cell.prompt, o.reference, image);
+  else {
+    if (!o.secondReference) throw new Error(`cell ${cellSubject(cell)}: no image of subject B's reference`);
+    evaluation = await o.evaluator.evaluatePair(
+      [cell.subject, cell.second],
+      pairPromptOf(o.manifest.prompt, cell.prompt),
+      [o.reference, o.secondReference],
+      image,
+      (grid) => layoutOwners(o.manifest, cell.prompt, grid),
+    );
+  }
   const record = {
     method,
-    subject: cell.subject,
+    subject: cellSubject(cell),
     prompt: promptKey(cell.prompt),
     seed: cell.seed,
     metrics: evaluation.metrics,

@@ -13,11 +13,13 @@
  * - the scene metrics of ./scene.ts.
  */
 import type { RgbaImage } from "../generate";
-import type { EvaluatorName, ScenePrompt } from "../pack/manifest";
+import type { EvaluatorName, PairPrompt, ScenePrompt } from "../pack/manifest";
 import { patchQualityCpu } from "../quality/cpu";
+import type { Grid } from "../quality/maps";
+import { assignSubjects, backgroundPatches, identityLeakage, ownersFromMasks } from "../quality/subjects";
 import { rgbaToHwc, type SceneRenderer } from "../scene/render";
 import { cosine, type Encoded, encodeImage, type ImageEncoder } from "./image-encoder";
-import { sceneMetrics } from "./scene";
+import { PAIR_SCENE_METRICS, pairSceneMetrics, sceneMetrics } from "./scene";
 
 export const PATCH_METRICS = ["patch_quality", "patch_quality_independent", "patch_quality_random"] as const;
 /** Global similarities under user encoders, one slot each in the Compare tab. */
@@ -88,6 +90,26 @@ export function patchQualityOf(gen: Float32Array, ref: Float32Array, dim: number
   return { mean: sum / patches, map: r.genMax };
 }
 
+/** Mean of `values` over the patches `owners` gives to `k` (NaN when it owns none). */
+function ownedMean(values: Float32Array, owners: Int8Array, k: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let j = 0; j < owners.length; j++) {
+    if (owners[j] !== k) continue;
+    sum += values[j];
+    n++;
+  }
+  return n ? sum / n : Number.NaN;
+}
+
+/** Metric keys of two-subject images: per subject `_a`, `_b`, the leakage, and the kit's pair metrics. */
+export function pairMetricKeys(suite: MetricSuite, withScene: boolean): string[] {
+  const patch = Object.keys(suite.patch).flatMap((k) => [k, `${k}_a`, `${k}_b`]);
+  const global = Object.keys(suite.global).flatMap((k) => [`${k}_a`, `${k}_b`]);
+  const leakage = suite.patch.patch_quality_independent ? ["identity_leakage"] : [];
+  return [...patch, ...global, ...leakage, ...(withScene && suite.scene ? PAIR_SCENE_METRICS : [])];
+}
+
 /** The value cached under `key`, made on first use. */
 function cached<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
   if (!cache.has(key)) cache.set(key, make());
@@ -153,6 +175,74 @@ export class ImageEvaluator {
     if (this.suite.scene && this.scenes(subject, prompt)) {
       Object.assign(metrics, sceneMetrics(this.suite.scene, subject, prompt, rgbaToHwc(generated)));
     }
+    return { metrics, maps };
+  }
+
+  /** Whether the two-subject scene metrics apply: a kit with both subjects, the layout and every slot. */
+  pairScenes(a: string, b: string, prompt: PairPrompt): boolean {
+    const s = this.suite.scene;
+    return (
+      !!s?.kit.pairs?.layouts[prompt.layout] &&
+      s.has(a) &&
+      s.has(b) &&
+      s.values("background").includes(prompt.background) &&
+      s.values("size").includes(prompt.size)
+    );
+  }
+
+  /**
+   * A two-subject image (core/quality/subjects.ts): each patch metric as the identity-aware mean
+   * (`key`) and each subject's quality over the patches it owns (`key_a`, `key_b`; owners from the
+   * ground-truth masks where the kit covers the scene, else from the layout), the identity-leakage
+   * rate under the independent evaluator, global similarity to each reference, and the kit's pair
+   * metrics (subject_region_psnr_db_a / _b, scene_psnr_db).
+   */
+  async evaluatePair(
+    subjects: [string, string],
+    prompt: PairPrompt,
+    references: [RgbaImage, RgbaImage],
+    generated: RgbaImage,
+    layoutOwners: (grid: Grid) => Int8Array,
+  ): Promise<ImageEvaluation> {
+    const metrics: Record<string, number> = {};
+    const maps: Record<string, Float32Array> = {};
+    const scene = this.suite.scene;
+    const truth = scene && this.pairScenes(subjects[0], subjects[1], prompt);
+    const generatedBy = new Map<ImageEncoder, Promise<Encoded>>();
+    const encoded = async (enc: ImageEncoder) => ({
+      gen: await cached(generatedBy, enc, () => encodeImage(enc, generated, "generated image")),
+      refs: await Promise.all(subjects.map((s, k) => this.reference(enc, s, references[k]))),
+    });
+    for (const [key, enc] of Object.entries(this.suite.patch) as [string, ImageEncoder][]) {
+      const { gen, refs } = await encoded(enc);
+      const grid = { height: enc.spec.grid[0], width: enc.spec.grid[1] };
+      const owners = truth
+        ? ownersFromMasks(scene.pairMasks(subjects[0], subjects[1], prompt), scene.size, grid)
+        : layoutOwners(grid);
+      const n = grid.height * grid.width;
+      const perRef = refs.map((r) => {
+        const q = patchQualityCpu(gen.patches, r.patches, {
+          batch: 1,
+          genPatches: n,
+          refPatches: n,
+          dim: enc.spec.dim,
+        });
+        return { gen: q.genMax, genMatch: q.genArg };
+      });
+      const background = references.map((r) => backgroundPatches(r, grid, enc.background));
+      const assigned = assignSubjects(perRef, owners, background);
+      metrics[key] = assigned.gen.reduce((s, v) => s + v, 0) / n;
+      metrics[`${key}_a`] = ownedMean(assigned.quality[0], owners, 0);
+      metrics[`${key}_b`] = ownedMean(assigned.quality[1], owners, 1);
+      if (key === "patch_quality_independent") metrics.identity_leakage = identityLeakage(assigned);
+      maps[key] = assigned.gen;
+    }
+    for (const [key, enc] of Object.entries(this.suite.global) as [string, ImageEncoder][]) {
+      const { gen, refs } = await encoded(enc);
+      metrics[`${key}_a`] = cosine(gen.pooled, refs[0].pooled);
+      metrics[`${key}_b`] = cosine(gen.pooled, refs[1].pooled);
+    }
+    if (truth) Object.assign(metrics, pairSceneMetrics(scene, subjects[0], subjects[1], prompt, rgbaToHwc(generated)));
     return { metrics, maps };
   }
 }

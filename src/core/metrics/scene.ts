@@ -5,7 +5,8 @@
  * classifier — the slot value whose render (other slots held at the prompt's) is closest in MSE —
  * the studio's analogue of CLIP-T (does the image follow the prompt).
  */
-import type { PairPrompt, ScenePrompt } from "../pack/manifest";
+import type { PromptChoice } from "../generate/prompt";
+import type { Manifest, PairPrompt, ScenePrompt } from "../pack/manifest";
 import { SCENE_SLOTS, type SceneRenderer, type SceneSlot } from "../scene/render";
 
 export const SCENE_METRICS = [
@@ -95,5 +96,19 @@ export function pairSceneMetrics(
     subject_region_psnr_db_a: psnr(mse(truth, sample, maskA)),
     subject_region_psnr_db_b: psnr(mse(truth, sample, maskB)),
     scene_psnr_db: psnr(mse(truth, sample)),
+  };
+}
+
+/** A scene kit's pair prompt as the studio's prompt choice: the layout in the layouts' slot. */
+export function pairChoice(spec: Manifest["prompt"], p: PairPrompt): PromptChoice {
+  return { background: p.background, [spec.layouts?.slot ?? "position"]: p.layout, size: p.size };
+}
+
+/** A two-subject prompt choice as a scene kit's pair prompt ("any" where the choice has no value). */
+export function pairPromptOf(spec: Manifest["prompt"], choice: PromptChoice): PairPrompt {
+  return {
+    background: choice.background ?? "any",
+    layout: choice[spec.layouts?.slot ?? "position"] ?? "any",
+    size: choice.size ?? "any",
   };
 }

@@ -11,6 +11,8 @@
  * best quality over all references, as in a single-subject scene.
  */
 import type { RgbaImage } from "../generate/image";
+import type { PromptChoice } from "../generate/prompt";
+import type { Manifest } from "../pack/manifest";
 import { patchQualityCpu } from "./cpu";
 import type { Grid, RefWeightMode } from "./maps";
 import { patchQualityMaps } from "./maps";
@@ -190,6 +192,27 @@ export function ownersFromLayout(centres: [number, number][], px: number, size: 
     }
   }
   return owners;
+}
+
+/**
+ * Which subject owns each patch of a two-subject image, from the pack's scene kit: the layout's
+ * two positions and the prompt's sprite size (ownersFromLayout). Without
+ * a kit, or with size "any", no patch has an owner, so quality is the best match over both
+ * references and leakage is not penalized.
+ */
+export function layoutOwners(manifest: Manifest, prompt: PromptChoice, grid: Grid): Int8Array {
+  const none = new Int8Array(grid.height * grid.width).fill(NO_OWNER);
+  const kit = manifest.scenes;
+  const slot = manifest.prompt.layouts?.slot ?? "position";
+  const positions = kit?.pairs?.layouts[prompt[slot]];
+  const sprite = kit?.sprites[prompt.size ?? "any"];
+  if (!kit || !positions || !sprite) return none;
+  return ownersFromLayout(
+    positions.map((p) => kit.positions[p]),
+    sprite.px,
+    manifest.image.size,
+    grid,
+  );
 }
 
 /**
