@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BUDGETS, budgetLabel, METHODS, paperOptions, runPaper } from "../bench/scenarios/paper";
+import { multiOptions, runPaperMulti } from "../bench/scenarios/paper-multi";
 import type { CompareReport } from "../src/core/metrics/report";
 
 describe("paper benchmark", () => {
@@ -161,4 +162,26 @@ describe("paper benchmark", () => {
       expect(timing.stages[stage].cpu_s).toBeGreaterThan(0);
     console.log("standard path on tiny:", JSON.stringify(timing.stages));
   }, 300_000);
+
+  it("--multi: base, DPO and PatchDPO on two-subject pairs, records and intervals by pair", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "paper-multi-")), "report.json");
+    const argv = ["paper", "--multi", "--pack", "tiny", "--pairs", "2", "--prompts", "1", "--seeds", "1"];
+    const o = multiOptions([...argv, "--train-pairs", "2", "--steps", "2", "--sampler-steps", "2", "--out", out]);
+    expect(o.budget).toMatchObject({ pairs: 2, promptsPerPair: 1, seeds: [101], trainPairs: 2, trainSteps: 2 });
+    expect(() => multiOptions(["paper", "--multi", "--steps", "x"])).toThrow(/--steps expects a positive number/);
+    const { report } = await runPaperMulti(o);
+    expect(report.methods.map((m) => m.id)).toEqual(["base", "dpo", "patchdpo"]);
+    const pairs = new Set(report.records.map((r) => r.subject));
+    expect(pairs.size).toBe(2);
+    for (const p of pairs) expect(p).toMatch(/^[^+]+\+[^+]+$/);
+    for (const key of [
+      "subject_region_psnr_db_a",
+      "subject_region_psnr_db_b",
+      "identity_leakage",
+      "patch_quality_independent_a",
+    ])
+      expect(report.metrics).toContain(key);
+    expect(report.paired?.patchdpo.vs_base.identity_leakage.n).toBe(2);
+    expect(JSON.parse(readFileSync(out, "utf8")).settings.two_subjects).toBe(true);
+  });
 });

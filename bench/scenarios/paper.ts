@@ -32,13 +32,11 @@
  * that recipes are tuned off the held-out table; `--methods` and the loss flags are the knobs a
  * sweep turns (bench/sweep.ts), recorded in `settings.overrides`.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { openHfFolder } from "../../node/hf-encoder";
-import { sessionRun, wasmSession } from "../../node/ort";
-import { decodePng } from "../../node/png";
-import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, type Pack } from "../../scripts/train/headless";
+import { DEFAULT_HEADLESS, type HeadlessConfig, openPack } from "../../scripts/train/headless";
 import { datasetReference } from "../../src/core/dataset/build";
 import { globalSlotSpec } from "../../src/core/encoders/hf";
 import { imageToTensor, type PromptChoice, type RgbaImage } from "../../src/core/generate";
@@ -51,13 +49,7 @@ import {
   type MetricSuite,
   missingEvaluatorNote,
 } from "../../src/core/metrics/image";
-import {
-  encodeImage,
-  evaluatorEncoder,
-  type ImageEncoder,
-  imageEncoder,
-  packPatchEncoder,
-} from "../../src/core/metrics/image-encoder";
+import { encodeImage, type ImageEncoder, imageEncoder } from "../../src/core/metrics/image-encoder";
 import {
   buildReport,
   markdownTable,
@@ -65,11 +57,11 @@ import {
   pairedMarkdown,
   type ReportMethod,
 } from "../../src/core/metrics/report";
-import type { EvaluatorName, Manifest } from "../../src/core/pack/manifest";
+import type { Manifest } from "../../src/core/pack/manifest";
 import { patchQualityCpu } from "../../src/core/quality/cpu";
 import { patchQualityMaps } from "../../src/core/quality/maps";
 import { uint32Stream } from "../../src/core/sampling";
-import { loadSceneAssets, SceneRenderer } from "../../src/core/scene/render";
+import type { SceneRenderer } from "../../src/core/scene/render";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../../src/core/training/loop";
 import type { LossOptions } from "../../src/core/training/steps";
 import type { WeightOptions } from "../../src/core/training/weights";
@@ -86,6 +78,8 @@ import {
   type TrainRun,
   torchEngine,
 } from "./paper-engines";
+import { multiOptions, runPaperMulti } from "./paper-multi";
+import { log, packEvaluator, patchEncoderOf, sceneRenderer, stageTimer, trainingSubjects } from "./paper-setup";
 
 /** How a method's training data differs from the pack dataset's. */
 type DataVariant = "pack" | "random_encoder" | "natural_references";
@@ -370,13 +364,6 @@ export function paperOptions(argv: string[]): PaperOptions {
   };
 }
 
-/** One of the pack's evaluators as a metric encoder on its own session; throws when the pack lacks it. */
-function packEvaluator(pack: Pack, name: EvaluatorName): Promise<ImageEncoder> {
-  return evaluatorEncoder(pack.manifest, name, async (e) =>
-    sessionRun(await wasmSession(readFileSync(`${pack.dir}/${e.file}`))),
-  );
-}
-
 /**
  * Model folders (config.json, preprocessor_config.json, onnx/) as the DINO-style / CLIP-I
  * evaluators: DINO-style takes the CLS token, CLIP-I the image embedding (src/core/encoders/hf.ts).
@@ -394,9 +381,6 @@ async function globalEncoders(folders: Partial<Record<GlobalMetric, string>>) {
   }
   return { encoders, sources };
 }
-
-/** The pack's patch encoder on the pack's own sessions. */
-const patchEncoderOf = (pack: Pack) => packPatchEncoder(pack.manifest, (feeds) => pack.run("patch_encoder", feeds));
 
 /**
  * The same generated images with their quality maps recomputed by `enc` against `refs` (one image
@@ -420,53 +404,6 @@ async function remapDataset(d: BuiltDataset, refs: RgbaImage[], enc: ImageEncode
     samples.push({ ...sample, mGen: maps.gen, mRef: maps.ref });
   }
   return { ds: { ...ds, samples }, references: refs, samples: d.samples };
-}
-
-async function sceneRenderer(pack: Pack): Promise<SceneRenderer | undefined> {
-  const kit = pack.manifest.scenes;
-  if (!kit) return undefined;
-  const assets = await loadSceneAssets(kit, async (f) => decodePng(readFileSync(`${pack.dir}/${f}`), f));
-  return new SceneRenderer(kit, assets);
-}
-
-const log = (msg: string) => console.error(`[paper] ${msg}`);
-
-/** CPU seconds of this process and of its children that have exited (Linux: /proc/self/stat cutime, cstime). */
-function cpuSeconds(): number {
-  const { user, system } = process.cpuUsage();
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
-  const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
-  return (user + system) / 1e6 + (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-}
-
-interface StageTime {
-  wall_s: number;
-  cpu_s: number;
-}
-
-/** Runs named stages, logging and keeping each one's wall-clock and CPU time. */
-function stageTimer() {
-  const stages: Record<string, StageTime> = {};
-  const time = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const wall = performance.now();
-    const cpu = cpuSeconds();
-    const result = await fn();
-    stages[name] = { wall_s: (performance.now() - wall) / 1000, cpu_s: cpuSeconds() - cpu };
-    log(`stage ${name}: ${stages[name].wall_s.toFixed(1)} s wall, ${stages[name].cpu_s.toFixed(1)} s CPU`);
-    return result;
-  };
-  return { stages, time };
-}
-
-/**
- * `limit` training subjects: `gallery.train` minus the validation split (kept for tuning recipes),
- * evenly spaced over it, since the gallery is in codepoint order and a prefix would favour the
- * first categories.
- */
-function trainingSubjects(manifest: Manifest, limit: number): string[] {
-  const fit = (manifest.gallery?.train ?? []).filter((e) => !e.validation).map((e) => e.id);
-  if (limit >= fit.length) return fit;
-  return Array.from({ length: limit }, (_, i) => fit[Math.floor((i * fit.length) / limit)]);
 }
 
 /** Prompts per validation subject when the budget asks for every eval prompt (`--full`), as the eval kit has. */
@@ -761,6 +698,20 @@ export const paper: Scenario = {
   description:
     "EmojiBench reproduction: base / DPO / PatchDPO (+ ablations) on held-out (or, --validation, validation) subjects with intervals",
   async run() {
+    if (process.argv.includes("--multi")) {
+      const m = multiOptions(process.argv.slice(2));
+      const { report, timing } = await runPaperMulti(m);
+      return {
+        metrics: {
+          table: meanAndInterval(report.table),
+          pack: m.pack,
+          images: report.records.length,
+          report: m.out,
+          ...timing,
+        },
+        env: { backend: "cpu", adapter: "none", cores: availableParallelism() },
+      };
+    }
     const o = paperOptions(process.argv.slice(2));
     const { report, timing } = await runPaper(o);
     const paired = Object.fromEntries(

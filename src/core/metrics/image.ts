@@ -243,6 +243,8 @@ export class ImageEvaluator {
       metrics[`${key}_b`] = cosine(gen.pooled, refs[1].pooled);
     }
     if (truth) Object.assign(metrics, pairSceneMetrics(scene, subjects[0], subjects[1], prompt, rgbaToHwc(generated)));
+    // A subject that owns no patch (a small sprite, mostly covered) has no per-subject score: left out, not NaN.
+    for (const [k, v] of Object.entries(metrics)) if (!Number.isFinite(v)) delete metrics[k];
     return { metrics, maps };
   }
 }

@@ -1,0 +1,319 @@
+/**
+ * `paper --multi`: PatchDPO on two-subject scenes (multi-subject personalization, issue 19), headless
+ * with the studio's engines (ORT WASM generation, the CPU training engine): the pack's base adapter
+ * → a two-subject preference dataset of training-subject pairs (1 with 2, 3 with 4, … of the
+ * training subjects, every pair with each pair prompt) → base, image-level DPO (two generated
+ * images of a pair, the better by identity-aware quality as winner) and PatchDPO (weights from the
+ * identity-aware `m_gen`, each reference's own term), trained with equal budgets → every adapter
+ * evaluated on the scene kit's held-out pairs (`scenes.pairs.eval`) with fixed seeds and the same
+ * initial noise per cell → per-subject region PSNR, identity leakage and the independent
+ * evaluator's score per subject, with paired intervals over pairs (records name a cell's subject
+ * `A+B`).
+ *
+ *   npm run bench -- paper --multi [--pack DIR] [--validation] [--pairs N] [--prompts N] [--seeds N]
+ *                                  [--train-pairs N] [--steps N] [--lr X] [--sampler-steps N] [--out F]
+ *
+ * `--validation` evaluates on pairs of the validation subjects (never trained on) with seeded
+ * prompts instead, so that the recipe is chosen off the held-out table.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
+import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, type Pack, train } from "../../scripts/train/headless";
+import { buildDataset, consecutivePairs } from "../../src/core/dataset/build";
+import type { PreferenceDataset } from "../../src/core/dataset/types";
+import { concatReferences } from "../../src/core/engine/references";
+import { type AdapterTensors, encodeReference, type PromptChoice, referenceOrder } from "../../src/core/generate";
+import type { ImageRecord } from "../../src/core/metrics/aggregate";
+import { type CompareSampler, cellSubject, evaluateCell, type GridCell } from "../../src/core/metrics/grid";
+import {
+  evaluatorSources,
+  evaluatorSuite,
+  ImageEvaluator,
+  type MetricSuite,
+  pairMetricKeys,
+} from "../../src/core/metrics/image";
+import {
+  buildReport,
+  markdownTable,
+  metricsOf,
+  pairedMarkdown,
+  type ReportMethod,
+} from "../../src/core/metrics/report";
+import { pairChoice } from "../../src/core/metrics/scene";
+import type { Manifest } from "../../src/core/pack/manifest";
+import { uint32Stream } from "../../src/core/sampling";
+import type { LossOptions } from "../../src/core/training/steps";
+import { galleryReferences, tensorImage } from "./paper-engines";
+import { log, packEvaluator, patchEncoderOf, sceneRenderer, stageTimer, trainingSubjects } from "./paper-setup";
+
+export interface MultiBudget {
+  /** Held-out (or validation) pairs, pair prompts per pair, seeds. */
+  pairs: number;
+  promptsPerPair: number;
+  seeds: number[];
+  /** Training pairs of the dataset and its pair prompts (one seed each). */
+  trainPairs: number;
+  trainPrompts: PromptChoice[];
+  trainSteps: number;
+  lr: number;
+  sampler: CompareSampler;
+}
+
+// Every layout, and backgrounds and sizes in turn: the dataset must not teach one layout.
+const TRAIN_PROMPTS: PromptChoice[] = [
+  { background: "green", position: "A left, B right", size: "medium" },
+  { background: "blue", position: "A top, B bottom", size: "small" },
+  { background: "stripes", position: "A right, B left", size: "medium" },
+  { background: "orange", position: "A bottom, B top", size: "small" },
+];
+
+export const MULTI_BUDGET: MultiBudget = {
+  pairs: 49,
+  promptsPerPair: 2,
+  seeds: [101, 102],
+  trainPairs: 64,
+  trainPrompts: TRAIN_PROMPTS,
+  trainSteps: 200,
+  lr: 1e-4,
+  sampler: { steps: 25, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
+};
+
+interface MultiMethod extends ReportMethod {
+  loss?: Partial<LossOptions>;
+}
+
+export const MULTI_METHODS: MultiMethod[] = [
+  { id: "base", label: "base", source: { kind: "base" } },
+  {
+    id: "dpo",
+    label: "DPO (image-level, by quality)",
+    source: { method: "dpo", pairing: "quality" },
+    loss: { method: "dpo", pairing: "quality" },
+  },
+  { id: "patchdpo", label: "PatchDPO", source: { method: "patchdpo" }, loss: { method: "patchdpo" } },
+];
+
+export interface MultiOptions {
+  pack: string;
+  budget: MultiBudget;
+  split: "heldout" | "validation";
+  out: string;
+  command: string;
+}
+
+/** `paper --multi` flags; a malformed number throws naming its flag. */
+export function multiOptions(argv: string[]): MultiOptions {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const positive = (name: string) => {
+    const v = flag(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`--${name} expects a positive number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const b = { ...MULTI_BUDGET };
+  const seeds = positive("seeds");
+  const set = <K extends keyof MultiBudget>(k: K, v: MultiBudget[K] | undefined) => {
+    if (v !== undefined) b[k] = v;
+  };
+  set("pairs", positive("pairs"));
+  set("promptsPerPair", positive("prompts"));
+  set("seeds", seeds ? Array.from({ length: seeds }, (_, i) => 101 + i) : undefined);
+  set("trainPairs", positive("train-pairs"));
+  set("trainSteps", positive("steps"));
+  set("lr", positive("lr"));
+  const samplerSteps = positive("sampler-steps");
+  if (samplerSteps) b.sampler = { ...b.sampler, steps: samplerSteps };
+  const pack = flag("pack") ?? "emoji64";
+  const split = argv.includes("--validation") ? "validation" : "heldout";
+  const first = argv.findIndex((a) => a.startsWith("--"));
+  return {
+    pack,
+    budget: b,
+    split,
+    out:
+      flag("out") ??
+      `bench/out/paper-${pack.split("/").at(-1)}-multi${split === "validation" ? "-validation" : ""}.json`,
+    command: ["npm run bench -- paper", ...(first < 0 ? [] : argv.slice(first))].join(" "),
+  };
+}
+
+/** FNV-1a (32 bit) of a string. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** The evaluation cells: the kit's held-out pairs and their prompts, or validation pairs with seeded prompts. */
+function evaluationCells(manifest: Manifest, o: MultiOptions): { cells: GridCell[]; pairs: [string, string][] } {
+  const b = o.budget;
+  const kit = manifest.scenes?.pairs;
+  const layouts = manifest.prompt.layouts;
+  if (!kit || !layouts)
+    throw new Error(`pack ${manifest.id} has no two-subject scene kit (scenes.pairs, prompt.layouts)`);
+  const items: { a: string; b: string; prompt: PromptChoice }[] = [];
+  if (o.split === "heldout") {
+    for (const e of kit.eval) items.push({ a: e.a, b: e.b, prompt: pairChoice(manifest.prompt, e.prompt) });
+  } else {
+    const ids = (manifest.gallery?.train ?? []).filter((e) => e.validation).map((e) => e.id);
+    const slot = (name: string) => manifest.prompt.slots.find((s) => s.name === name)?.values.map((v) => v.text) ?? [];
+    for (const [i, j] of consecutivePairs(ids.length)) {
+      const next = uint32Stream(fnv1a(`validation pair ${ids[i]} ${ids[j]}`));
+      for (let k = 0; k < b.promptsPerPair; k++) {
+        const pick = (values: string[]) => values[next() % values.length];
+        const prompt = { background: pick(slot("background")), size: pick(slot("size")) };
+        items.push({
+          a: ids[i],
+          b: ids[j],
+          prompt: { ...prompt, [layouts.slot]: pick(layouts.values.map((v) => v.text)) },
+        });
+      }
+    }
+  }
+  const pairs: [string, string][] = [];
+  for (const it of items) if (!pairs.some(([a, bb]) => a === it.a && bb === it.b)) pairs.push([it.a, it.b]);
+  const chosen = pairs.slice(0, b.pairs);
+  const cells = chosen.flatMap(([a, bb]) =>
+    items
+      .filter((it) => it.a === a && it.b === bb)
+      .slice(0, b.promptsPerPair)
+      .flatMap((it) => b.seeds.map((seed) => ({ subject: a, second: bb, prompt: it.prompt, seed }))),
+  );
+  return { cells, pairs: chosen };
+}
+
+async function pairDataset(pack: Pack, subjects: string[], b: MultiBudget): Promise<PreferenceDataset> {
+  return buildDataset({
+    run: pack.run,
+    manifest: pack.manifest,
+    adapter: pack.base,
+    references: galleryReferences(pack, subjects),
+    pairs: consecutivePairs(subjects.length),
+    prompts: b.trainPrompts,
+    seeds: [1],
+    sampler: b.sampler,
+  });
+}
+
+async function evaluate(
+  pack: Pack,
+  adapters: { id: string; tensors: AdapterTensors }[],
+  cells: GridCell[],
+  evaluator: ImageEvaluator,
+  sampler: CompareSampler,
+): Promise<ImageRecord[]> {
+  const { manifest } = pack;
+  const records: ImageRecord[] = [];
+  const tokens = new Map<string, Float32Array>();
+  const refs = new Map<string, ReturnType<typeof tensorImage>>();
+  for (const id of new Set(cells.flatMap((c) => [c.subject, c.second ?? c.subject]))) {
+    const [ref] = galleryReferences(pack, [id]);
+    tokens.set(id, await encodeReference(pack.run, manifest, ref.tensor));
+    refs.set(id, tensorImage(pack, ref.tensor));
+  }
+  for (const [k, cell] of cells.entries()) {
+    const second = cell.second as string;
+    const order = referenceOrder(manifest.prompt, cell.prompt);
+    const r = await evaluateCell({
+      run: pack.run,
+      manifest,
+      imageTokens: concatReferences([tokens.get(cell.subject), tokens.get(second)] as Float32Array[], order),
+      reference: refs.get(cell.subject) as ReturnType<typeof tensorImage>,
+      secondReference: refs.get(second),
+      adapters,
+      cell,
+      sampler,
+      evaluator,
+    });
+    records.push(...r.records);
+    if ((k + 1) % 10 === 0 || k + 1 === cells.length)
+      log(`evaluated ${k + 1}/${cells.length} cells (${cellSubject(cell)})`);
+  }
+  return records;
+}
+
+export async function runPaperMulti(o: MultiOptions) {
+  const started = performance.now();
+  const b = o.budget;
+  const pack = openPack(o.pack);
+  const { manifest } = pack;
+  const { cells, pairs } = evaluationCells(manifest, o);
+  const scene = await sceneRenderer(pack);
+  const independent = manifest.evaluators?.independent ? await packEvaluator(pack, "independent") : undefined;
+  const fromEvaluators = evaluatorSuite({ independent });
+  const suite: MetricSuite = {
+    patch: { patch_quality: patchEncoderOf(pack), ...fromEvaluators.patch },
+    global: {},
+    scene,
+  };
+  const evaluator = new ImageEvaluator(suite);
+  const subjects = trainingSubjects(manifest, 2 * b.trainPairs);
+  const { stages, time } = stageTimer();
+  log(
+    `two subjects: dataset ${Math.floor(subjects.length / 2)} training pairs × ${b.trainPrompts.length} prompts; ${b.trainSteps} steps per method; evaluated on ${pairs.length} ${o.split} pairs (${cells.length} cells)`,
+  );
+  const ds = await time("dataset", () => pairDataset(pack, subjects, b));
+  const config: HeadlessConfig = {
+    ...DEFAULT_HEADLESS,
+    pack: o.pack,
+    subjects,
+    prompts: b.trainPrompts,
+    seeds: [1],
+    sampler: b.sampler,
+    train: { steps: b.trainSteps, lr: b.lr, monitorEvery: 0, checkpointEvery: b.trainSteps, seed: 0 },
+  };
+  const adapters = await time("train", async () => {
+    const out = [];
+    for (const m of MULTI_METHODS) {
+      if (!m.loss) {
+        out.push({ id: m.id, tensors: pack.base });
+        continue;
+      }
+      const t0 = performance.now();
+      const r = await train(pack, ds, { ...config, train: { ...config.train, loss: m.loss as LossOptions } });
+      if (r.stopped) throw new Error(`${m.id}: ${r.stopped}`);
+      log(`trained ${m.id}: ${b.trainSteps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      out.push({ id: m.id, tensors: r.adapter });
+    }
+    return out;
+  });
+  const records = await time("eval", () => evaluate(pack, adapters, cells, evaluator, b.sampler));
+  const report = buildReport({
+    createdAt: new Date().toISOString(),
+    packId: manifest.id,
+    settings: {
+      budget: { ...b, methods: MULTI_METHODS.map((m) => m.id) },
+      two_subjects: true,
+      evaluated_on: o.split,
+      [`${o.split}_pairs`]: pairs.map(([a, bb]) => `${a}+${bb}`),
+      prompts:
+        o.split === "heldout" ? "scenes.pairs.eval, first promptsPerPair per pair" : "seeded per validation pair",
+      training: {
+        ...config.train,
+        dataset: { subjects, pairs: "consecutive (1 with 2, 3 with 4, …)", prompts: b.trainPrompts, seeds: [1] },
+      },
+      evaluators: { patch_quality: "roles.patch_encoder", ...evaluatorSources(fromEvaluators), scene: !!scene },
+      engine: "cpu",
+      threads: availableParallelism(),
+      command: o.command,
+    },
+    methods: MULTI_METHODS.map(({ id, label, source }) => ({ id, label, source })),
+    metrics: metricsOf(records, pairMetricKeys(suite, true)),
+    baseline: "base",
+    pairedAgainst: ["base", "dpo"],
+    records,
+  });
+  mkdirSync(dirname(o.out), { recursive: true });
+  writeFileSync(o.out, JSON.stringify(report, null, 1));
+  console.error(`\nTwo-subject table, pack ${o.pack} (${pairs.length} ${o.split} pairs, ${cells.length} cells):\n`);
+  console.error(markdownTable(report));
+  console.error("\nPaired differences over pairs (Δ [95% t-interval]):\n");
+  console.error(pairedMarkdown(report));
+  console.error(`\nreport: ${o.out}`);
+  return { report, timing: { total_ms: performance.now() - started, stages } };
+}
