@@ -19,8 +19,10 @@ export interface CompareCellRequest {
 }
 
 export interface CompareCellResult {
-  /** The reference as the image encoder saw it. */
+  /** The reference as the image encoder saw it (subject A's in a two-subject cell). */
   reference: RgbaImage;
+  /** A two-subject cell's subject B reference. */
+  secondReference?: RgbaImage;
   /** The ground-truth scene when the pack's scene kit covers this subject and prompt. */
   truth?: RgbaImage;
   /** Per adapter, in request order. */

@@ -7,7 +7,8 @@
  */
 import type * as ort from "onnxruntime-web";
 import { globalSlotSpec } from "../src/core/encoders/hf";
-import { encodeReference, imageToTensor, type RgbaImage, type RunRole } from "../src/core/generate";
+import { concatReferences } from "../src/core/engine/references";
+import { encodeReference, imageToTensor, type RgbaImage, type RunRole, referenceOrder } from "../src/core/generate";
 import { evaluateCell } from "../src/core/metrics/grid";
 import {
   evaluatorSources,
@@ -18,6 +19,7 @@ import {
   missingEvaluatorNote,
 } from "../src/core/metrics/image";
 import { evaluatorEncoder, type ImageEncoder, imageEncoder, packPatchEncoder } from "../src/core/metrics/image-encoder";
+import { pairPromptOf } from "../src/core/metrics/scene";
 import { sha256Hex } from "../src/core/pack/hash";
 import { EVALUATOR_NAMES, type EvaluatorName, type EvaluatorSpec } from "../src/core/pack/manifest";
 import type { EncoderSpec } from "../src/core/quality/encoder-spec";
@@ -145,9 +147,17 @@ export class CompareService {
       suite.global[key as GlobalMetric] = imageEncoder(spec, u.background, (feeds) => runSession(u.session, feeds));
     }
     const { cell } = req;
-    const reference = await this.host.reference(req.packId, cell.subject);
     const run = this.host.run(req.packId);
-    const imageTokens = await encodeReference(run, manifest, imageToTensor(reference, manifest.image, cell.subject));
+    const subjects = cell.second === undefined ? [cell.subject] : [cell.subject, cell.second];
+    const references = await Promise.all(subjects.map((s) => this.host.reference(req.packId, s)));
+    const tokens = [];
+    for (const [k, r] of references.entries())
+      tokens.push(await encodeReference(run, manifest, imageToTensor(r, manifest.image, subjects[k])));
+    const [reference, secondReference] = references;
+    const imageTokens = concatReferences(
+      tokens,
+      cell.second === undefined ? [0] : referenceOrder(manifest.prompt, cell.prompt),
+    );
     const evaluator = new ImageEvaluator(suite);
     const adapters = req.adapters.map(({ id, adapter }) => ({
       id,
@@ -158,18 +168,27 @@ export class CompareService {
       manifest,
       imageTokens,
       reference,
+      secondReference,
       adapters,
       cell,
       sampler: req.sampler,
       evaluator,
       signal,
     });
-    const truth =
-      extras.scene && evaluator.scenes(cell.subject, cell.prompt)
-        ? hwcToRgba(extras.scene.render(cell.subject, cell.prompt), extras.scene.size)
-        : undefined;
+    const scene = extras.scene;
+    const pairPrompt = pairPromptOf(manifest.prompt, cell.prompt);
+    const truth = !scene
+      ? undefined
+      : cell.second !== undefined
+        ? evaluator.pairScenes(cell.subject, cell.second, pairPrompt)
+          ? hwcToRgba(scene.renderPair(cell.subject, cell.second, pairPrompt), scene.size)
+          : undefined
+        : evaluator.scenes(cell.subject, cell.prompt)
+          ? hwcToRgba(scene.render(cell.subject, cell.prompt), scene.size)
+          : undefined;
     return {
       reference,
+      secondReference,
       truth,
       images: r.images,
       maps: r.evaluations.map((e) => e.maps),

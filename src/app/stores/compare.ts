@@ -9,10 +9,10 @@ import type { AdapterInput, LoadedPack } from "../../../workers/inference-api";
 import type { UserEncoderInfo } from "../../../workers/quality-api";
 import type { PromptChoice } from "../../core/generate";
 import { samplerDefaults } from "../../core/generate/sampler-defaults";
-import { type CompareSampler, type GridCell, gridCells } from "../../core/metrics/grid";
+import { type CompareSampler, cellSubject, type GridCell, gridCells } from "../../core/metrics/grid";
 import type { GlobalMetric } from "../../core/metrics/image";
 import { buildReport, type CompareReport, metricsOf } from "../../core/metrics/report";
-import { SCENE_METRICS } from "../../core/metrics/scene";
+import { PAIR_SCENE_METRICS, pairChoice, SCENE_METRICS } from "../../core/metrics/scene";
 import type { Manifest } from "../../core/pack";
 import { inference } from "../services/workers";
 import { type AdapterChoice, useAdapters } from "./adapters";
@@ -30,6 +30,9 @@ export const METRIC_ORDER = [
   "dino",
   "clip_i",
   ...SCENE_METRICS,
+  ...["patch_quality", "patch_quality_independent"].flatMap((k) => [`${k}_a`, `${k}_b`]),
+  "identity_leakage",
+  ...PAIR_SCENE_METRICS,
 ] as const;
 
 export const METRIC_LABELS: Record<string, string> = {
@@ -44,12 +47,22 @@ export const METRIC_LABELS: Record<string, string> = {
   background_acc: "background accuracy",
   position_acc: "position accuracy",
   size_acc: "size accuracy",
+  patch_quality_a: "patch quality of A (pack encoder)",
+  patch_quality_b: "patch quality of B (pack encoder)",
+  patch_quality_independent_a: "patch quality of A (independent evaluator)",
+  patch_quality_independent_b: "patch quality of B (independent evaluator)",
+  identity_leakage: "identity leakage (independent evaluator; lower is better)",
+  subject_region_psnr_db_a: "subject-region PSNR of A (dB)",
+  subject_region_psnr_db_b: "subject-region PSNR of B (dB)",
 };
 
 export interface CompareForm {
   packId: string;
   adapters: string[];
   subjects: string[];
+  /** Two subjects per image (two-reference packs with a pair kit): the held-out pairs, as "A+B". */
+  twoSubjects: boolean;
+  pairs: string[];
   /** "eval": the scene kit's eval prompts per subject; "custom": one prompt for every subject. */
   promptMode: "eval" | "custom";
   promptsPerSubject: number;
@@ -103,6 +116,12 @@ export function heldoutSubjects(m: Manifest): { id: string; name: string }[] {
   return m.gallery?.heldout ?? [];
 }
 
+/** The scene kit's held-out pairs ("A+B"), when the pack takes two references. */
+export function heldoutPairs(m: Manifest): string[] {
+  if (!m.prompt.layouts) return [];
+  return [...new Set((m.scenes?.pairs?.eval ?? []).map((e) => cellSubject({ subject: e.a, second: e.b })))];
+}
+
 export function defaultForm(pack: LoadedPack): CompareForm {
   const m = pack.manifest;
   return {
@@ -111,6 +130,8 @@ export function defaultForm(pack: LoadedPack): CompareForm {
     subjects: heldoutSubjects(m)
       .slice(0, 2)
       .map((s) => s.id),
+    twoSubjects: false,
+    pairs: heldoutPairs(m).slice(0, 2),
     promptMode: m.scenes ? "eval" : "custom",
     promptsPerSubject: 2,
     customPrompt: Object.fromEntries(m.prompt.slots.map((s) => [s.name, s.values[0]?.text ?? "any"])),
@@ -121,10 +142,24 @@ export function defaultForm(pack: LoadedPack): CompareForm {
 
 export function promptsFor(form: CompareForm, m: Manifest, subject: string): PromptChoice[] {
   if (form.promptMode === "custom" || !m.scenes) return [form.customPrompt];
+  if (form.twoSubjects)
+    return (m.scenes.pairs?.eval ?? [])
+      .filter((e) => cellSubject({ subject: e.a, second: e.b }) === subject)
+      .slice(0, form.promptsPerSubject)
+      .map((e) => pairChoice(m.prompt, e.prompt));
   return m.scenes.eval_prompts
     .filter((p) => p.subject === subject)
     .slice(0, form.promptsPerSubject)
     .map((p) => p.prompt);
+}
+
+/** The form's cells: subjects (or pairs "A+B") × their prompts × seeds. */
+export function compareCells(form: CompareForm, m: Manifest): GridCell[] {
+  if (!form.twoSubjects) return gridCells(form.subjects, (s) => promptsFor(form, m, s), form.seeds);
+  return gridCells(form.pairs, (p) => promptsFor(form, m, p), form.seeds).map((c) => {
+    const [subject, second] = c.subject.split("+");
+    return { ...c, subject, second };
+  });
 }
 
 const labelOf = (list: AdapterChoice[], id: string) => list.find((a) => a.id === id)?.label ?? id;
@@ -171,12 +206,13 @@ export const useCompare = create<CompareState>()((set, get) => ({
       set({ error: "Choose at least two adapters to compare." });
       return;
     }
-    if (!form.subjects.length || !form.seeds.length) {
-      set({ error: "Choose at least one held-out subject and one seed." });
+    const units = form.twoSubjects ? form.pairs : form.subjects;
+    if (!units.length || !form.seeds.length) {
+      set({ error: `Choose at least one held-out ${form.twoSubjects ? "pair" : "subject"} and one seed.` });
       return;
     }
     const m = pack.manifest;
-    const cells = gridCells(form.subjects, (s) => promptsFor(form, m, s), form.seeds);
+    const cells = compareCells(form, m);
     set({
       status: "running",
       error: undefined,
@@ -224,15 +260,15 @@ export const useCompare = create<CompareState>()((set, get) => ({
           );
           views.push({ ...result, cell });
           set({ cells: [...views], progress: { done: i + 1, total: cells.length } });
-          progress((i + 1) / cells.length, `cell ${i + 1} of ${cells.length}: ${cell.subject}, seed ${cell.seed}`);
+          progress((i + 1) / cells.length, `cell ${i + 1} of ${cells.length}: ${cellSubject(cell)}, seed ${cell.seed}`);
         }
         const records = views.flatMap((v) => v.records);
         return buildReport({
           createdAt: new Date().toISOString(),
           packId: pack.id,
           settings: {
-            subjects: form.subjects,
-            prompts: Object.fromEntries(form.subjects.map((s) => [s, promptsFor(form, m, s)])),
+            ...(form.twoSubjects ? { two_subjects: true, pairs: form.pairs } : { subjects: form.subjects }),
+            prompts: Object.fromEntries(units.map((s) => [s, promptsFor(form, m, s)])),
             promptMode: form.promptMode,
             seeds: form.seeds,
             sampler: form.sampler,

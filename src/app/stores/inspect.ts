@@ -43,8 +43,8 @@ interface InspectState {
   pinned: number;
   setImage(slot: Slot, image: SelectedImage): void;
   clearSecond(): void;
-  /** Opens a pair from another tab (Compare's grid cells). */
-  open(reference: SelectedImage, generated: SelectedImage): void;
+  /** Opens a pair from another tab (Compare's grid cells), with subject B's reference for a two-subject image. */
+  open(reference: SelectedImage, generated: SelectedImage, second?: SelectedImage): void;
   setError(message: string | undefined): void;
   setUserEncoder(info: UserEncoderInfo | undefined): void;
   /** Uses a registered encoder (Models tab) as the patch encoder, or the pack's (undefined); the choice persists. */
@@ -84,11 +84,11 @@ export const useInspect = create<InspectState>()((set) => ({
 
   setImage: (slot, image) => set({ [slot]: image, error: undefined, pinned: -1 }),
   clearSecond: () => set({ second: undefined, secondResult: undefined }),
-  open: (reference, generated) =>
+  open: (reference, generated, second) =>
     set({
       reference,
       generated,
-      second: undefined,
+      second,
       result: undefined,
       secondResult: undefined,
       error: undefined,

@@ -7,7 +7,14 @@ import type { LoadedPack } from "../../../../workers/inference-api";
 import { describePrompt } from "../../../core/generate";
 import { GLOBAL_METRICS, type GlobalMetric } from "../../../core/metrics/image";
 import { adapterLabel, useAdapters, usePackAdapters } from "../../stores/adapters";
-import { heldoutSubjects, METRIC_LABELS, METRIC_ORDER, promptsFor, useCompare } from "../../stores/compare";
+import {
+  compareCells,
+  heldoutPairs,
+  heldoutSubjects,
+  METRIC_LABELS,
+  METRIC_ORDER,
+  useCompare,
+} from "../../stores/compare";
 import { useEncoders } from "../../stores/encoders";
 import { useSettings } from "../../stores/settings";
 import { loadUserEncoder } from "../../stores/user-encoders";
@@ -158,38 +165,88 @@ export function CompareForm({ pack }: { pack: LoadedPack }) {
   const m = pack.manifest;
   const set = useCompare.getState().setForm;
   const subjects = heldoutSubjects(m);
-  const cells = form.subjects.reduce((n, s) => n + promptsFor(form, m, s).length, 0) * form.seeds.length;
+  const pairs = heldoutPairs(m);
+  const layouts = m.prompt.layouts;
+  const cells = compareCells(form, m).length;
+  const subjectName = (id: string) => subjects.find((x) => x.id === id)?.name ?? id;
+  // Two subjects put a layout in its slot of the one-for-all prompt; one subject takes that slot's values.
+  const setTwoSubjects = (on: boolean) => {
+    const slot = layouts?.slot ?? "position";
+    const isLayout = layouts?.values.some((l) => l.text === form.customPrompt[slot]);
+    const value = on ? (layouts?.values[0]?.text ?? "any") : "any";
+    set({
+      twoSubjects: on,
+      customPrompt: on === !!isLayout ? form.customPrompt : { ...form.customPrompt, [slot]: value },
+    });
+  };
   const packEvaluatorMetrics = METRIC_ORDER.filter((k) => k in (caps?.evaluators ?? {}));
   return (
     <section className="panel compare-form" aria-label="Comparison settings">
       <AdapterPicker packId={pack.id} />
-      <fieldset aria-label="Held-out subjects">
-        <legend>
-          Held-out subjects ({form.subjects.length} of {subjects.length}){" "}
-          <button type="button" onClick={() => set({ subjects: subjects.map((s) => s.id) })}>
-            all
-          </button>{" "}
-          <button type="button" onClick={() => set({ subjects: [] })}>
-            none
-          </button>
-        </legend>
-        <div className="subject-list">
-          {subjects.map((s) => (
-            <label key={s.id} title={s.id}>
-              <input
-                type="checkbox"
-                checked={form.subjects.includes(s.id)}
-                onChange={(e) =>
-                  set({
-                    subjects: e.target.checked ? [...form.subjects, s.id] : form.subjects.filter((x) => x !== s.id),
-                  })
-                }
-              />{" "}
-              {s.name}
-            </label>
-          ))}
-        </div>
-      </fieldset>
+      {pairs.length > 0 && (
+        <label>
+          <input type="checkbox" checked={form.twoSubjects} onChange={(e) => setTwoSubjects(e.target.checked)} /> Two
+          subjects per image (the scene kit's held-out pairs)
+        </label>
+      )}
+      {form.twoSubjects ? (
+        <fieldset aria-label="Held-out pairs">
+          <legend>
+            Held-out pairs ({form.pairs.length} of {pairs.length}){" "}
+            <button type="button" onClick={() => set({ pairs })}>
+              all
+            </button>{" "}
+            <button type="button" onClick={() => set({ pairs: [] })}>
+              none
+            </button>
+          </legend>
+          <div className="subject-list">
+            {pairs.map((p) => {
+              const [a, b] = p.split("+");
+              return (
+                <label key={p} title={p}>
+                  <input
+                    type="checkbox"
+                    checked={form.pairs.includes(p)}
+                    onChange={(e) =>
+                      set({ pairs: e.target.checked ? [...form.pairs, p] : form.pairs.filter((x) => x !== p) })
+                    }
+                  />{" "}
+                  A {subjectName(a)} + B {subjectName(b)}
+                </label>
+              );
+            })}
+          </div>
+        </fieldset>
+      ) : (
+        <fieldset aria-label="Held-out subjects">
+          <legend>
+            Held-out subjects ({form.subjects.length} of {subjects.length}){" "}
+            <button type="button" onClick={() => set({ subjects: subjects.map((s) => s.id) })}>
+              all
+            </button>{" "}
+            <button type="button" onClick={() => set({ subjects: [] })}>
+              none
+            </button>
+          </legend>
+          <div className="subject-list">
+            {subjects.map((s) => (
+              <label key={s.id} title={s.id}>
+                <input
+                  type="checkbox"
+                  checked={form.subjects.includes(s.id)}
+                  onChange={(e) =>
+                    set({
+                      subjects: e.target.checked ? [...form.subjects, s.id] : form.subjects.filter((x) => x !== s.id),
+                    })
+                  }
+                />{" "}
+                {s.name}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      )}
       <fieldset aria-label="Prompts">
         <legend>Prompts</legend>
         <label>
@@ -208,7 +265,7 @@ export function CompareForm({ pack }: { pack: LoadedPack }) {
             value={form.promptsPerSubject}
             onChange={(e) => set({ promptsPerSubject: Math.max(1, Number(e.target.value)) })}
           />{" "}
-          per subject
+          per {form.twoSubjects ? "pair" : "subject"}
         </label>
         <label>
           <input type="radio" checked={form.promptMode === "custom"} onChange={() => set({ promptMode: "custom" })} />{" "}
@@ -222,8 +279,8 @@ export function CompareForm({ pack }: { pack: LoadedPack }) {
               disabled={form.promptMode !== "custom"}
               onChange={(e) => set({ customPrompt: { ...form.customPrompt, [slot.name]: e.target.value } })}
             >
-              <option value="any">any</option>
-              {slot.values.map((v) => (
+              {!(form.twoSubjects && layouts?.slot === slot.name) && <option value="any">any</option>}
+              {(form.twoSubjects && layouts?.slot === slot.name ? layouts.values : slot.values).map((v) => (
                 <option key={v.id}>{v.text}</option>
               ))}
             </select>

@@ -7,6 +7,7 @@
 import { useEffect, useRef } from "react";
 import type { RgbaImage } from "../../../core/generate";
 import type { ImageRecord } from "../../../core/metrics/aggregate";
+import { cellSubject } from "../../../core/metrics/grid";
 import type { Grid } from "../../../core/quality/maps";
 import { type CompareCellView, METRIC_LABELS, useCompare } from "../../stores/compare";
 import { useInspect } from "../../stores/inspect";
@@ -61,8 +62,9 @@ export function CompareGrid({ adapters, labels }: { adapters: string[]; labels: 
     .sort((a, b) => (view.ascending ? key(a) - key(b) : key(b) - key(a)));
   const setView = useCompare.getState().setView;
   const open = (c: CompareCellView, i: number) => {
-    const label = `${labels[adapters[i]] ?? adapters[i]}: ${c.cell.subject}, ${JSON.stringify(c.cell.prompt)}, seed ${c.cell.seed}`;
-    useInspect.getState().open({ rgba: c.reference, label: c.cell.subject }, { rgba: c.images[i], label });
+    const label = `${labels[adapters[i]] ?? adapters[i]}: ${cellSubject(c.cell)}, ${JSON.stringify(c.cell.prompt)}, seed ${c.cell.seed}`;
+    const second = c.secondReference && { rgba: c.secondReference, label: c.cell.second ?? "B" };
+    useInspect.getState().open({ rgba: c.reference, label: c.cell.subject }, { rgba: c.images[i], label }, second);
     useSettings.getState().setTab("inspect");
   };
   return (
@@ -124,9 +126,14 @@ export function CompareGrid({ adapters, labels }: { adapters: string[]; labels: 
         </thead>
         <tbody>
           {rows.map((c) => (
-            <tr key={`${c.cell.subject}|${JSON.stringify(c.cell.prompt)}|${c.cell.seed}`} data-testid="compare-row">
+            <tr
+              key={`${cellSubject(c.cell)}|${JSON.stringify(c.cell.prompt)}|${c.cell.seed}`}
+              data-testid="compare-row"
+            >
               <td className="cell-label">
-                <strong>{c.cell.subject}</strong>
+                <strong>
+                  {c.cell.second === undefined ? c.cell.subject : `A ${c.cell.subject} + B ${c.cell.second}`}
+                </strong>
                 <br />
                 {Object.values(c.cell.prompt).join(", ")}
                 <br />
@@ -134,6 +141,7 @@ export function CompareGrid({ adapters, labels }: { adapters: string[]; labels: 
               </td>
               <td>
                 <Thumb image={c.reference} label={`reference ${c.cell.subject}`} />
+                {c.secondReference && <Thumb image={c.secondReference} label={`reference ${c.cell.second}`} />}
               </td>
               {cells.some((x) => x.truth) && <td>{c.truth && <Thumb image={c.truth} label="ground truth" />}</td>}
               {adapters.map((a, i) => (
@@ -149,7 +157,7 @@ export function CompareGrid({ adapters, labels }: { adapters: string[]; labels: 
                       image={c.images[i]}
                       map={view.heatmaps ? c.maps[i]?.patch_quality : undefined}
                       grid={c.grid}
-                      label={`${labels[a] ?? a}, ${c.cell.subject}, seed ${c.cell.seed}`}
+                      label={`${labels[a] ?? a}, ${cellSubject(c.cell)}, seed ${c.cell.seed}`}
                     />
                   </button>
                   <div className="cell-value">{fmt(metricOf(c.records, a, metric))}</div>
