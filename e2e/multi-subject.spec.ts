@@ -2,7 +2,9 @@
  * Two-subject scenes in Chromium on the tiny pack, whose denoiser takes two references: choose a
  * second subject and a layout on the Generate tab, generate (both references' tokens through
  * onnxruntime-web), and open the image in Inspect with both references: each subject's heatmap and
- * the identity assignment.
+ * the identity assignment. Then the researcher's path on two subjects: a two-subject dataset from
+ * the Dataset tab, PatchDPO trained on it in the training worker (WGSL on SwiftShader), and a
+ * two-subject comparison against the base with per-subject metrics and identity leakage.
  */
 import { expect, test } from "@playwright/test";
 import { openTinyOnWasm, tinyManifest } from "./helpers";
@@ -45,5 +47,71 @@ test("generate a two-subject scene and inspect it against both references", asyn
   await page.getByRole("tab", { name: "Generate" }).click();
   await page.getByLabel("Second subject").selectOption("");
   await expect(position).toHaveValue("any");
+  expect(errors).toEqual([]);
+});
+
+test("a two-subject dataset, PatchDPO on it, and a two-subject comparison", async ({ page, context }, info) => {
+  test.setTimeout(600_000);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await openTinyOnWasm(page, context);
+  await page.getByRole("tab", { name: "Dataset" }).click();
+  await expect(page.getByText("References (4)")).toBeVisible({ timeout: 60_000 });
+  await page.getByLabel("Dataset name").fill("pairs");
+  await page.getByLabel(/Two subjects per image/).check();
+  await expect(page.getByLabel("Prompt 1 position")).toHaveValue("A left, B right");
+  await page.getByLabel("Prompt 1 position").selectOption("A top, B bottom");
+  await page.getByLabel("Seeds").fill("1, 2");
+  await page.getByLabel("Sampler steps").fill("4");
+  await expect(page.getByText("2 pairs × 1 prompts × 2 seeds = 4 images")).toBeVisible();
+  await page.getByRole("button", { name: "Build dataset" }).click();
+  const view = page.getByTestId("dataset-view");
+  await expect(view).toHaveAttribute("data-samples", "4", { timeout: 180_000 });
+  await expect(view).toContainText("two subjects per image (2 pairs)");
+  await expect(view).toContainText(/m_ref B/);
+  await page.screenshot({ path: info.outputPath("multi-dataset.png"), fullPage: true });
+
+  await page.getByRole("tab", { name: "Train" }).click();
+  await page.getByLabel("Training dataset").selectOption({ label: "pairs (4 images, 4 refs, two subjects per image)" });
+  await expect(page.getByTestId("dataset-summary")).toContainText("two subjects per image (2 pairs)");
+  await page.getByLabel("Steps", { exact: true }).fill("6");
+  await page.getByLabel("Checkpoint every").fill("3");
+  await page.getByRole("button", { name: "Start" }).click();
+  const status = page.getByTestId("train-status");
+  await expect(status).toHaveAttribute("data-status", "done", { timeout: 300_000 });
+  const chart = page.locator('figure.metric-chart[data-metric="loss"]');
+  await expect(chart).toHaveAttribute("data-points", "6");
+  // Image-level DPO cannot take the reference as winner with two references per image.
+  await page.getByLabel("Method").selectOption("dpo");
+  await page.getByLabel("DPO pairing").selectOption("reference");
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.getByTestId("train-message")).toContainText(/on a two-subject dataset pair by quality/, {
+    timeout: 60_000,
+  });
+  await page.screenshot({ path: info.outputPath("multi-train.png"), fullPage: true });
+
+  await page.getByRole("tab", { name: "Compare" }).click();
+  const adapters = page.getByRole("group", { name: "Adapters" });
+  await adapters.getByRole("button", { name: "Refresh list" }).click();
+  await adapters.getByLabel(/patchdpo, step 6/).check();
+  await page.getByLabel(/Two subjects per image/).check();
+  const pairs = page.getByRole("group", { name: "Held-out pairs" });
+  await expect(pairs.getByRole("checkbox", { checked: true })).toHaveCount(2);
+  await page.getByLabel("Prompts per subject").fill("1");
+  await page.getByLabel("Seeds", { exact: true }).fill("101");
+  await page.getByLabel("Sampler steps").fill("4");
+  await page.getByRole("button", { name: "Compare", exact: true }).click();
+  const summary = page.getByTestId("compare-summary");
+  const failed = page.getByTestId("compare-error");
+  await expect(summary.or(failed)).toBeVisible({ timeout: 300_000 });
+  await expect(failed).toHaveCount(0);
+  await expect(page.getByTestId("compare-row")).toHaveCount(2);
+  await expect(page.getByTestId("compare-row").first()).toContainText(/A .* \+ B /);
+  for (const label of ["identity leakage", "subject-region PSNR of A", "patch quality (independent evaluator) of B"])
+    await expect(summary).toContainText(label);
+  await page.screenshot({ path: info.outputPath("multi-compare.png"), fullPage: true });
+  // A cell opens in Inspect with both references.
+  await page.getByTestId("compare-cell").first().click();
+  await expect(page.getByTestId("subjects-view")).toBeVisible({ timeout: 60_000 });
   expect(errors).toEqual([]);
 });

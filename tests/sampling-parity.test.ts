@@ -9,7 +9,10 @@ import { describe, expect, it } from "vitest";
 import { createSession, nodeRunner } from "../node/ort";
 import { baseAdapter, loadSafetensors, need, readManifest } from "../node/packs";
 import { relError } from "../src/core/engine/testing/tiny";
-import { bindDenoiser, decodeLatents } from "../src/core/generate";
+import { concatReferences } from "../src/core/engine/references";
+import { bindDenoiser, decodeLatents, referenceOrder } from "../src/core/generate";
+import { pairChoice } from "../src/core/metrics/scene";
+import type { PairPrompt } from "../src/core/pack/manifest";
 import { sample } from "../src/core/sampling";
 
 const packs = ["tiny", "emoji64"].filter((p) => existsSync(`tests/fixtures/sampler-${p}.safetensors`));
@@ -49,6 +52,36 @@ describe.each(packs)("sampler parity: %s", (pack) => {
     expect(relError(out.image_tokens.data as Float32Array, need(fx, "image_tokens").data as Float32Array)).toBeLessThan(
       1e-4,
     );
+  });
+
+  it.skipIf(!fx.has("latent_pair"))("DDIM with two references (in the layout's order) matches", async () => {
+    const z = await sample({
+      denoise: bindDenoiser(run, manifest, baseAdapter(pack), settings.ip_scale),
+      scheduler: manifest.scheduler,
+      sampler: "ddim",
+      steps: settings.steps,
+      guidanceImage: settings.guidance_image,
+      guidancePrompt: settings.guidance_prompt,
+      noise: noise.data as Float32Array,
+      batch,
+      promptIds: need(fx, "prompt_ids_pair").data as BigInt64Array,
+      nullId: manifest.prompt.null_id,
+      imageTokens: need(fx, "image_tokens_pair").data as Float32Array,
+    });
+    expect(relError(z, need(fx, "latent_pair").data as Float32Array)).toBeLessThan(2e-3);
+    // The fixture's tokens are the references in the order the studio passes them.
+    const [a, b] = [0, 1].map((k) => {
+      const t = need(fx, "image_tokens").data as Float32Array;
+      const n = t.length / batch;
+      return t.subarray(k * n, (k + 1) * n);
+    });
+    const prompts = JSON.parse(metadata.pair_prompts) as PairPrompt[];
+    const pairTokens = need(fx, "image_tokens_pair").data as Float32Array;
+    prompts.forEach((p, i) => {
+      const order = referenceOrder(manifest.prompt, pairChoice(manifest.prompt, p));
+      const n = pairTokens.length / batch;
+      expect(pairTokens.subarray(i * n, (i + 1) * n)).toEqual(concatReferences([a, b], order));
+    });
   });
 
   it("DDIM latent and decoded image match", async () => {

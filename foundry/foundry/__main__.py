@@ -61,7 +61,7 @@ def main() -> None:
     elif args.command == "fixtures":
         from .fixtures import write_fixtures
 
-        write_fixtures(include_trained=args.config != "tiny")
+        write_fixtures(include_trained=args.config != "tiny", trained=cfg)
     elif args.command == "hf-fixtures":
         from .hf_replicas.writer import OUT, write_hf_fixtures
 

@@ -31,7 +31,7 @@ from . import safetensors_io
 from .batches import reference_batch, to_model
 from .config import CPU, REPO, TINY, FoundryConfig
 from .export import example_inputs, tiny_nets, trained_nets
-from .scene import Prompt, render, render_pair, subject_alpha
+from .scene import PairPrompt, Prompt, render, render_pair, subject_alpha
 from .schedule import ddim_sample, euler_sample
 from .subjects import SpriteBank, split
 
@@ -126,6 +126,17 @@ def sampler_fixture(nets: dict, cfg: FoundryConfig, latent_scale: float, steps: 
     z_euler = euler_sample(nets["denoiser"], cfg.scheduler, noise, ids, tokens, steps, settings["guidance_image"], settings["guidance_prompt"], torch.ones(1))
     arrays = {"reference": ref, "prompt_ids": ids, "noise": noise, "image_tokens": tokens, "latent": z, "image": image, "latent_euler": z_euler}
     meta = {"settings": json.dumps(settings), "subjects": json.dumps([s.id for s in held[:2]]), "prompts": json.dumps([p.text() for p in prompts])}
+    if cfg.denoiser.max_references > 1:
+        # Two subjects (0 as A, 1 as B) under two layouts: the references in the denoiser's order.
+        pairs = [PairPrompt("blue", "A right, B left", "medium"), PairPrompt("checker", "A top, B bottom", "small")]
+        pair_tokens = torch.stack([torch.cat([tokens[k] for k in p.reference_order()]) for p in pairs])
+        pair_ids = torch.tensor([p.ids() for p in pairs])
+        arrays |= {
+            "prompt_ids_pair": pair_ids,
+            "image_tokens_pair": pair_tokens,
+            "latent_pair": ddim_sample(nets["denoiser"], cfg.scheduler, noise, pair_ids, pair_tokens, steps, settings["guidance_image"], settings["guidance_prompt"], torch.ones(1)),
+        }
+        meta["pair_prompts"] = json.dumps([p.__dict__ for p in pairs])
     return {k: _np(v) for k, v in arrays.items()}, meta
 
 
@@ -165,7 +176,8 @@ def scene_pairs_fixture(pairs: int = 8) -> dict[str, np.ndarray]:
     }
 
 
-def write_fixtures(include_trained: bool = True) -> None:
+def write_fixtures(include_trained: bool = True, trained: FoundryConfig = CPU) -> None:
+    """`trained`: the config the built-in emoji64 pack was exported from."""
     FIXTURES.mkdir(parents=True, exist_ok=True)
     tiny = tiny_nets()
     safetensors_io.save(engine_fixture(tiny, TINY), FIXTURES / "engine-tiny.safetensors", {"pack": "tiny"})
@@ -176,9 +188,9 @@ def write_fixtures(include_trained: bool = True) -> None:
     safetensors_io.save(arrays, FIXTURES / "sampler-tiny.safetensors", {"pack": "tiny", **meta})
     safetensors_io.save(scene_pairs_fixture(), FIXTURES / "scenes-pairs-emoji64.safetensors", {"pack": "emoji64", "layout": "NHWC uint8"})
     if include_trained:
-        nets, scale = trained_nets(CPU)
-        safetensors_io.save(ort_fixture(nets, CPU), FIXTURES / "ort-emoji64.safetensors", {"pack": "emoji64"})
-        arrays, meta = sampler_fixture(nets, CPU, scale, steps=25)
+        nets, scale = trained_nets(trained)
+        safetensors_io.save(ort_fixture(nets, trained), FIXTURES / "ort-emoji64.safetensors", {"pack": "emoji64"})
+        arrays, meta = sampler_fixture(nets, trained, scale, steps=25)
         safetensors_io.save(arrays, FIXTURES / "sampler-emoji64.safetensors", {"pack": "emoji64", **meta})
-        safetensors_io.save(estimator_fixture(nets, CPU, scale), FIXTURES / "estimator-emoji64.safetensors", {"pack": "emoji64", "layout": "NHWC uint8"})
+        safetensors_io.save(estimator_fixture(nets, trained, scale), FIXTURES / "estimator-emoji64.safetensors", {"pack": "emoji64", "layout": "NHWC uint8"})
     print(f"wrote fixtures to {FIXTURES}")

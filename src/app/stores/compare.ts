@@ -21,6 +21,16 @@ import { openEnhanced } from "./enhance";
 import { useSettings } from "./settings";
 import { runTask, useTasks } from "./tasks";
 
+/** Metrics a two-subject image has per subject (`_a`, `_b`; core/metrics/image.ts evaluatePair). */
+const PER_SUBJECT = [
+  "patch_quality",
+  "patch_quality_independent",
+  "global_sim_independent",
+  "patch_quality_random",
+  "dino",
+  "clip_i",
+] as const;
+
 /** Known metric keys in display order. */
 export const METRIC_ORDER = [
   "patch_quality",
@@ -30,12 +40,12 @@ export const METRIC_ORDER = [
   "dino",
   "clip_i",
   ...SCENE_METRICS,
-  ...["patch_quality", "patch_quality_independent"].flatMap((k) => [`${k}_a`, `${k}_b`]),
   "identity_leakage",
   ...PAIR_SCENE_METRICS,
+  ...PER_SUBJECT.flatMap((k) => [`${k}_a`, `${k}_b`]),
 ] as const;
 
-export const METRIC_LABELS: Record<string, string> = {
+const BASE_LABELS: Record<string, string> = {
   patch_quality: "patch quality (pack encoder)",
   patch_quality_independent: "patch quality (independent evaluator)",
   global_sim_independent: "global similarity (independent evaluator)",
@@ -47,13 +57,18 @@ export const METRIC_LABELS: Record<string, string> = {
   background_acc: "background accuracy",
   position_acc: "position accuracy",
   size_acc: "size accuracy",
-  patch_quality_a: "patch quality of A (pack encoder)",
-  patch_quality_b: "patch quality of B (pack encoder)",
-  patch_quality_independent_a: "patch quality of A (independent evaluator)",
-  patch_quality_independent_b: "patch quality of B (independent evaluator)",
   identity_leakage: "identity leakage (independent evaluator; lower is better)",
   subject_region_psnr_db_a: "subject-region PSNR of A (dB)",
   subject_region_psnr_db_b: "subject-region PSNR of B (dB)",
+};
+
+export const METRIC_LABELS: Record<string, string> = {
+  ...BASE_LABELS,
+  ...Object.fromEntries(
+    PER_SUBJECT.flatMap((k) =>
+      (["a", "b"] as const).map((s) => [`${k}_${s}`, `${BASE_LABELS[k]} of ${s.toUpperCase()}`]),
+    ),
+  ),
 };
 
 export interface CompareForm {

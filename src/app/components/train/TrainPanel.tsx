@@ -53,7 +53,7 @@ export function TrainPanel() {
             {datasets.length === 0 && <option value="">no stored dataset</option>}
             {datasets.map((d) => (
               <option key={d.id} value={d.id}>
-                {d.name} ({d.samples} images, {d.references} refs)
+                {d.name} ({d.samples} images, {d.references} refs{d.settings.pairs ? ", two subjects per image" : ""})
               </option>
             ))}
           </select>
@@ -71,6 +71,8 @@ export function TrainPanel() {
           <p data-testid="dataset-summary">
             {chosen.samples} generated images of {chosen.references} references, mean patch quality{" "}
             {chosen.meanGen.toFixed(3)}
+            {chosen.settings.pairs &&
+              `; two subjects per image (${chosen.settings.pairs.length} pairs): the generated image is conditioned on both references, each reference trains on its own, steps alternate the two, and image-level DPO pairs by quality`}
           </p>
         )}
       </fieldset>
