@@ -76,6 +76,11 @@ def grown_denoiser_state(den: torch.nn.Module, state: dict) -> dict:
     GROWN parameters the pack lacks (ref_embed) start from their initial values. Anything else
     that does not fit is an error (load_state_dict says which)."""
     own = den.state_dict()
+    if "ref_embed" in state and state["ref_embed"].shape != own.get("ref_embed", torch.empty(0)).shape:
+        raise ValueError(
+            f"the committed pack's denoiser takes {state['ref_embed'].shape[0]} references; this config's takes "
+            f"{den.c.max_references}: warm-start a config of the pack's shape (e.g. --config cpu-multi)"
+        )
     out = dict(state)
     for name in ("prompt_embed.weight", "prompt_map", "prompt_vec"):
         have, want = state[name], own[name]

@@ -169,10 +169,20 @@ describe("validateManifest", () => {
 
     it("names a prompt layout slot that is not a slot", () => {
       const m = packJson("tiny");
-      m.prompt.layouts = { slot: "place", values: [{ id: 29, text: "A left, B right" }] };
+      m.prompt.layouts = { slot: "place", values: [{ id: 29, text: "A left, B right", first: "A" }] };
       expect(issuesOf(m)).toEqual(['manifest.json: prompt.layouts.slot: "place" is not a prompt slot']);
       m.prompt.layouts.slot = "position";
       expect(validateManifest(m).prompt.layouts?.values[0].id).toBe(29);
+    });
+
+    it("needs each layout's first subject, A or B", () => {
+      const m = packJson("tiny");
+      delete m.prompt.layouts.values[1].first;
+      m.prompt.layouts.values[2].first = "C";
+      expect(issuesOf(m)).toEqual([
+        "manifest.json: prompt.layouts.values[1].first: missing required field",
+        'manifest.json: prompt.layouts.values[2].first: must be "A" or "B" (the subject whose reference comes first), got "C"',
+      ]);
     });
 
     it("names bad two-subject layouts, pair subjects and pair prompt values", () => {
