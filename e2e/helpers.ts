@@ -91,17 +91,23 @@ export async function prepareTinyDataset(page: Page) {
 
 /**
  * On the Compare tab: `adapter` (a label pattern) beside base on the pre-selected held-out
- * subjects, one prompt each, seeds 101 and 102, 4 sampler steps; waits for the summary and
+ * subjects (or, `twoSubjects`, pairs), one prompt each, seeds 101 and 102 (or `seeds`), 4 sampler steps; waits for the summary and
  * returns it (failing on the tab's error box).
  */
-export async function compareWithBase(page: Page, adapter: RegExp) {
+export async function compareWithBase(page: Page, adapter: RegExp, o: { seeds?: string; twoSubjects?: boolean } = {}) {
   await page.getByRole("tab", { name: "Compare" }).click();
   const adapters = page.getByRole("group", { name: "Adapters" });
   await adapters.getByRole("button", { name: "Refresh list" }).click();
   await adapters.getByLabel(adapter).check();
   await expect(adapters.getByLabel(/base/)).toBeChecked();
+  if (o.twoSubjects) {
+    await page.getByLabel(/Two subjects per image/).check();
+    await expect(
+      page.getByRole("group", { name: "Held-out pairs" }).getByRole("checkbox", { checked: true }),
+    ).toHaveCount(2);
+  }
   await page.getByLabel("Prompts per subject").fill("1");
-  await page.getByLabel("Seeds", { exact: true }).fill("101, 102");
+  await page.getByLabel("Seeds", { exact: true }).fill(o.seeds ?? "101, 102");
   await page.getByLabel("Sampler steps").fill("4");
   await page.getByRole("button", { name: "Compare", exact: true }).click();
   const summary = page.getByTestId("compare-summary");

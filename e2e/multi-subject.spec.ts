@@ -7,7 +7,7 @@
  * two-subject comparison against the base with per-subject metrics and identity leakage.
  */
 import { expect, test } from "@playwright/test";
-import { openTinyOnWasm, tinyManifest } from "./helpers";
+import { compareWithBase, openTinyOnWasm, tinyManifest } from "./helpers";
 
 test("generate a two-subject scene and inspect it against both references", async ({ page, context }) => {
   const errors: string[] = [];
@@ -90,21 +90,7 @@ test("a two-subject dataset, PatchDPO on it, and a two-subject comparison", asyn
   });
   await page.screenshot({ path: info.outputPath("multi-train.png"), fullPage: true });
 
-  await page.getByRole("tab", { name: "Compare" }).click();
-  const adapters = page.getByRole("group", { name: "Adapters" });
-  await adapters.getByRole("button", { name: "Refresh list" }).click();
-  await adapters.getByLabel(/patchdpo, step 6/).check();
-  await page.getByLabel(/Two subjects per image/).check();
-  const pairs = page.getByRole("group", { name: "Held-out pairs" });
-  await expect(pairs.getByRole("checkbox", { checked: true })).toHaveCount(2);
-  await page.getByLabel("Prompts per subject").fill("1");
-  await page.getByLabel("Seeds", { exact: true }).fill("101");
-  await page.getByLabel("Sampler steps").fill("4");
-  await page.getByRole("button", { name: "Compare", exact: true }).click();
-  const summary = page.getByTestId("compare-summary");
-  const failed = page.getByTestId("compare-error");
-  await expect(summary.or(failed)).toBeVisible({ timeout: 300_000 });
-  await expect(failed).toHaveCount(0);
+  const summary = await compareWithBase(page, /patchdpo, step 6/, { seeds: "101", twoSubjects: true });
   await expect(page.getByTestId("compare-row")).toHaveCount(2);
   await expect(page.getByTestId("compare-row").first()).toContainText(/A .* \+ B /);
   for (const label of ["identity leakage", "subject-region PSNR of A", "patch quality (independent evaluator) of B"])

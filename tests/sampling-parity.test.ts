@@ -8,8 +8,8 @@ import * as ort from "onnxruntime-web";
 import { describe, expect, it } from "vitest";
 import { createSession, nodeRunner } from "../node/ort";
 import { baseAdapter, loadSafetensors, need, readManifest } from "../node/packs";
-import { relError } from "../src/core/engine/testing/tiny";
 import { concatReferences } from "../src/core/engine/references";
+import { relError } from "../src/core/engine/testing/tiny";
 import { bindDenoiser, decodeLatents, referenceOrder } from "../src/core/generate";
 import { pairChoice } from "../src/core/metrics/scene";
 import type { PairPrompt } from "../src/core/pack/manifest";
@@ -25,8 +25,9 @@ describe.each(packs)("sampler parity: %s", (pack) => {
   const noise = need(fx, "noise");
   const batch = noise.shape[0];
 
-  async function sampleWith(sampler: "ddim" | "euler"): Promise<Float32Array> {
+  async function sampleWith(sampler: "ddim" | "euler", pair = false): Promise<Float32Array> {
     const steps: number[] = [];
+    const suffix = pair ? "_pair" : "";
     const z = await sample({
       denoise: bindDenoiser(run, manifest, baseAdapter(pack), settings.ip_scale),
       scheduler: manifest.scheduler,
@@ -36,9 +37,9 @@ describe.each(packs)("sampler parity: %s", (pack) => {
       guidancePrompt: settings.guidance_prompt,
       noise: noise.data as Float32Array,
       batch,
-      promptIds: need(fx, "prompt_ids").data as BigInt64Array,
+      promptIds: need(fx, `prompt_ids${suffix}`).data as BigInt64Array,
       nullId: manifest.prompt.null_id,
-      imageTokens: need(fx, "image_tokens").data as Float32Array,
+      imageTokens: need(fx, `image_tokens${suffix}`).data as Float32Array,
       onStep: (i) => steps.push(i),
     });
     expect(steps).toEqual(Array.from({ length: settings.steps }, (_, i) => i + 1));
@@ -55,19 +56,7 @@ describe.each(packs)("sampler parity: %s", (pack) => {
   });
 
   it.skipIf(!fx.has("latent_pair"))("DDIM with two references (in the layout's order) matches", async () => {
-    const z = await sample({
-      denoise: bindDenoiser(run, manifest, baseAdapter(pack), settings.ip_scale),
-      scheduler: manifest.scheduler,
-      sampler: "ddim",
-      steps: settings.steps,
-      guidanceImage: settings.guidance_image,
-      guidancePrompt: settings.guidance_prompt,
-      noise: noise.data as Float32Array,
-      batch,
-      promptIds: need(fx, "prompt_ids_pair").data as BigInt64Array,
-      nullId: manifest.prompt.null_id,
-      imageTokens: need(fx, "image_tokens_pair").data as Float32Array,
-    });
+    const z = await sampleWith("ddim", true);
     expect(relError(z, need(fx, "latent_pair").data as Float32Array)).toBeLessThan(2e-3);
     // The fixture's tokens are the references in the order the studio passes them.
     const [a, b] = [0, 1].map((k) => {

@@ -74,8 +74,8 @@ export const MULTI_BUDGET: MultiBudget = {
   seeds: [101, 102],
   trainPairs: 64,
   trainPrompts: TRAIN_PROMPTS,
-  trainSteps: 200,
-  lr: 1e-4,
+  trainSteps: 400,
+  lr: 1e-5,
   sampler: { steps: 25, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
 };
 

@@ -21,8 +21,8 @@ import { openEnhanced } from "./enhance";
 import { useSettings } from "./settings";
 import { runTask, useTasks } from "./tasks";
 
-/** Metrics a two-subject image has per subject (`_a`, `_b`; core/metrics/image.ts evaluatePair). */
-const PER_SUBJECT = [
+/** The encoder metrics; a two-subject image has each per subject too (`_a`, `_b`; core/metrics/image.ts evaluatePair). */
+const ENCODER_METRICS = [
   "patch_quality",
   "patch_quality_independent",
   "global_sim_independent",
@@ -33,16 +33,11 @@ const PER_SUBJECT = [
 
 /** Known metric keys in display order. */
 export const METRIC_ORDER = [
-  "patch_quality",
-  "patch_quality_independent",
-  "global_sim_independent",
-  "patch_quality_random",
-  "dino",
-  "clip_i",
+  ...ENCODER_METRICS,
   ...SCENE_METRICS,
   "identity_leakage",
   ...PAIR_SCENE_METRICS,
-  ...PER_SUBJECT.flatMap((k) => [`${k}_a`, `${k}_b`]),
+  ...ENCODER_METRICS.flatMap((k) => [`${k}_a`, `${k}_b`]),
 ] as const;
 
 const BASE_LABELS: Record<string, string> = {
@@ -65,7 +60,7 @@ const BASE_LABELS: Record<string, string> = {
 export const METRIC_LABELS: Record<string, string> = {
   ...BASE_LABELS,
   ...Object.fromEntries(
-    PER_SUBJECT.flatMap((k) =>
+    ENCODER_METRICS.flatMap((k) =>
       (["a", "b"] as const).map((s) => [`${k}_${s}`, `${BASE_LABELS[k]} of ${s.toUpperCase()}`]),
     ),
   ),
