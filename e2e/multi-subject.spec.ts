@@ -85,9 +85,13 @@ test("a two-subject dataset, PatchDPO on it, and a two-subject comparison", asyn
   await page.getByLabel("Method").selectOption("dpo");
   await page.getByLabel("DPO pairing").selectOption("reference");
   await page.getByRole("button", { name: "Start" }).click();
-  await expect(page.getByTestId("train-message")).toContainText(/on a two-subject dataset pair by quality/, {
+  await expect(
+    page.getByRole("region", { name: "Tasks" }).getByText(/on a two-subject dataset pair by quality/),
+  ).toBeVisible({
     timeout: 60_000,
   });
+  // Refused before anything was stored: the saved runs hold only the PatchDPO run.
+  await expect(page.getByTestId("saved-runs").locator("tbody tr")).toHaveCount(1);
   await page.screenshot({ path: info.outputPath("multi-train.png"), fullPage: true });
 
   const summary = await compareWithBase(page, /patchdpo, step 6/, { seeds: "101", twoSubjects: true });

@@ -12,7 +12,14 @@ import { denoiserArch } from "../src/core/engine/arch";
 import { isQuotaError } from "../src/core/pack/errors";
 import { alphasCumprod } from "../src/core/sampling";
 import { type AdapterSizes, adapterSizes } from "../src/core/training/checkpoint";
-import { type Checkpoint, NonFiniteError, StepSource, type TrainConfig, TrainingLoop } from "../src/core/training/loop";
+import {
+  type Checkpoint,
+  checkDataset,
+  NonFiniteError,
+  StepSource,
+  type TrainConfig,
+  TrainingLoop,
+} from "../src/core/training/loop";
 import type { GpuContext } from "../src/gpu/context";
 import type { TrainingEngineChoice } from "../src/gpu/trainer";
 import { stepFailure } from "./device-loss";
@@ -74,6 +81,7 @@ export async function openRun(
 ): Promise<{ record: RunRecord; note?: string }> {
   const stored = await loadRun(id);
   if (stored) return stored;
+  checkDataset(dataset, config); // a dataset that cannot feed the loss is refused before anything is stored
   const record: RunRecord = {
     id,
     packId,
