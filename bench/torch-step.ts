@@ -22,7 +22,7 @@ export const msPerStep = (reports: Pick<StepReport, "ms">[]) => median(reports.s
 /** Writes the synthetic dataset (4 references × 4 samples, shaped for `pack`) the timed runs train on; returns its path. */
 export function writeTimingDataset(pack: Pack, dir: string): string {
   const zip = join(dir, "ds.zip");
-  writeFileSync(zip, syntheticDatasetZip(pack.manifest, pack.arch, 4, 4));
+  writeFileSync(zip, syntheticDatasetZip(pack.manifest, pack.arch, { samplesPerRef: 4, refs: 4 }));
   return zip;
 }
 

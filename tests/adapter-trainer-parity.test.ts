@@ -3,7 +3,8 @@
  * against the studio's CPU engine (`train` of scripts/train/headless.ts, what `npm run train`
  * runs): the same dataset zip and run configuration, 20 steps of each loss, give the same adapter
  * and the same per-step log, also over several draws per step (batchSize) and on the WGSL engine
- * (Dawn in Node). A mutation (β or the weight normalization changed on the PyTorch side only) must
+ * (Dawn in Node), and on a two-subject dataset (each step one part of the loss, the generated
+ * image on both references or the two references alone). A mutation (β or the weight normalization changed on the PyTorch side only) must
  * break the agreement, so the tolerance is shown to be tight enough to catch one. torchrun's
  * data-parallel runs against one process are foundry/tests/test_adapter_ddp.py.
  */
@@ -35,22 +36,23 @@ interface Result {
   reports: StepReport[];
 }
 
-/** Two references with two generated images each, written as a studio dataset zip and read back. */
-function datasetZip(): string {
-  const path = join(dir, "dataset.zip");
-  writeFileSync(path, syntheticDatasetZip(pack.manifest, pack.arch));
-  return path;
+/** Two references with two generated images each (of one subject, or of two), written as a studio dataset zip and read back. */
+function datasetZip(pairs: boolean) {
+  const zip = join(dir, pairs ? "pairs.zip" : "dataset.zip");
+  writeFileSync(zip, syntheticDatasetZip(pack.manifest, pack.arch, { pairs }));
+  return { zip, ds: decodeDatasetZip(readFileSync(zip), shapes).dataset };
 }
 
-const zip = datasetZip();
-const ds = decodeDatasetZip(readFileSync(zip), shapes).dataset;
+const single = datasetZip(false);
+const pairs = datasetZip(true);
+type Data = typeof single;
 
 /** lr 1e-3 moves the adapter by about 5 % of its largest value in 20 steps: an error of 1e-4 is 0.2 % of that. */
 const BASE: Partial<TrainConfig> = { steps: 20, lr: 1e-3, seed: 3, monitorEvery: 5, checkpointEvery: 10 };
 const loss = (patch: Partial<TrainConfig["loss"]>) => ({ ...DEFAULT_TRAIN_CONFIG.loss, ...patch });
 
 /** The PyTorch trainer on the dataset zip, one thread; its adapter read back as the studio imports it. */
-async function torchRun(label: string, c: HeadlessConfig): Promise<Result> {
+async function torchRun(label: string, c: HeadlessConfig, { zip }: Data = single): Promise<Result> {
   const config = join(dir, `${label}.json`);
   const out = join(dir, `${label}.safetensors`);
   const log = join(dir, `${label}.jsonl`);
@@ -66,10 +68,10 @@ async function torchRun(label: string, c: HeadlessConfig): Promise<Result> {
 }
 
 /** Both trainers on one run configuration; the PyTorch side may get a mutated `train` part. */
-async function both(label: string, trainPart: Partial<TrainConfig>, torchPart = trainPart) {
+async function both(label: string, trainPart: Partial<TrainConfig>, torchPart = trainPart, data = single) {
   const c: HeadlessConfig = { ...DEFAULT_HEADLESS, train: { ...BASE, ...trainPart } };
-  const torch = torchRun(label, { ...c, train: { ...BASE, ...torchPart } }); // runs beside the engine
-  const studio = await train(pack, ds, c);
+  const torch = torchRun(label, { ...c, train: { ...BASE, ...torchPart } }, data); // runs beside the engine
+  const studio = await train(pack, data.ds, c);
   expect(studio.stopped).toBeUndefined();
   return { studio, torch: await torch };
 }
@@ -134,6 +136,15 @@ const RUNS: [string, Partial<TrainConfig>][] = [
   ["dpo, quality pairing, 3 draws per step", { loss: loss({ method: "dpo", pairing: "quality" }), batchSize: 3 }],
 ];
 
+/** Two-subject samples: every loss that takes them, each part, and draws merged per step. */
+const PAIR_RUNS: [string, Partial<TrainConfig>][] = [
+  ["patchdpo", { loss: loss({ method: "patchdpo" }) }],
+  ["patchdpo, generated image only", { loss: loss({ method: "patchdpo", useReference: false }) }],
+  ["patchdpo-bounded, 2 draws per step", { loss: loss({ method: "patchdpo-bounded" }), batchSize: 2 }],
+  ["dpo, quality pairing", { loss: loss({ method: "dpo", pairing: "quality" }) }],
+  ["mse", { loss: loss({ method: "mse" }) }],
+];
+
 /** The PyTorch side trains with one setting changed: the adapters must then differ beyond the tolerance. */
 const MUTATIONS: [string, Partial<TrainConfig>, Partial<TrainConfig>][] = [
   ["β 2500 → 2000", { loss: loss({ method: "dpo" }) }, { loss: loss({ method: "dpo", beta: 2000 }) }],
@@ -154,6 +165,13 @@ describe("PyTorch trainer vs the studio's CPU engine (tiny pack, 20 steps)", { t
     expectSameLog(torch.reports, studio.reports, isDpo(trainPart));
   });
 
+  it.each(PAIR_RUNS)("two subjects, %s: the same adapter and the same per-step log", async (label, trainPart) => {
+    const { studio, torch } = await both(`pairs-${label.replace(/\W+/g, "-")}`, trainPart, trainPart, pairs);
+    expect(adapterError(torch.adapter, studio.adapter)).toBeLessThanOrEqual(TOLERANCE);
+    expect(adapterError(pack.base, studio.adapter)).toBeGreaterThan(100 * TOLERANCE);
+    expectSameLog(torch.reports, studio.reports, isDpo(trainPart));
+  });
+
   it.skipIf(skipWebGpu)(
     "the WGSL engine follows the PyTorch trainer's trajectory (patchdpo, 2 draws per step)",
     async () => {
@@ -166,7 +184,7 @@ describe("PyTorch trainer vs the studio's CPU engine (tiny pack, 20 steps)", { t
       // The engine built here rather than by `train`, which loads it through a Vite server (for `?raw`).
       const ctx = await createNodeContext();
       const trainer = await GpuDenoiser.create(ctx, pack.arch, pack.weights);
-      const gpu = await train(pack, ds, c, undefined, { trainer, backend: "webgpu", ctx });
+      const gpu = await train(pack, single.ds, c, undefined, { trainer, backend: "webgpu", ctx });
       expect(gpu.backend).toBe("webgpu");
       expect(adapterError((await torch).adapter, gpu.adapter)).toBeLessThanOrEqual(TOLERANCE);
       expect(adapterError(pack.base, gpu.adapter)).toBeGreaterThan(100 * TOLERANCE);

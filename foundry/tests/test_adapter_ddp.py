@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_adapter_train import FOUNDRY, write_dataset_zip
+from test_adapter_train import FOUNDRY, PAIRS, write_dataset_zip
 
 from foundry import safetensors_io
 
@@ -68,6 +68,14 @@ def test_two_processes_give_the_one_process_adapter_and_log(tmp_path, loss):
             assert s["gradNorm"] == pytest.approx(r["gradNorm"], rel=1e-3)
         if "itemErrors" in r:  # gathered from both processes in the global batch's order
             assert s["itemErrors"] == pytest.approx(r["itemErrors"], rel=1e-5)
+
+
+def test_two_processes_on_a_two_subject_dataset(tmp_path):
+    write_dataset_zip(tmp_path / "ds.zip", second=PAIRS)
+    loss = {"method": "patchdpo-bounded"}
+    run(tmp_path, "one", {"loss": loss})
+    run(tmp_path, "two", {"loss": loss}, processes=2)
+    assert error(adapter(tmp_path, "two"), adapter(tmp_path, "one")) <= TOLERANCE
 
 
 def test_a_different_global_batch_breaks_the_agreement(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from foundry import safetensors_io
-from foundry.adapter.dataset import DatasetFormatError, PreferenceDataset, Reference, Sample, read_dataset
+from foundry.adapter.dataset import DatasetFormatError, PreferenceDataset, Reference, Sample, Second, read_dataset
 from foundry.adapter.losses import Batch, LossOptions, Objective, StepDraw, build_step, objective_loss
 from foundry.adapter.loop import _uint32
 from foundry.adapter.optim import AdamW, AdamWOptions, adamw_step, clip_grad_norm
@@ -144,6 +144,44 @@ def test_dpo_by_quality_puts_the_better_sample_first():
     assert first.prompt_ids.flatten().tolist() == swapped.prompt_ids.flatten().tolist() == [3, 4]
 
 
+def pair_dataset() -> PreferenceDataset:
+    """steps.test.ts's two-subject example: references with tokens 0.5 and 0.25, one image placing B first."""
+    f = lambda *v, shape=(1, 2, 2): np.array(v, dtype=np.float32).reshape(shape)  # noqa: E731
+    a = Reference("a", f(1, 0, 0, 1), f(0.5, shape=(1, 1)), [0])
+    b = Reference("b", f(0, 0, 1, 1), f(0.25, shape=(1, 1)), [0])
+    m = lambda *v: f(*v, shape=(1, 2))  # noqa: E731
+    gen = Sample(0, [3], f(0, 1, 1, 0), m(0.5, 1), m(0.25, 0), Second(1, True, m(1, 0.5)))
+    return PreferenceDataset("pairs", (1, 2), [a, b], [gen])
+
+
+def test_two_subject_steps_by_hand():
+    ds = pair_dataset()
+    draw = lambda part: StepDraw(0, None, HAND_DRAW.noise, 0, part)  # noqa: E731
+    gen, objective = build_step(ds, draw("generated"), LossOptions("patchdpo"), HAND_ALPHAS)
+    assert objective == Objective("mse")
+    # Both references in the denoiser's order (B first), the generated weight doubled.
+    assert gen.image_tokens.flatten().tolist() == [0.25, 0.5]
+    assert gen.weight.flatten().tolist() == [1, 2, 1, 2]
+    refs, _ = build_step(ds, draw("references"), LossOptions("patchdpo"), HAND_ALPHAS)
+    # Each reference on its own token: 2·(1 − w_ref) per column, A (0.25, 0) → (1.5, 2), B (1, 0.5) → (0, 1).
+    assert refs.image_tokens.flatten().tolist() == [0.5, 0.25]
+    assert refs.weight.flatten().tolist() == [1.5, 2, 1.5, 2, 0, 1, 0, 1]
+    bounded, objective = build_step(ds, draw("references"), LossOptions("patchdpo-bounded"), HAND_ALPHAS)
+    assert objective.kind == "dpo" and bounded.image_tokens.flatten().tolist() == [0.5, 0.25, 0.5, 0.25]
+    assert bounded.weight.flatten().tolist()[8:] == [0] * 8
+    with pytest.raises(ValueError, match="by quality"):
+        build_step(ds, draw("generated"), LossOptions("dpo"), HAND_ALPHAS)
+
+
+def test_dpo_by_quality_conditions_each_image_on_its_own_reference_order():
+    ds = pair_dataset()
+    gen = ds.samples[0]
+    better = Sample(0, [4], gen.latent, gen.m_gen + 1, gen.m_ref, Second(1, False, gen.second.m_ref))
+    ds = PreferenceDataset("pairs", ds.grid, ds.references, [gen, better])
+    batch, _ = build_step(ds, StepDraw(0, 1, HAND_DRAW.noise, 0, "generated"), LossOptions("dpo", pairing="quality"), HAND_ALPHAS)
+    assert batch.image_tokens.flatten().tolist() == [0.5, 0.25, 0.25, 0.5]  # the winner (A first), then the loser
+
+
 def test_dpo_loss_and_gradient_by_hand():
     target = torch.zeros(2, 1, 1, 2)
     batch = Batch(target, torch.zeros(2), torch.zeros(2, 1, dtype=torch.int64), torch.zeros(2, 1, 1), target, None)
@@ -182,8 +220,9 @@ def test_run_config_merges_over_the_studio_defaults():
 # --- the dataset zip and the command ---------------------------------------------------------
 
 
-def write_dataset_zip(path: Path, pack_id: str = "tiny", short_file: str | None = None) -> None:
-    """Two references with two generated images each, in the studio's zip layout (docs/dataset-format.md)."""
+def write_dataset_zip(path: Path, pack_id: str = "tiny", short_file: str | None = None, second: list | None = None) -> None:
+    """Two references with two generated images each, in the studio's zip layout (docs/dataset-format.md).
+    `second`: each sample's subject B ({"ref", "bFirst"}, with its m_ref_b.f32), or None for a one-subject sample."""
     rng = np.random.default_rng(0)
     f32 = lambda *shape: rng.standard_normal(shape).astype("<f4").tobytes()  # noqa: E731
     header = {
@@ -195,12 +234,16 @@ def write_dataset_zip(path: Path, pack_id: str = "tiny", short_file: str | None 
         "references": [{"id": f"r{i}", "promptIds": [0, 0, 0]} for i in range(2)],
         "samples": [{"ref": j // 2, "promptIds": [2 + j, 16, 26], "seed": j} for j in range(4)],
     }
+    for j, b in enumerate(second or []):
+        if b is not None:
+            header["samples"][j]["second"] = b
     files = {"dataset.json": json.dumps(header).encode()}
     for i in range(2):
         files |= {f"references/{i}/latent.f32": f32(4, 16, 16), f"references/{i}/tokens.f32": f32(64, 16)}
     for j in range(4):
         files |= {f"samples/{j}/latent.f32": f32(4, 16, 16)}
-        files |= {f"samples/{j}/{m}.f32": np.tanh(rng.standard_normal(64)).astype("<f4").tobytes() for m in ("m_gen", "m_ref")}
+        maps = ("m_gen", "m_ref", "m_ref_b") if second and second[j] is not None else ("m_gen", "m_ref")
+        files |= {f"samples/{j}/{m}.f32": np.tanh(rng.standard_normal(64)).astype("<f4").tobytes() for m in maps}
     if short_file:
         files[short_file] = files[short_file][:-4]
     buf = io.BytesIO()
@@ -223,8 +266,29 @@ def test_dataset_zip_is_read_and_checked(tmp_path):
         read_dataset(tmp_path / "short.zip", shapes)
 
 
-def train_adapter(tmp_path: Path, train: dict) -> subprocess.CompletedProcess:
-    write_dataset_zip(tmp_path / "ds.zip")
+PAIRS = [{"ref": 1 - j // 2, "bFirst": j % 2 == 1} for j in range(4)]  # A/B of 0 and 1, B first in every other image
+
+
+def test_two_subject_dataset_zip_is_read_and_checked(tmp_path):
+    shapes = load_pack(PACKS / "tiny").shapes
+    write_dataset_zip(tmp_path / "pairs.zip", second=PAIRS)
+    ds = read_dataset(tmp_path / "pairs.zip", shapes)
+    assert ds.two_subject and [s.references() for s in ds.samples] == [[0, 1], [1, 0], [1, 0], [0, 1]]
+    assert ds.samples[2].second.m_ref.shape == (8, 8)
+    bad = [
+        ([*PAIRS[:3], None], "samples\\[3\\]: a dataset holds one- or two-subject samples, not both"),
+        ([{"ref": 0, "bFirst": False}, *PAIRS[1:]], "subjects A and B are the same reference 0"),
+        ([{"ref": 1, "bFirst": 1}, *PAIRS[1:]], "samples\\[0\\].second.bFirst must be true or false"),
+        ([{"ref": 2, "bFirst": True}, *PAIRS[1:]], "samples\\[0\\].second.ref 2 is not a reference index"),
+    ]
+    for k, (second, message) in enumerate(bad):
+        write_dataset_zip(tmp_path / f"bad{k}.zip", second=second)
+        with pytest.raises(DatasetFormatError, match=message):
+            read_dataset(tmp_path / f"bad{k}.zip", shapes)
+
+
+def train_adapter(tmp_path: Path, train: dict, second: list | None = None) -> subprocess.CompletedProcess:
+    write_dataset_zip(tmp_path / "ds.zip", second=second)
     (tmp_path / "run.json").write_text(json.dumps({"pack": "tiny", "train": train}))
     args = ["--dataset", tmp_path / "ds.zip", "--config", tmp_path / "run.json", "--out", tmp_path / "a.safetensors"]
     cmd = [sys.executable, "-m", "foundry", "train-adapter", *map(str, args), "--threads", "1"]
@@ -252,6 +316,15 @@ def test_command_writes_the_adapter_and_log(tmp_path):
     assert [list(r) for r in log] == [monitored, plain, monitored]  # steps 0 and 2 are monitor steps
     assert log[0]["loss"] == pytest.approx(math.log(2))  # policy = frozen reference before the first step
     assert log[0]["margin"] == 0
+
+
+def test_command_trains_two_subject_datasets_and_refuses_dpo_by_reference_on_them(tmp_path):
+    done = train_adapter(tmp_path, {"steps": 2, "lr": 1e-3, "monitorEvery": 1, "loss": {"method": "patchdpo"}}, PAIRS)
+    assert done.returncode == 0, done.stderr
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [len(r["itemErrors"]) for r in log] == [1, 2]  # the generated image, then both references
+    done = train_adapter(tmp_path, {"steps": 2, "loss": {"method": "dpo", "pairing": "reference"}}, PAIRS)
+    assert done.returncode != 0 and "on a two-subject dataset pair by quality" in done.stderr
 
 
 def test_command_stops_on_a_non_finite_loss_and_keeps_the_last_good_adapter(tmp_path):

@@ -1,6 +1,7 @@
 """The studio's preference dataset zip (docs/dataset-format.md; src/core/dataset/format.ts):
-what training reads from it — latents, image tokens, prompt ids and both quality maps — checked
-against the pack's shapes so a wrong file fails with a message that names it."""
+what training reads from it — latents, image tokens, prompt ids, the quality maps and, for
+two-subject samples, subject B — checked against the pack's shapes so a wrong file fails with a
+message that names it."""
 
 from __future__ import annotations
 
@@ -24,12 +25,28 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Second:
+    """A two-subject sample's subject B."""
+
+    ref: int
+    b_first: bool  # whether the denoiser takes B's tokens first (B's place is read first)
+    m_ref: np.ndarray  # [gh, gw] float32, B's reference map
+
+
+@dataclass(frozen=True)
 class Sample:
     ref: int
     prompt_ids: list[int]
     latent: np.ndarray  # [C, H, W] float32
     m_gen: np.ndarray  # [gh, gw] float32, raw cosines
     m_ref: np.ndarray  # [gh, gw] float32
+    second: Second | None = None
+
+    def references(self) -> list[int]:
+        """`sampleReferences` of core/dataset/types.ts: the references in the denoiser's order."""
+        if self.second is None:
+            return [self.ref]
+        return [self.second.ref, self.ref] if self.second.b_first else [self.ref, self.second.ref]
 
     def mean_quality(self) -> float:
         """`meanQuality` of core/dataset/types.ts: a left-to-right double sum, as JavaScript adds."""
@@ -65,6 +82,10 @@ class PreferenceDataset:
     grid: tuple[int, int]
     references: list[Reference]
     samples: list[Sample]
+
+    @property
+    def two_subject(self) -> bool:
+        return self.samples[0].second is not None
 
 
 class DatasetFormatError(ValueError):
@@ -127,17 +148,38 @@ def read_dataset(path: Path, shapes: PackShapes) -> PreferenceDataset:
             )
             for i, r in enumerate(header["references"])
         ]
+        def ref_index(v, where: str) -> int:
+            if not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(references)):
+                fail(f"{where} {v} is not a reference index (0–{len(references) - 1})")
+            return v
+
+        two_subject = "second" in header["samples"][0]
         samples = []
         for j, s in enumerate(header["samples"]):
-            if not (isinstance(s.get("ref"), int) and 0 <= s["ref"] < len(references)):
-                fail(f"samples[{j}].ref {s.get('ref')} is not a reference index (0–{len(references) - 1})")
+            ref = ref_index(s.get("ref"), f"samples[{j}].ref")
+            if ("second" in s) != two_subject:
+                kind = "two" if two_subject else "one"
+                fail(f"samples[{j}]: a dataset holds one- or two-subject samples, not both (samples[0] has {kind})")
+            second = None
+            if two_subject:
+                b = s["second"]
+                if not isinstance(b.get("bFirst"), bool):
+                    fail(f"samples[{j}].second.bFirst must be true or false")
+                second = Second(
+                    ref_index(b.get("ref"), f"samples[{j}].second.ref"),
+                    b["bFirst"],
+                    floats(f"samples/{j}/m_ref_b.f32", shapes.grid),
+                )
+                if second.ref == ref:
+                    fail(f"samples[{j}]: subjects A and B are the same reference {ref}")
             samples.append(
                 Sample(
-                    s["ref"],
+                    ref,
                     ids(s.get("promptIds"), f"samples[{j}]"),
                     floats(f"samples/{j}/latent.f32", shapes.latent),
                     floats(f"samples/{j}/m_gen.f32", shapes.grid),
                     floats(f"samples/{j}/m_ref.f32", shapes.grid),
+                    second,
                 )
             )
     return PreferenceDataset(str(header.get("name", source)), shapes.grid, references, samples)

@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import safetensors_io
 from .dataset import PreferenceDataset
-from .losses import Batch, StepDraw, build_step, merge_steps, objective_loss
+from .losses import Batch, StepDraw, build_step, merge_steps, objective_loss, same_references
 from .optim import AdamW, AdamWOptions, clip_grad_norm, global_norm
 from .pack import Pack
 from .rng import gaussian, uint32_stream
@@ -63,8 +63,8 @@ class NonFiniteError(RuntimeError):
 
 
 def partners(ds: PreferenceDataset) -> list[list[int]]:
-    """The samples a DPO-by-quality step may pair with each sample: others of the same reference."""
-    return [[j for j, o in enumerate(ds.samples) if j != i and o.ref == s.ref] for i, s in enumerate(ds.samples)]
+    """The samples a DPO-by-quality step may pair with each sample: others of the same reference (or pair)."""
+    return [[j for j, o in enumerate(ds.samples) if j != i and same_references(o, s)] for i, s in enumerate(ds.samples)]
 
 
 def check_dataset(ds: PreferenceDataset, config: TrainConfig, world: int = 1) -> None:
@@ -76,8 +76,13 @@ def check_dataset(ds: PreferenceDataset, config: TrainConfig, world: int = 1) ->
     loss = config.loss
     if not ds.samples:
         raise ValueError("the dataset has no generated images")
+    two = ds.two_subject
+    if two and loss.method == "dpo" and loss.pairing == "reference":
+        raise ValueError(
+            "image-level DPO with the reference as winner needs one reference per image; on a two-subject dataset pair by quality"
+        )
     if loss.method == "dpo" and loss.pairing == "quality" and not all(partners(ds)):
-        raise ValueError("DPO by quality needs at least two generated images per reference")
+        raise ValueError(f"DPO by quality needs at least two generated images per {'pair of references' if two else 'reference'}")
 
 
 def _uint32(x: float) -> int:
@@ -127,6 +132,9 @@ class TrainingLoop:
     def __init__(self, pack: Pack, ds: PreferenceDataset, config: TrainConfig, device: torch.device = torch.device("cpu")):
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
         check_dataset(ds, config, self.world)
+        most = pack.denoiser.c.max_references
+        if ds.two_subject and most < 2:
+            raise ValueError(f"the dataset has two subjects per image; pack {pack.id!r}'s denoiser takes {most} reference")
         self.pack, self.ds, self.config, self.device = pack, ds, config, device
         self.denoiser = pack.denoiser.to(device)
         self.partners = partners(ds)
@@ -141,13 +149,15 @@ class TrainingLoop:
         """Step `step`'s batch_size draws: a pure function of (seed, step), one stream read in order."""
         next_value = uint32_stream(_uint32(float(self.config.seed) * 1_000_003 + step))
         latent_size = int(np.prod(self.pack.shapes.latent))
+        # Two-subject steps alternate between the generated image and the references (losses.py).
+        part = ("generated" if step % 2 == 0 else "references") if self.ds.two_subject else None
         out = []
         for _ in range(self.config.batch_size):
             sample = next_value() % len(self.ds.samples)
             p = self.partners[sample]
             other = p[next_value() % len(p)] if p else None
             timestep = next_value() % len(self.pack.alphas_cumprod)
-            out.append(StepDraw(sample, other, gaussian(next_value(), latent_size), timestep))
+            out.append(StepDraw(sample, other, gaussian(next_value(), latent_size), timestep, part))
         return out
 
     @property

@@ -2,7 +2,8 @@
 items that share the step's noise ε and timestep t plus one of the engine's two objectives
 (src/core/engine/trainer.ts): weighted MSE, or Diffusion-DPO over per-item weighted errors
 against the frozen reference model. The equations are in steps.ts; this file follows its item
-order and weights exactly. Loss arithmetic is in double precision with per-item errors rounded
+order and weights exactly, two-subject samples included (one part of the loss per step, by
+`StepDraw.part`). Loss arithmetic is in double precision with per-item errors rounded
 to float32, as the CPU engine does, so β·d (β in the thousands) is formed at the same precision."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dataset import PreferenceDataset, Sample
+from .dataset import PreferenceDataset, Reference, Sample
 from .weights import WeightOptions, quality_weights, signed_parts, to_latent
 
 METHODS = ("patchdpo", "patchdpo-bounded", "dpo", "mse")
@@ -42,6 +43,7 @@ class StepDraw:
     other: int | None  # a second sample of the same reference, when there is one
     noise: np.ndarray  # ε, one latent's worth, float32
     timestep: int
+    part: str | None = None  # two-subject samples: "generated" or "references" (steps.ts)
 
 
 @dataclass(frozen=True)
@@ -106,40 +108,66 @@ def build_step(ds: PreferenceDataset, draw: StepDraw, o: LossOptions, alphas_cum
         return to_latent(quality_weights(m, o.weights), ref.latent.shape).astype(np.float64)
 
     def gen_item(s: Sample, weight: np.ndarray | None) -> Item:
-        return Item(s.latent, ref.image_tokens, s.prompt_ids, None if weight is None else weight.astype(np.float32))
+        tokens = np.concatenate([ds.references[k].image_tokens for k in s.references()])
+        return Item(s.latent, tokens, s.prompt_ids, None if weight is None else weight.astype(np.float32))
 
-    def ref_item(weight: np.ndarray | None) -> Item:
-        return Item(ref.latent, ref.image_tokens, ref.prompt_ids, None if weight is None else weight.astype(np.float32))
+    def ref_item(r: Reference, weight: np.ndarray | None) -> Item:
+        return Item(r.latent, r.image_tokens, r.prompt_ids, None if weight is None else weight.astype(np.float32))
 
     def batch(*items: Item) -> Batch:
         return _stack(list(items), draw, alphas_cumprod)
 
     dpo = Objective("dpo", o.beta)
+    if gen.second is not None and o.method != "dpo":
+        # One part of the loss per step: the generated image (its weight doubled when the
+        # reference term is on) or both references, each conditioned on itself alone.
+        subjects = [(ref, gen.m_ref), (ds.references[gen.second.ref], gen.second.m_ref)]
+        if o.use_reference and draw.part == "references":
+            if o.method == "mse":
+                return batch(*(ref_item(r, None) for r, _ in subjects)), MSE
+            if o.method == "patchdpo":
+                return batch(*(ref_item(r, 2 * (1 - w(m))) for r, m in subjects)), MSE
+            winners = [ref_item(r, 1 - w(m)) for r, m in subjects]
+            return batch(*winners, *(ref_item(r, 0 * w(m)) for r, m in subjects)), dpo
+        if o.method == "mse":
+            return batch(gen_item(gen, None)), MSE
+        if o.method == "patchdpo":
+            return batch(gen_item(gen, (2 if o.use_reference else 1) * w(gen.m_gen))), MSE
+        positive, negative = signed_parts(w(gen.m_gen))
+        return batch(gen_item(gen, positive), gen_item(gen, negative)), dpo
+
     if o.method == "mse":
-        return (batch(ref_item(None), gen_item(gen, None)) if o.use_reference else batch(gen_item(gen, None))), MSE
+        return (batch(ref_item(ref, None), gen_item(gen, None)) if o.use_reference else batch(gen_item(gen, None))), MSE
     if o.method == "patchdpo":
         w_gen = w(gen.m_gen)
         if not o.use_reference:
             return batch(gen_item(gen, w_gen)), MSE
         # The official loss is a mean over one image's elements; over the two-item batch the mean
         # runs over twice the elements, so both weights are doubled.
-        return batch(ref_item(2 * (1 - w(gen.m_ref))), gen_item(gen, 2 * w_gen)), MSE
+        return batch(ref_item(ref, 2 * (1 - w(gen.m_ref))), gen_item(gen, 2 * w_gen)), MSE
     if o.method == "patchdpo-bounded":
         positive, negative = signed_parts(w(gen.m_gen))
         if not o.use_reference:
             return batch(gen_item(gen, positive), gen_item(gen, negative)), dpo
         w_ref = 1 - w(gen.m_ref)
         # Winners first, then losers: [gen⁺, ref·(1 − w_ref)] vs [gen⁻, ref·0].
-        return batch(gen_item(gen, positive), ref_item(w_ref), gen_item(gen, negative), ref_item(0 * w_ref)), dpo
+        return batch(gen_item(gen, positive), ref_item(ref, w_ref), gen_item(gen, negative), ref_item(ref, 0 * w_ref)), dpo
     if o.pairing == "reference":
-        return batch(ref_item(None), gen_item(gen, None)), dpo
+        if gen.second is not None:
+            raise ValueError("image-level DPO on two-subject samples pairs generated images by quality")
+        return batch(ref_item(ref, None), gen_item(gen, None)), dpo
     if draw.other is None:
         raise ValueError("dpo by quality needs a second sample of the same reference")
     other = ds.samples[draw.other]
-    if other.ref != gen.ref:
-        raise ValueError("dpo by quality compares two samples of the same reference")
+    if not same_references(other, gen):
+        raise ValueError("dpo by quality compares two samples of the same reference (or pair of references)")
     winner, loser = (gen, other) if gen.mean_quality() >= other.mean_quality() else (other, gen)
     return batch(gen_item(winner, None), gen_item(loser, None)), dpo
+
+
+def same_references(a: Sample, b: Sample) -> bool:
+    """Whether two samples show the same reference, or the same pair (A and B alike)."""
+    return a.ref == b.ref and (a.second.ref if a.second else None) == (b.second.ref if b.second else None)
 
 
 def merge_steps(steps: list[tuple[Batch, Objective]]) -> tuple[Batch, Objective]:

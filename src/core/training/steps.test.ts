@@ -217,4 +217,18 @@ describe("two-subject samples", () => {
     expect([...(batch.weight ?? [])].slice(8)).toEqual(Array(8).fill(0));
     expect(() => buildStep(ds, draw("generated"), options("dpo"), latent, alphas)).toThrow(/by quality/);
   });
+
+  it("conditions each image of a DPO-by-quality pair on its own reference order", () => {
+    // A second image of the same pair whose layout puts A first, and a better mean quality.
+    const aFirst = { ...ds.samples[0], second: { ref: 1, mRef: Float32Array.of(1, 0.5), bFirst: false } };
+    const two = { ...ds, samples: [ds.samples[0], { ...aFirst, mGen: Float32Array.of(1, 1) }] };
+    const { batch } = buildStep(
+      two,
+      { ...draw("generated"), other: 1 },
+      options("dpo", { pairing: "quality" }),
+      latent,
+      alphas,
+    );
+    expect([...batch.inputs.imageTokens]).toEqual([0.5, 0.25, 0.25, 0.5]); // winner (A first), then loser
+  });
 });

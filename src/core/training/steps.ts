@@ -136,12 +136,12 @@ export function buildStep(
   const gen = ds.samples[draw.sample];
   const ref = ds.references[gen.ref];
   const w = (m: Float32Array) => toLatent(qualityWeights(m, o.weights), ds.grid, latent);
-  const imageTokens = gen.second
-    ? concatReferences(sampleReferences(gen).map((k) => ds.references[k].imageTokens))
-    : ref.imageTokens;
+  // Each sample's own order: two images of one pair may place B first in one and not the other.
   const genItem = (s: DatasetSample, weight: Float32Array | null): Item => ({
     latent: s.latent,
-    imageTokens,
+    imageTokens: s.second
+      ? concatReferences(sampleReferences(s).map((k) => ds.references[k].imageTokens))
+      : ds.references[s.ref].imageTokens,
     promptIds: s.promptIds,
     weight,
   });

@@ -1,3 +1,12 @@
+/** The shape of a synthetic dataset: generated images per reference, references, seed, and whether each image shows two subjects. */
+export interface SyntheticOptions {
+  samplesPerRef?: number;
+  refs?: number;
+  seed?: number;
+  /** Two-subject samples: reference r's images also show r + 1 (mod refs), B placed first in every other image. */
+  pairs?: boolean;
+}
+
 /** A synthetic preference dataset shaped for a denoiser arch: seeded latents, tokens and quality maps. */
 import { encodeDatasetZip, packShapes, type StoredDataset } from "../../dataset/format";
 import type { PreferenceDataset } from "../../dataset/types";
@@ -5,7 +14,10 @@ import type { DenoiserArch } from "../../engine/arch";
 import type { Manifest } from "../../pack/manifest";
 import { gaussian } from "../../sampling";
 
-export function syntheticDataset(arch: DenoiserArch, samplesPerRef = 2, refs = 2, seed = 1): PreferenceDataset {
+export function syntheticDataset(
+  arch: DenoiserArch,
+  { samplesPerRef = 2, refs = 2, seed = 1, pairs = false }: SyntheticOptions = {},
+): PreferenceDataset {
   const perLatent = arch.latentChannels * arch.latentSize * arch.latentSize;
   const grid = { height: 8, width: 8 };
   const map = (s: number) => gaussian(s, 64).map((v) => Math.tanh(0.5 + 0.5 * v));
@@ -26,13 +38,22 @@ export function syntheticDataset(arch: DenoiserArch, samplesPerRef = 2, refs = 2
       latent: gaussian(seed * 1000 + 200 + i, perLatent),
       mGen: map(seed * 1000 + 300 + i),
       mRef: map(seed * 1000 + 400 + i),
+      ...(pairs
+        ? {
+            second: {
+              ref: (Math.floor(i / samplesPerRef) + 1) % refs,
+              mRef: map(seed * 1000 + 500 + i),
+              bFirst: i % 2 === 1,
+            },
+          }
+        : {}),
     })),
   };
 }
 
 /** `syntheticDataset` for `manifest`'s pack as a dataset zip (docs/dataset-format.md), for the PyTorch trainer. */
-export function syntheticDatasetZip(manifest: Manifest, arch: DenoiserArch, samplesPerRef = 2, refs = 2): Uint8Array {
-  const dataset = { ...syntheticDataset(arch, samplesPerRef, refs), packId: manifest.id };
+export function syntheticDatasetZip(manifest: Manifest, arch: DenoiserArch, o: SyntheticOptions = {}): Uint8Array {
+  const dataset = { ...syntheticDataset(arch, o), packId: manifest.id };
   const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]); // the signature is all that is checked
   const stored: StoredDataset = {
     id: "synthetic",
