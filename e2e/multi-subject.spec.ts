@@ -4,8 +4,14 @@
  * onnxruntime-web), and open the image in Inspect with both references: each subject's heatmap and
  * the identity assignment. Then the researcher's path on two subjects: a two-subject dataset from
  * the Dataset tab, PatchDPO trained on it in the training worker (WGSL on SwiftShader), and a
- * two-subject comparison against the base with per-subject metrics and identity leakage.
+ * two-subject comparison against the base with per-subject metrics and identity leakage. The
+ * dataset's exported zip also trains on the foundry's PyTorch trainer, whose adapter and log the
+ * Train tab imports.
  */
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
 import { compareWithBase, openTinyOnWasm, tinyManifest } from "./helpers";
 
@@ -71,6 +77,27 @@ test("a two-subject dataset, PatchDPO on it, and a two-subject comparison", asyn
   await expect(view).toContainText(/m_ref B/);
   await page.screenshot({ path: info.outputPath("multi-dataset.png"), fullPage: true });
 
+  // The exported zip on the PyTorch trainer (README "Training at scale"), one process.
+  const download = page.waitForEvent("download");
+  await page
+    .getByTestId("dataset-list")
+    .locator("tbody tr")
+    .first()
+    .getByRole("button", { name: "Export zip" })
+    .click();
+  const zip = info.outputPath("pairs.zip");
+  await (await download).saveAs(zip);
+  const config = info.outputPath("run.json");
+  writeFileSync(config, JSON.stringify({ pack: "tiny", train: { steps: 4, lr: 1e-2, monitorEvery: 1 } }));
+  const adapter = info.outputPath("torch-pairs.safetensors");
+  const log = info.outputPath("log.jsonl");
+  const files = ["--dataset", zip, "--config", config, "--out", adapter, "--log", log, "--threads", "1"];
+  await promisify(execFile)(
+    "/usr/bin/python3",
+    ["-m", "foundry", "train-adapter", "--pack", resolve("public/models/tiny"), ...files],
+    { cwd: "foundry" },
+  );
+
   await page.getByRole("tab", { name: "Train" }).click();
   await page.getByLabel("Training dataset").selectOption({ label: "pairs (4 images, 4 refs, two subjects per image)" });
   await expect(page.getByTestId("dataset-summary")).toContainText("two subjects per image (2 pairs)");
@@ -79,8 +106,11 @@ test("a two-subject dataset, PatchDPO on it, and a two-subject comparison", asyn
   await page.getByRole("button", { name: "Start" }).click();
   const status = page.getByTestId("train-status");
   await expect(status).toHaveAttribute("data-status", "done", { timeout: 300_000 });
+  // The loss of the two parts as two curves: steps 1, 3, 5 on the generated image, 2, 4, 6 on the references.
   const chart = page.locator('figure.metric-chart[data-metric="loss"]');
-  await expect(chart).toHaveAttribute("data-points", "6");
+  await expect(chart).toHaveAttribute("data-points", "3");
+  await expect(chart).toContainText("reference steps");
+  await page.screenshot({ path: info.outputPath("multi-train-curves.png"), fullPage: true });
   // Image-level DPO cannot take the reference as winner with two references per image.
   await page.getByLabel("Method").selectOption("dpo");
   await page.getByLabel("DPO pairing").selectOption("reference");
@@ -93,6 +123,9 @@ test("a two-subject dataset, PatchDPO on it, and a two-subject comparison", asyn
   // Refused before anything was stored: the saved runs hold only the PatchDPO run.
   await expect(page.getByTestId("saved-runs").locator("tbody tr")).toHaveCount(1);
   await page.screenshot({ path: info.outputPath("multi-train.png"), fullPage: true });
+  await page.getByLabel("Import adapter").setInputFiles([adapter, log]);
+  await expect(page.getByTestId("imported-runs").locator("tbody tr")).toContainText("torch-cpu");
+  await page.screenshot({ path: info.outputPath("multi-train-torch.png"), fullPage: true });
 
   const summary = await compareWithBase(page, /patchdpo, step 6/, { seeds: "101", twoSubjects: true });
   await expect(page.getByTestId("compare-row")).toHaveCount(2);

@@ -99,7 +99,7 @@ function expectSameLog(torch: StepReport[], studio: StepReport[], dpo: boolean):
   for (const [i, s] of studio.entries()) {
     const r = torch[i];
     const at = `step ${s.step}`;
-    expect([r.step, r.lr]).toEqual([s.step, s.lr]);
+    expect([r.step, r.lr, r.part]).toEqual([s.step, s.lr, s.part]);
     close(r.loss, s.loss, `${at} loss`);
     if (s.gradNorm !== undefined) close(r.gradNorm, s.gradNorm, `${at} gradNorm`);
     if (s.margin !== undefined) close(r.margin, s.margin, `${at} margin`, LOG_TOLERANCE.margin);

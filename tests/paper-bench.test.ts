@@ -163,14 +163,14 @@ describe("paper benchmark", () => {
     console.log("standard path on tiny:", JSON.stringify(timing.stages));
   }, 300_000);
 
-  it("--multi: base, DPO and PatchDPO on two-subject pairs, records and intervals by pair", async () => {
+  it("--multi: base, DPO and both PatchDPO forms on two-subject pairs, records and intervals by pair", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "paper-multi-")), "report.json");
     const argv = ["paper", "--multi", "--pack", "tiny", "--pairs", "2", "--prompts", "1", "--seeds", "1"];
     const o = multiOptions([...argv, "--train-pairs", "2", "--steps", "2", "--sampler-steps", "2", "--out", out]);
     expect(o.budget).toMatchObject({ pairs: 2, promptsPerPair: 1, seeds: [101], trainPairs: 2, trainSteps: 2 });
     expect(() => multiOptions(["paper", "--multi", "--steps", "x"])).toThrow(/--steps expects a positive number/);
     const { report } = await runPaperMulti(o);
-    expect(report.methods.map((m) => m.id)).toEqual(["base", "dpo", "patchdpo"]);
+    expect(report.methods.map((m) => m.id)).toEqual(["base", "dpo", "patchdpo", "patchdpo_bounded"]);
     const pairs = new Set(report.records.map((r) => r.subject));
     expect(pairs.size).toBe(2);
     for (const p of pairs) expect(p).toMatch(/^[^+]+\+[^+]+$/);

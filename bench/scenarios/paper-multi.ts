@@ -4,7 +4,7 @@
  * → a two-subject preference dataset of training-subject pairs (1 with 2, 3 with 4, … of the
  * training subjects, every pair with each pair prompt) → base, image-level DPO (two generated
  * images of a pair, the better by identity-aware quality as winner) and PatchDPO (weights from the
- * identity-aware `m_gen`, each reference's own term), trained with equal budgets → every adapter
+ * identity-aware `m_gen`, each reference's own term; and its bounded form), trained with equal budgets → every adapter
  * evaluated on the scene kit's held-out pairs (`scenes.pairs.eval`) with fixed seeds and the same
  * initial noise per cell → per-subject region PSNR, identity leakage and the independent
  * evaluator's score per subject, with paired intervals over pairs (records name a cell's subject
@@ -92,6 +92,14 @@ export const MULTI_METHODS: MultiMethod[] = [
     loss: { method: "dpo", pairing: "quality" },
   },
   { id: "patchdpo", label: "PatchDPO", source: { method: "patchdpo" }, loss: { method: "patchdpo" } },
+  // The signed form pushes patches that match the wrong subject below the frozen model, where the
+  // official form only gives them less weight.
+  {
+    id: "patchdpo_bounded",
+    label: "PatchDPO bounded",
+    source: { method: "patchdpo-bounded" },
+    loss: { method: "patchdpo-bounded" },
+  },
 ];
 
 export interface MultiOptions {

@@ -322,7 +322,7 @@ def test_command_trains_two_subject_datasets_and_refuses_dpo_by_reference_on_the
     done = train_adapter(tmp_path, {"steps": 2, "lr": 1e-3, "monitorEvery": 1, "loss": {"method": "patchdpo"}}, PAIRS)
     assert done.returncode == 0, done.stderr
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert [len(r["itemErrors"]) for r in log] == [1, 2]  # the generated image, then both references
+    assert [(len(r["itemErrors"]), r["part"]) for r in log] == [(1, "generated"), (2, "references")]
     done = train_adapter(tmp_path, {"steps": 2, "loss": {"method": "dpo", "pairing": "reference"}}, PAIRS)
     assert done.returncode != 0 and "on a two-subject dataset pair by quality" in done.stderr
 

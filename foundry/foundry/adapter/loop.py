@@ -42,10 +42,11 @@ class StepReport:
     grad_norm: float | None = None  # on monitor steps: ‖∇L‖ before clipping
     margin: float | None = None  # on monitor steps of DPO-style losses
     item_errors: list[float] | None = None  # on monitor steps of MSE-style losses
+    part: str | None = None  # two-subject runs with a reference term: "generated" or "references"
 
     def to_json(self) -> dict:
         keys = {"step": self.step, "loss": self.loss, "lr": self.lr, "ms": self.ms}
-        extra = {"gradNorm": self.grad_norm, "margin": self.margin, "itemErrors": self.item_errors}
+        extra = {"gradNorm": self.grad_norm, "margin": self.margin, "itemErrors": self.item_errors, "part": self.part}
         return keys | {k: v for k, v in extra.items() if v is not None}
 
 
@@ -149,8 +150,7 @@ class TrainingLoop:
         """Step `step`'s batch_size draws: a pure function of (seed, step), one stream read in order."""
         next_value = uint32_stream(_uint32(float(self.config.seed) * 1_000_003 + step))
         latent_size = int(np.prod(self.pack.shapes.latent))
-        # Two-subject steps alternate between the generated image and the references (losses.py).
-        part = ("generated" if step % 2 == 0 else "references") if self.ds.two_subject else None
+        part = self.part_at(step)
         out = []
         for _ in range(self.config.batch_size):
             sample = next_value() % len(self.ds.samples)
@@ -159,6 +159,14 @@ class TrainingLoop:
             timestep = next_value() % len(self.pack.alphas_cumprod)
             out.append(StepDraw(sample, other, gaussian(next_value(), latent_size), timestep, part))
         return out
+
+    def part_at(self, step: int) -> str | None:
+        """`partAt` of loop.ts: two-subject losses with a reference term alternate between the
+        generated image and the references (losses.py); other runs have no parts."""
+        loss = self.config.loss
+        if not self.ds.two_subject or not loss.use_reference or loss.method == "dpo":
+            return None
+        return "generated" if step % 2 == 0 else "references"
 
     @property
     def done(self) -> bool:
@@ -182,7 +190,7 @@ class TrainingLoop:
             t.grad = None
         loss.loss.backward()  # under DDP: the gradient averaged over processes
         grads = [t.grad for t in self.adapter]
-        report = StepReport(self.step + 1, _mean_over_ranks(float(loss.loss)), c.lr)
+        report = StepReport(self.step + 1, _mean_over_ranks(float(loss.loss)), c.lr, part=self.part_at(self.step))
         if c.monitor_every > 0 and self.step % c.monitor_every == 0:
             report.grad_norm = global_norm(grads)
             if loss.margin is None:

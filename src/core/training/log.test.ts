@@ -17,6 +17,7 @@ describe("parseTrainingLog", () => {
     ["no loss", JSON.stringify({ step: 1, lr: 1, ms: 1 }), /needs an integer "step" and numbers/],
     ["a text grad norm", line({ gradNorm: "big" }), /"gradNorm" must be a number/],
     ["bad item errors", line({ itemErrors: [1, "x"] }), /"itemErrors" must be a list of numbers/],
+    ["an unknown part", line({ part: "both" }), /"part" must be "generated" or "references"/],
     ["steps out of order", `${line({ step: 2 })}\n${line({ step: 2 })}`, /line 2: step 2 does not follow step 2/],
     ["nothing", "\n\n", /holds no step reports/],
   ])("refuses %s", (_, text, message) => {

@@ -24,6 +24,8 @@ export function parseTrainingLog(text: string, name = "log.jsonl"): StepReport[]
     for (const k of OPTIONAL) if (k in r && !num(k)) throw new Error(`${at}: "${k}" must be a number`);
     if ("itemErrors" in r && !(Array.isArray(r.itemErrors) && r.itemErrors.every((v) => typeof v === "number")))
       throw new Error(`${at}: "itemErrors" must be a list of numbers`);
+    if ("part" in r && r.part !== "generated" && r.part !== "references")
+      throw new Error(`${at}: "part" must be "generated" or "references"`);
     const prev = reports.at(-1)?.step ?? 0;
     if ((r.step as number) <= prev) throw new Error(`${at}: step ${r.step} does not follow step ${prev}`);
     reports.push(r as unknown as StepReport);

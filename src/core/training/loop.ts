@@ -9,7 +9,7 @@ import { dpoLoss, perSampleMse } from "../engine/objectives";
 import type { OptimizerState } from "../engine/optim";
 import type { AdapterTrainer, Objective, TrainingBatch } from "../engine/trainer";
 import { gaussian, uint32Stream } from "../sampling";
-import { buildStep, type LossOptions, mergeSteps, type StepDraw } from "./steps";
+import { buildStep, type LossOptions, type LossPart, mergeSteps, type StepDraw } from "./steps";
 import { DEFAULT_WEIGHTS, type LatentShape } from "./weights";
 
 export interface TrainConfig {
@@ -67,6 +67,8 @@ export interface StepReport {
   margin?: number;
   /** On monitor steps of MSE-style losses: each item's weighted error (reference first when present). */
   itemErrors?: number[];
+  /** Two-subject runs: the part of the loss the step trained (core/training/steps.ts). */
+  part?: LossPart;
 }
 
 export class NonFiniteError extends Error {
@@ -128,8 +130,8 @@ export class StepSource {
   draws(step: number): StepDraw[] {
     const next = uint32Stream((this.config.seed * 1_000_003 + step) >>> 0);
     const n = this.latent.channels * this.latent.height * this.latent.width;
-    // Two-subject steps alternate between the generated image and the references (steps.ts).
-    const part = isTwoSubject(this.ds) ? ({ part: step % 2 === 0 ? "generated" : "references" } as const) : {};
+    const p = this.partAt(step);
+    const part = p ? { part: p } : {};
     return Array.from({ length: this.config.batchSize }, () => {
       const sample = next() % this.ds.samples.length;
       const p = this.partners[sample];
@@ -141,6 +143,16 @@ export class StepSource {
         ...part,
       };
     });
+  }
+
+  /**
+   * The part of the loss step `step` trains: two-subject losses with a reference term alternate
+   * between the generated image and the references (steps.ts); other runs have no parts.
+   */
+  partAt(step: number): LossPart | undefined {
+    const { loss } = this.config;
+    if (!isTwoSubject(this.ds) || !loss.useReference || loss.method === "dpo") return undefined;
+    return step % 2 === 0 ? "generated" : "references";
   }
 
   /** Step `step`'s batch (all its draws merged) and objective. */
@@ -197,7 +209,8 @@ export class TrainingLoop {
     const reports: StepReport[] = [];
     for (; reports.length < steps && !this.done; this.step++) {
       const { batch, objective } = this.source.batchAt(this.step);
-      const report: StepReport = { step: this.step + 1, loss: Number.NaN, lr: c.lr, ms: 0 };
+      const part = this.source.partAt(this.step);
+      const report: StepReport = { step: this.step + 1, loss: Number.NaN, lr: c.lr, ms: 0, ...(part ? { part } : {}) };
       if (c.monitorEvery > 0 && this.step % c.monitorEvery === 0) await this.monitor(report, batch, objective);
       this.trainer.trainStep(batch, { lr: c.lr, weightDecay: c.weightDecay, maxNorm: c.maxNorm }, objective);
       reports.push(report);

@@ -51,6 +51,9 @@ import { type LatentShape, qualityWeights, signedParts, toLatent, type WeightOpt
 export const METHODS = ["patchdpo", "patchdpo-bounded", "dpo", "mse"] as const;
 export type Method = (typeof METHODS)[number];
 
+/** A two-subject step's share of the loss: the generated image, or both references. */
+export type LossPart = "generated" | "references";
+
 export interface LossOptions {
   method: Method;
   /** β of the DPO-style losses. */
@@ -80,7 +83,7 @@ export interface StepDraw {
   noise: Float32Array;
   timestep: number;
   /** Two-subject samples: the part of the loss this step takes (module comment); default "generated". */
-  part?: "generated" | "references";
+  part?: LossPart;
 }
 
 export interface LossStep {

@@ -1,8 +1,10 @@
 /**
  * The live curves of a run from its StepReports: loss every step; the DPO reward margin or the
- * per-item weighted errors, and the gradient norm, on monitor steps; the learning rate.
+ * per-item weighted errors, and the gradient norm, on monitor steps; the learning rate. A
+ * two-subject run's loss and errors are split by part (core/training/chart-series.ts).
  */
 import { useMemo } from "react";
+import { itemErrorSeries, lossSeries } from "../../../core/training/chart-series";
 import type { StepReport, TrainConfig } from "../../../core/training/loop";
 import { MetricChart, type Series } from "./MetricChart";
 
@@ -11,27 +13,17 @@ export function TrainCharts({ history, config }: { history: StepReport[]; config
     const x = history.map((r) => r.step);
     const of = (f: (r: StepReport) => number | undefined) => history.map((r) => f(r) ?? null);
     const one = (label: string, f: (r: StepReport) => number | undefined): Series[] => [{ label, values: of(f) }];
-    // Items come draw by draw (core/training/steps.ts mergeSteps); each role is averaged over the draws.
     const draws = Math.max(1, config.batchSize ?? 1);
-    const perDraw = Math.max(0, ...history.map((r) => r.itemErrors?.length ?? 0)) / draws;
-    const itemLabels =
-      perDraw === 2 && config.loss.useReference
-        ? ["reference", "generated"]
-        : Array.from({ length: perDraw }, (_, i) => `item ${i + 1}`);
-    const roleMean = (r: StepReport, k: number) => {
-      const e = r.itemErrors;
-      return e && Array.from({ length: draws }, (_, d) => e[d * perDraw + k]).reduce((a, b) => a + b, 0) / draws;
-    };
     const second = history.some((r) => r.margin !== undefined)
       ? { title: "reward margin", series: one("margin", (r) => r.margin) }
       : {
           title: draws > 1 ? `weighted error (mean of ${draws} draws)` : "weighted error",
-          series: itemLabels.map((label, k) => ({ label, values: of((r) => roleMean(r, k)) })),
+          series: itemErrorSeries(history, config),
         };
     return {
       x,
       list: [
-        { title: "loss", series: one("loss", (r) => r.loss) },
+        { title: "loss", series: lossSeries(history) },
         second,
         { title: "gradient norm", series: one("‖∇L‖", (r) => r.gradNorm) },
         { title: "learning rate", series: one("lr", (r) => r.lr) },
