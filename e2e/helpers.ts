@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { type BrowserContext, expect, type Page } from "@playwright/test";
+import { type BrowserContext, expect, type Page, type TestInfo } from "@playwright/test";
 
 export const TINY_DIR = "public/models/tiny";
 
@@ -94,6 +94,20 @@ export async function prepareTinyDataset(page: Page) {
  * subjects (or, `twoSubjects`, pairs), one prompt each, seeds 101 and 102 (or `seeds`), 4 sampler steps; waits for the summary and
  * returns it (failing on the tab's error box).
  */
+/** The Dataset tab's newest dataset exported as a zip into the test's output folder; its path. */
+export async function exportNewestDataset(page: Page, info: TestInfo, name: string): Promise<string> {
+  const download = page.waitForEvent("download");
+  await page
+    .getByTestId("dataset-list")
+    .locator("tbody tr")
+    .first()
+    .getByRole("button", { name: "Export zip" })
+    .click();
+  const zip = info.outputPath(name);
+  await (await download).saveAs(zip);
+  return zip;
+}
+
 export async function compareWithBase(page: Page, adapter: RegExp, o: { seeds?: string; twoSubjects?: boolean } = {}) {
   await page.getByRole("tab", { name: "Compare" }).click();
   const adapters = page.getByRole("group", { name: "Adapters" });

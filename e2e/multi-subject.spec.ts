@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
-import { compareWithBase, openTinyOnWasm, tinyManifest } from "./helpers";
+import { compareWithBase, exportNewestDataset, openTinyOnWasm, tinyManifest } from "./helpers";
 
 test("generate a two-subject scene and inspect it against both references", async ({ page, context }) => {
   const errors: string[] = [];
@@ -78,15 +78,7 @@ test("a two-subject dataset, PatchDPO on it, and a two-subject comparison", asyn
   await page.screenshot({ path: info.outputPath("multi-dataset.png"), fullPage: true });
 
   // The exported zip on the PyTorch trainer (README "Training at scale"), one process.
-  const download = page.waitForEvent("download");
-  await page
-    .getByTestId("dataset-list")
-    .locator("tbody tr")
-    .first()
-    .getByRole("button", { name: "Export zip" })
-    .click();
-  const zip = info.outputPath("pairs.zip");
-  await (await download).saveAs(zip);
+  const zip = await exportNewestDataset(page, info, "pairs.zip");
   const config = info.outputPath("run.json");
   writeFileSync(config, JSON.stringify({ pack: "tiny", train: { steps: 4, lr: 1e-2, monitorEvery: 1 } }));
   const adapter = info.outputPath("torch-pairs.safetensors");

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
-import { compareWithBase, openTinyOnWasm, prepareTinyDataset } from "./helpers";
+import { compareWithBase, exportNewestDataset, openTinyOnWasm, prepareTinyDataset } from "./helpers";
 
 test.setTimeout(600_000);
 
@@ -24,15 +24,7 @@ test("Dataset tab → torchrun → adapter and curves back in Train, Generate an
   await page.getByLabel("Dataset name").fill("e2e scale-out");
   await page.getByRole("button", { name: "Build dataset" }).click();
   await expect(page.getByTestId("dataset-view")).toHaveAttribute("data-samples", "2", { timeout: 180_000 });
-  const download = page.waitForEvent("download");
-  await page
-    .getByTestId("dataset-list")
-    .locator("tbody tr")
-    .first()
-    .getByRole("button", { name: "Export zip" })
-    .click();
-  const zip = info.outputPath("dataset.zip");
-  await (await download).saveAs(zip);
+  const zip = await exportNewestDataset(page, info, "dataset.zip");
 
   // What the README tells a researcher to run (--redirects/--tee: see foundry/tests/test_adapter_ddp.py).
   const config = info.outputPath("run.json");
