@@ -60,6 +60,14 @@ export async function heldLocks(kind: LockKind): Promise<Map<string, string | un
   return out;
 }
 
+/**
+ * Resolves once no writer holds `kind` `id`: a shared request waits behind the exclusive holder
+ * (its tab may close at any time) and is let go at once.
+ */
+export async function released(kind: LockKind, id: string): Promise<void> {
+  await locks()?.request(`${lockName(kind)}${id}`, { mode: "shared" }, () => undefined);
+}
+
 /** The tab holding the lock; asks again briefly while the holder's label is not yet recorded. */
 async function holderOf(kind: LockKind, id: string): Promise<string | undefined> {
   for (let i = 0; i < 5; i++) {

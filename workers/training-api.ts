@@ -127,6 +127,8 @@ export interface TrainingApi {
    * "interrupted", and a run a tab is training carries that tab's label (`heldBy`).
    */
   runs(): Promise<RunSummary[]>;
+  /** Resolves when no tab trains `runId` any more (e.g. the tab that held it was closed). */
+  released(runId: string): Promise<void>;
   /** The run's adapter (last good checkpoint) as safetensors with the manifest's tensor names. */
   exportAdapter(runId: string): Promise<ArrayBuffer>;
   /** The run's adapter tensors (last good checkpoint) by manifest name. */

@@ -15,7 +15,7 @@ import { deleteEnhance, listEnhance, readEnhance, saveEnhance } from "./enhance-
 import { enhancedEncoderFile } from "./enhanced-encoder";
 import { packCache } from "./pack-cache";
 import { packWeightsFile } from "./pack-weights";
-import { heldLocks, lockTab, withTabLock } from "./tab-locks";
+import { heldLocks, lockTab, released, withTabLock } from "./tab-locks";
 import { TaskSignals } from "./task-signals";
 import { importAdapterFile, importedAdapters, importedTensors } from "./training-adapters";
 import type { RunRecord, TrainingApi, TrainingEvent, TrainOptions } from "./training-api";
@@ -127,6 +127,7 @@ const api: TrainingApi = {
       return tab ? { ...r, heldBy: tab } : r;
     });
   },
+  released: (runId) => released("run", runId),
   async baseAdapter(packId) {
     const { manifest, file, bytes } = await packWeightsFile(packId);
     return readBaseAdapter(manifest, new Map([[file, bytes]]));

@@ -73,6 +73,8 @@ interface TrainingState {
 
 export const useTraining = create<TrainingState>()((set, get) => {
   let previewing = false;
+  /** Runs held by a tab whose release this store waits for (refresh). */
+  const watching = new Set<string>();
 
   /** Generates the preview images with `tensors`; skipped while the previous preview still runs. */
   async function preview(manifest: Manifest, runId: string, step: number, tensors: Map<string, Float32Array>) {
@@ -204,6 +206,20 @@ export const useTraining = create<TrainingState>()((set, get) => {
         runs: runs.filter((r) => r.packId === packId),
         datasetId: datasets.some((d) => d.id === s.datasetId) ? s.datasetId : datasets.at(-1)?.id,
       }));
+      // A run another tab trains is listed again when that tab lets it go (paused, or closed).
+      for (const r of runs) {
+        if (!r.heldBy || watching.has(r.id)) continue;
+        watching.add(r.id);
+        void training
+          .call((api) => api.released(r.id))
+          .then(
+            () => {
+              watching.delete(r.id);
+              return get().refresh(packId);
+            },
+            () => watching.delete(r.id), // the worker was restarted: the next refresh watches again
+          );
+      }
     },
 
     chooseDataset: (datasetId) => set({ datasetId }),
