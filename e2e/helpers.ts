@@ -89,11 +89,6 @@ export async function prepareTinyDataset(page: Page) {
   await page.getByLabel("Sampler steps").fill("4");
 }
 
-/**
- * On the Compare tab: `adapter` (a label pattern) beside base on the pre-selected held-out
- * subjects (or, `twoSubjects`, pairs), one prompt each, seeds 101 and 102 (or `seeds`), 4 sampler steps; waits for the summary and
- * returns it (failing on the tab's error box).
- */
 /** The Dataset tab's newest dataset exported as a zip into the test's output folder; its path. */
 export async function exportNewestDataset(page: Page, info: TestInfo, name: string): Promise<string> {
   const download = page.waitForEvent("download");
@@ -108,6 +103,11 @@ export async function exportNewestDataset(page: Page, info: TestInfo, name: stri
   return zip;
 }
 
+/**
+ * On the Compare tab: `adapter` (a label pattern) beside base on the pre-selected held-out
+ * subjects (or, `twoSubjects`, pairs), one prompt each, seeds 101 and 102 (or `seeds`), 4 sampler steps; waits for the summary and
+ * returns it (failing on the tab's error box).
+ */
 export async function compareWithBase(page: Page, adapter: RegExp, o: { seeds?: string; twoSubjects?: boolean } = {}) {
   await page.getByRole("tab", { name: "Compare" }).click();
   const adapters = page.getByRole("group", { name: "Adapters" });

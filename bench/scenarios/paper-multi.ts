@@ -3,12 +3,12 @@
  * with the studio's engines (ORT WASM generation, the CPU training engine): the pack's base adapter
  * → a two-subject preference dataset of training-subject pairs (1 with 2, 3 with 4, … of the
  * training subjects, every pair with each pair prompt) → base, image-level DPO (two generated
- * images of a pair, the better by identity-aware quality as winner) and PatchDPO (weights from the
- * identity-aware `m_gen`, each reference's own term; and its bounded form), trained with equal budgets → every adapter
- * evaluated on the scene kit's held-out pairs (`scenes.pairs.eval`) with fixed seeds and the same
- * initial noise per cell → per-subject region PSNR, identity leakage and the independent
- * evaluator's score per subject, with paired intervals over pairs (records name a cell's subject
- * `A+B`).
+ * images of a pair, the better by identity-aware quality as winner), PatchDPO (weights from the
+ * identity-aware `m_gen`, each reference's own term) and its bounded form, trained with equal
+ * budgets → every adapter evaluated on the scene kit's held-out pairs (`scenes.pairs.eval`) with
+ * fixed seeds and the same initial noise per cell → per-subject region PSNR, identity leakage and
+ * the independent evaluator's score per subject, with paired intervals over pairs (records name a
+ * cell's subject `A+B`).
  *
  *   npm run bench -- paper --multi [--pack DIR] [--validation] [--pairs N] [--prompts N] [--seeds N]
  *                                  [--train-pairs N] [--steps N] [--lr X] [--sampler-steps N] [--out F]

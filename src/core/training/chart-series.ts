@@ -21,7 +21,8 @@ interface Role {
   k: number;
 }
 
-const drawsOf = (config: TrainConfig) => Math.max(1, config.batchSize ?? 1);
+/** Draws per step, over which each role is averaged. */
+export const drawsOf = (config: TrainConfig) => Math.max(1, config.batchSize ?? 1);
 
 const twoSubject = (history: StepReport[]) => history.some((r) => r.part !== undefined);
 

@@ -130,8 +130,7 @@ export class StepSource {
   draws(step: number): StepDraw[] {
     const next = uint32Stream((this.config.seed * 1_000_003 + step) >>> 0);
     const n = this.latent.channels * this.latent.height * this.latent.width;
-    const p = this.partAt(step);
-    const part = p ? { part: p } : {};
+    const part = this.partAt(step);
     return Array.from({ length: this.config.batchSize }, () => {
       const sample = next() % this.ds.samples.length;
       const p = this.partners[sample];
@@ -140,7 +139,7 @@ export class StepSource {
         other: p.length ? p[next() % p.length] : undefined,
         timestep: next() % this.alphasCumprod.length,
         noise: gaussian(next(), n),
-        ...part,
+        ...(part ? { part } : {}),
       };
     });
   }

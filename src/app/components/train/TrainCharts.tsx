@@ -4,7 +4,7 @@
  * two-subject run's loss and errors are split by part (core/training/chart-series.ts).
  */
 import { useMemo } from "react";
-import { itemErrorSeries, lossSeries } from "../../../core/training/chart-series";
+import { drawsOf, itemErrorSeries, lossSeries } from "../../../core/training/chart-series";
 import type { StepReport, TrainConfig } from "../../../core/training/loop";
 import { MetricChart, type Series } from "./MetricChart";
 
@@ -13,7 +13,7 @@ export function TrainCharts({ history, config }: { history: StepReport[]; config
     const x = history.map((r) => r.step);
     const of = (f: (r: StepReport) => number | undefined) => history.map((r) => f(r) ?? null);
     const one = (label: string, f: (r: StepReport) => number | undefined): Series[] => [{ label, values: of(f) }];
-    const draws = Math.max(1, config.batchSize ?? 1);
+    const draws = drawsOf(config);
     const second = history.some((r) => r.margin !== undefined)
       ? { title: "reward margin", series: one("margin", (r) => r.margin) }
       : {

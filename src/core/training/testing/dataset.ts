@@ -1,3 +1,10 @@
+/** A synthetic preference dataset shaped for a denoiser arch: seeded latents, tokens and quality maps. */
+import { encodeDatasetZip, packShapes, type StoredDataset } from "../../dataset/format";
+import type { PreferenceDataset } from "../../dataset/types";
+import type { DenoiserArch } from "../../engine/arch";
+import type { Manifest } from "../../pack/manifest";
+import { gaussian } from "../../sampling";
+
 /** The shape of a synthetic dataset: generated images per reference, references, seed, and whether each image shows two subjects. */
 export interface SyntheticOptions {
   samplesPerRef?: number;
@@ -6,13 +13,6 @@ export interface SyntheticOptions {
   /** Two-subject samples: reference r's images also show r + 1 (mod refs), B placed first in every other image. */
   pairs?: boolean;
 }
-
-/** A synthetic preference dataset shaped for a denoiser arch: seeded latents, tokens and quality maps. */
-import { encodeDatasetZip, packShapes, type StoredDataset } from "../../dataset/format";
-import type { PreferenceDataset } from "../../dataset/types";
-import type { DenoiserArch } from "../../engine/arch";
-import type { Manifest } from "../../pack/manifest";
-import { gaussian } from "../../sampling";
 
 export function syntheticDataset(
   arch: DenoiserArch,
