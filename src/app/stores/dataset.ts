@@ -102,7 +102,11 @@ export const useDataset = create<DatasetState>()((set, get) => ({
   list: [],
 
   async init(manifest) {
-    set({ packId: manifest.id, viewed: undefined, error: undefined, form: await defaultForm(manifest) });
+    // Reset before awaiting the form: its gallery images wait on the inference worker, and a reset
+    // after that wait would wipe what the tab did meanwhile (an import's error, a viewed dataset).
+    set({ packId: manifest.id, viewed: undefined, error: undefined, form: undefined });
+    const form = await defaultForm(manifest);
+    if (get().packId === manifest.id) set({ form });
     await get().refresh();
   },
 
