@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BUDGETS, budgetLabel, METHODS, paperOptions, runPaper } from "../bench/scenarios/paper";
 import { multiOptions, runPaperMulti } from "../bench/scenarios/paper-multi";
+import type { ImageRecord } from "../src/core/metrics/aggregate";
 import type { CompareReport } from "../src/core/metrics/report";
 
 describe("paper benchmark", () => {
@@ -184,4 +185,30 @@ describe("paper benchmark", () => {
     expect(report.paired?.patchdpo.vs_base.identity_leakage.n).toBe(2);
     expect(JSON.parse(readFileSync(out, "utf8")).settings.two_subjects).toBe(true);
   });
+
+  it("--multi --standard: the PyTorch sampler and trainer give the studio engines' two-subject records", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paper-multi-torch-"));
+    const argv = ["paper", "--multi", "--pack", "tiny", "--pairs", "2", "--prompts", "1", "--seeds", "1"];
+    const small = [...argv, "--train-pairs", "2", "--steps", "3", "--sampler-steps", "2", "--threads", "1"];
+    const torch = multiOptions(["paper", "--multi", "--standard"]);
+    expect(torch.budget).toMatchObject({
+      engine: "torch",
+      trainPairs: 128,
+      trainSteps: 1000,
+      seeds: [101, 102, 103, 104],
+    });
+    const studio = await runPaperMulti(multiOptions([...small, "--out", join(dir, "studio.json")]));
+    const { report } = await runPaperMulti(multiOptions([...small, "--standard", "--out", join(dir, "torch.json")]));
+    expect(report.settings).toMatchObject({ engine: "torch", threads: 1 });
+    const key = (r: ImageRecord) => `${r.method} ${r.subject} ${r.prompt} ${r.seed}`;
+    const expected = new Map(studio.report.records.map((r) => [key(r), r.metrics]));
+    expect(report.records).toHaveLength(expected.size);
+    let worst = 0;
+    for (const r of report.records) {
+      const want = expected.get(key(r)) as Record<string, number>;
+      for (const [m, v] of Object.entries(r.metrics)) worst = Math.max(worst, Math.abs(v - want[m]));
+    }
+    console.log("two-subject records, torch vs studio engines: largest metric difference", worst);
+    expect(worst).toBeLessThan(1e-3); // a uint8 level on a few pixels moves a PSNR by less
+  }, 300_000);
 });

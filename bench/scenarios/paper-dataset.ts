@@ -35,6 +35,8 @@ export interface DatasetRecipe {
   sampler: CompareSampler;
   /** Label of the engine that sampled the images ("studio" or "torch"). */
   engine: string;
+  /** Two-subject datasets: the pairs of references (BuildOptions.pairs). */
+  pairs?: [number, number][];
 }
 
 export function datasetZip(manifest: Pack["manifest"], recipe: DatasetRecipe, d: BuiltDataset, name: string) {

@@ -15,6 +15,7 @@ import { decodePng } from "../../node/png";
 import { foundrySample, foundryTrain, type SampleJob, type SampleReference } from "../../scripts/train/foundry";
 import { type HeadlessConfig, type Pack, train } from "../../scripts/train/headless";
 import { type BuildOptions, type BuildReference, buildDataset } from "../../src/core/dataset/build";
+import { concatReferences } from "../../src/core/engine/references";
 import {
   type AdapterTensors,
   decodeLatents,
@@ -23,6 +24,7 @@ import {
   imageToTensor,
   type PromptChoice,
   type RgbaImage,
+  referenceOrder,
   tensorToImage,
 } from "../../src/core/generate";
 import type { ImageRecord } from "../../src/core/metrics/aggregate";
@@ -71,16 +73,26 @@ export interface TrainRun {
 }
 
 export interface EvalGrid {
+  /** Every subject a cell names, subject B of a pair included. */
   subjects: string[];
   cells: GridCell[];
   evaluator: ImageEvaluator;
 }
 
+/** The subjects that lead a cell (subject A of a pair), whose cells are evaluated together. */
+const leads = (grid: EvalGrid) => grid.subjects.filter((id) => grid.cells.some((c) => c.subject === id));
+
 export interface PaperEngine {
-  /** The base adapter's preference dataset of the training references, with its images. */
-  dataset(refs: BuildReference[]): Promise<BuiltDataset>;
+  /**
+   * The base adapter's preference dataset of the training references, with its images: one
+   * subject per image, or with `pairs` (indices into `refs`) two (BuildOptions.pairs).
+   */
+  dataset(refs: BuildReference[], pairs?: [number, number][]): Promise<BuiltDataset>;
   train(runs: TrainRun[]): Promise<MethodAdapter[]>;
-  /** One record per cell and adapter, cell by cell (subject-major), adapters in order. */
+  /**
+   * One record per cell and adapter, cell by cell (subject-major), adapters in order. A cell with
+   * a `second` subject is generated from both references (`subjects` lists both).
+   */
   evaluate(adapters: MethodAdapter[], grid: EvalGrid): Promise<ImageRecord[]>;
 }
 
@@ -90,12 +102,14 @@ const lastLoss = (loss: number | undefined) => loss?.toExponential(3);
 async function baseDataset(
   s: EngineSetup,
   refs: BuildReference[],
+  pairs: [number, number][] | undefined,
   generateImage?: BuildOptions["generateImage"],
 ): Promise<BuiltDataset> {
   const { pack } = s;
   const samples: RgbaImage[] = [];
   const ds = await buildDataset({
     run: pack.run,
+    pairs,
     prompts: s.prompts,
     seeds: s.seeds,
     sampler: s.sampler,
@@ -113,7 +127,7 @@ export function studioEngine(s: EngineSetup): PaperEngine {
   const { pack, log } = s;
   const { manifest } = pack;
   return {
-    dataset: (refs) => baseDataset(s, refs),
+    dataset: (refs, pairs) => baseDataset(s, refs, pairs),
     async train(runs) {
       const out: MethodAdapter[] = [];
       for (const r of runs) {
@@ -130,15 +144,25 @@ export function studioEngine(s: EngineSetup): PaperEngine {
     },
     async evaluate(adapters, grid) {
       const records: ImageRecord[] = [];
-      for (const subject of grid.subjects) {
-        const [ref] = galleryReferences(pack, [subject]);
-        const imageTokens = await encodeReference(pack.run, manifest, ref.tensor);
+      const tokens = new Map<string, Float32Array>();
+      const tokensOf = async (ref: BuildReference) => {
+        const known = tokens.get(ref.id) ?? (await encodeReference(pack.run, manifest, ref.tensor));
+        tokens.set(ref.id, known);
+        return known;
+      };
+      const refs = new Map(galleryReferences(pack, grid.subjects).map((r) => [r.id, r]));
+      const refOf = (id: string) => refs.get(id) as BuildReference;
+      for (const subject of leads(grid)) {
         for (const cell of grid.cells.filter((c) => c.subject === subject)) {
+          const [a, b] = [refOf(subject), cell.second === undefined ? undefined : refOf(cell.second)];
           const r = await evaluateCell({
             run: pack.run,
             manifest,
-            imageTokens,
-            reference: tensorImage(pack, ref.tensor),
+            imageTokens: b
+              ? concatReferences([await tokensOf(a), await tokensOf(b)], referenceOrder(manifest.prompt, cell.prompt))
+              : await tokensOf(a),
+            reference: tensorImage(pack, a.tensor),
+            secondReference: b && tensorImage(pack, b.tensor),
             adapters,
             cell,
             sampler: s.sampler,
@@ -188,8 +212,16 @@ export function torchEngine(s: TorchSetup): PaperEngine {
   const { manifest } = pack;
   const folder = pack.dir; // the foundry reads the pack from its folder
   mkdirSync(s.adapterDir, { recursive: true });
-  const jobsOf = (cells: { reference: number; prompt: PromptChoice; seed: number }[]): SampleJob[] =>
-    cells.map((c) => ({ ...c, promptIds: encodePrompt(manifest.prompt, c.prompt).map(Number), sampler: s.sampler }));
+  /** A cell's subjects (indices into the references) in the order the denoiser takes them under `prompt`. */
+  const denoiserOrder = (subjects: number[], prompt: PromptChoice) =>
+    subjects.length === 1 ? subjects : referenceOrder(manifest.prompt, prompt).map((k) => subjects[k]);
+  const jobsOf = (cells: { references: number[]; prompt: PromptChoice; seed: number }[]): SampleJob[] =>
+    cells.map(({ references, prompt, seed }) => ({
+      references,
+      promptIds: encodePrompt(manifest.prompt, prompt).map(Number),
+      seed,
+      sampler: s.sampler,
+    }));
   /** Every job with every adapter, on `threads` one-thread processes that each take a contiguous share of the jobs. */
   const sample = async (references: SampleReference[], jobs: SampleJob[], adapters: string[], name: string) => {
     const processes = Math.max(1, Math.min(s.threads, jobs.length));
@@ -224,9 +256,12 @@ export function torchEngine(s: TorchSetup): PaperEngine {
     return path;
   };
   return {
-    async dataset(refs) {
-      const cells = refs.flatMap((_, reference) =>
-        s.prompts.flatMap((prompt) => s.seeds.map((seed) => ({ reference, prompt, seed }))),
+    async dataset(refs, pairs) {
+      const items: number[][] = pairs ?? refs.map((_, k) => [k]);
+      const cells = items.flatMap((subjects) =>
+        s.prompts.flatMap((prompt) =>
+          s.seeds.map((seed) => ({ subjects, references: denoiserOrder(subjects, prompt), prompt, seed })),
+        ),
       );
       const sampled = await sample(
         refs.map(({ id }) => ({ id })),
@@ -234,14 +269,23 @@ export function torchEngine(s: TorchSetup): PaperEngine {
         ["base"],
         "dataset",
       );
-      const key = (id: string, prompt: PromptChoice, seed: number) => `${id} ${promptKey(prompt)} ${seed}`;
+      const key = (ids: string[], prompt: PromptChoice, seed: number) =>
+        `${ids.join("+")} ${promptKey(prompt)} ${seed}`;
       const latents = new Map(
-        cells.map((c, k) => [key(refs[c.reference].id, c.prompt, c.seed), sampled.latents[0][k]]),
+        cells.map((c, k) => [
+          key(
+            c.subjects.map((i) => refs[i].id),
+            c.prompt,
+            c.seed,
+          ),
+          sampled.latents[0][k],
+        ]),
       );
       // The sampler's latents, decoded by the studio's VAE decoder as `generate` does.
-      return baseDataset(s, refs, async (ref, _tokens, settings) => {
-        const z = latents.get(key(ref.id, settings.prompt, settings.seed));
-        if (!z) throw new Error(`no sampled latent for ${ref.id} ${promptKey(settings.prompt)} ${settings.seed}`);
+      return baseDataset(s, refs, pairs, async (ref, _tokens, settings, second) => {
+        const k = key(second ? [ref.id, second.id] : [ref.id], settings.prompt, settings.seed);
+        const z = latents.get(k);
+        if (!z) throw new Error(`no sampled latent for ${k}`);
         return { latents: z, images: await decodeLatents(pack.run, manifest, z, 1) };
       });
     },
@@ -258,7 +302,14 @@ export function torchEngine(s: TorchSetup): PaperEngine {
     },
     async evaluate(adapters, grid) {
       const references = grid.subjects.map((id) => ({ id }));
-      const cells = grid.cells.map((c) => ({ ...c, reference: grid.subjects.indexOf(c.subject) }));
+      const index = (id: string) => grid.subjects.indexOf(id);
+      const cells = grid.cells.map((c) => ({
+        ...c,
+        references: denoiserOrder(
+          c.second === undefined ? [index(c.subject)] : [index(c.subject), index(c.second)],
+          c.prompt,
+        ),
+      }));
       const sampled = await sample(
         references,
         jobsOf(cells),
@@ -266,16 +317,16 @@ export function torchEngine(s: TorchSetup): PaperEngine {
         "eval",
       );
       const records: ImageRecord[] = [];
-      for (const subject of grid.subjects) {
-        const [ref] = galleryReferences(pack, [subject]);
-        const reference = tensorImage(pack, ref.tensor);
+      const images = new Map(galleryReferences(pack, grid.subjects).map((r) => [r.id, tensorImage(pack, r.tensor)]));
+      for (const subject of leads(grid)) {
+        const reference = images.get(subject) as RgbaImage;
         for (const [k, cell] of grid.cells.entries()) {
           if (cell.subject !== subject) continue;
+          const secondReference = cell.second === undefined ? undefined : images.get(cell.second);
           for (const [m, a] of adapters.entries()) {
             const image = sampled.images[m][k];
-            records.push(
-              (await scoreImage({ cell, reference, evaluator: grid.evaluator, manifest }, a.id, image)).record,
-            );
+            const o = { cell, reference, secondReference, evaluator: grid.evaluator, manifest };
+            records.push((await scoreImage(o, a.id, image)).record);
           }
         }
         log(`scored ${subject} (${records.length / adapters.length}/${grid.cells.length} cells)`);

@@ -1,6 +1,7 @@
 /**
  * `paper --multi`: PatchDPO on two-subject scenes (multi-subject personalization, issue 19), headless
- * with the studio's engines (ORT WASM generation, the CPU training engine): the pack's base adapter
+ * on the studio's engines (ORT WASM generation, the CPU training engine), or with `--standard` on
+ * the foundry's PyTorch sampler and trainer at a larger budget (paper-engines.ts): the pack's base adapter
  * → a two-subject preference dataset of training-subject pairs (1 with 2, 3 with 4, … of the
  * training subjects, every pair with each pair prompt) → base, image-level DPO (two generated
  * images of a pair, the better by identity-aware quality as winner), PatchDPO (weights from the
@@ -10,22 +11,20 @@
  * the independent evaluator's score per subject, with paired intervals over pairs (records name a
  * cell's subject `A+B`).
  *
- *   npm run bench -- paper --multi [--pack DIR] [--validation] [--pairs N] [--prompts N] [--seeds N]
- *                                  [--train-pairs N] [--steps N] [--lr X] [--sampler-steps N] [--out F]
+ *   npm run bench -- paper --multi [--standard] [--pack DIR] [--validation] [--pairs N] [--prompts N]
+ *                                  [--seeds N] [--train-pairs N] [--steps N] [--lr X] [--sampler-steps N]
+ *                                  [--threads N] [--dataset-cache DIR] [--out F]
  *
  * `--validation` evaluates on pairs of the validation subjects (never trained on) with seeded
  * prompts instead, so that the recipe is chosen off the held-out table.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { dirname } from "node:path";
-import { DEFAULT_HEADLESS, type HeadlessConfig, openPack, type Pack, train } from "../../scripts/train/headless";
-import { buildDataset, consecutivePairs } from "../../src/core/dataset/build";
-import type { PreferenceDataset } from "../../src/core/dataset/types";
-import { concatReferences } from "../../src/core/engine/references";
-import { type AdapterTensors, encodeReference, type PromptChoice, referenceOrder } from "../../src/core/generate";
-import type { ImageRecord } from "../../src/core/metrics/aggregate";
-import { type CompareSampler, cellSubject, evaluateCell, type GridCell } from "../../src/core/metrics/grid";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { DEFAULT_HEADLESS, type HeadlessConfig, openPack } from "../../scripts/train/headless";
+import { consecutivePairs } from "../../src/core/dataset/build";
+import type { PromptChoice } from "../../src/core/generate";
+import type { CompareSampler, GridCell } from "../../src/core/metrics/grid";
 import {
   evaluatorSources,
   evaluatorSuite,
@@ -44,10 +43,13 @@ import { pairChoice } from "../../src/core/metrics/scene";
 import type { Manifest } from "../../src/core/pack/manifest";
 import { uint32Stream } from "../../src/core/sampling";
 import type { LossOptions } from "../../src/core/training/steps";
-import { galleryReferences, tensorImage } from "./paper-engines";
+import { cachedDataset, type DatasetRecipe, datasetKey } from "./paper-dataset";
+import { type EngineSetup, galleryReferences, type PaperEngine, studioEngine, torchEngine } from "./paper-engines";
 import { log, packEvaluator, patchEncoderOf, sceneRenderer, stageTimer, trainingSubjects } from "./paper-setup";
 
 export interface MultiBudget {
+  /** Where images are generated and adapters trained (paper-engines.ts). */
+  engine: "studio" | "torch";
   /** Held-out (or validation) pairs, pair prompts per pair, seeds. */
   pairs: number;
   promptsPerPair: number;
@@ -69,6 +71,7 @@ const TRAIN_PROMPTS: PromptChoice[] = [
 ];
 
 export const MULTI_BUDGET: MultiBudget = {
+  engine: "studio",
   pairs: 49,
   promptsPerPair: 2,
   seeds: [101, 102],
@@ -77,6 +80,16 @@ export const MULTI_BUDGET: MultiBudget = {
   trainSteps: 400,
   lr: 2e-6, // chosen on validation pairs (lowest PatchDPO identity leakage of 1e-5, 2e-6, 5e-7; docs/paper-emoji64-multi.md)
   sampler: { steps: 25, sampler: "ddim", guidanceImage: 3, guidancePrompt: 2, ipScale: 1 },
+};
+
+/** `--standard`: the single-subject standard budget's scale, on the foundry's PyTorch sampler and trainer. */
+export const MULTI_STANDARD: MultiBudget = {
+  ...MULTI_BUDGET,
+  engine: "torch",
+  seeds: [101, 102, 103, 104],
+  trainPairs: 128,
+  trainSteps: 1000,
+  lr: 2e-6,
 };
 
 interface MultiMethod extends ReportMethod {
@@ -108,6 +121,9 @@ export interface MultiOptions {
   split: "heldout" | "validation";
   out: string;
   command: string;
+  /** Cores for the torch engine (default: all). */
+  threads?: number;
+  datasetCache?: string;
 }
 
 /** `paper --multi` flags; a malformed number throws naming its flag. */
@@ -123,7 +139,7 @@ export function multiOptions(argv: string[]): MultiOptions {
     if (!(n > 0)) throw new Error(`--${name} expects a positive number, got ${JSON.stringify(v)}`);
     return n;
   };
-  const b = { ...MULTI_BUDGET };
+  const b = { ...(argv.includes("--standard") ? MULTI_STANDARD : MULTI_BUDGET) };
   const seeds = positive("seeds");
   const set = <K extends keyof MultiBudget>(k: K, v: MultiBudget[K] | undefined) => {
     if (v !== undefined) b[k] = v;
@@ -147,6 +163,8 @@ export function multiOptions(argv: string[]): MultiOptions {
       flag("out") ??
       `bench/out/paper-${pack.split("/").at(-1)}-multi${split === "validation" ? "-validation" : ""}.json`,
     command: ["npm run bench -- paper", ...(first < 0 ? [] : argv.slice(first))].join(" "),
+    threads: positive("threads"),
+    datasetCache: flag("dataset-cache"),
   };
 }
 
@@ -195,56 +213,6 @@ function evaluationCells(manifest: Manifest, o: MultiOptions): { cells: GridCell
   return { cells, pairs: chosen };
 }
 
-async function pairDataset(pack: Pack, subjects: string[], b: MultiBudget): Promise<PreferenceDataset> {
-  return buildDataset({
-    run: pack.run,
-    manifest: pack.manifest,
-    adapter: pack.base,
-    references: galleryReferences(pack, subjects),
-    pairs: consecutivePairs(subjects.length),
-    prompts: b.trainPrompts,
-    seeds: [1],
-    sampler: b.sampler,
-  });
-}
-
-async function evaluate(
-  pack: Pack,
-  adapters: { id: string; tensors: AdapterTensors }[],
-  cells: GridCell[],
-  evaluator: ImageEvaluator,
-  sampler: CompareSampler,
-): Promise<ImageRecord[]> {
-  const { manifest } = pack;
-  const records: ImageRecord[] = [];
-  const tokens = new Map<string, Float32Array>();
-  const refs = new Map<string, ReturnType<typeof tensorImage>>();
-  for (const id of new Set(cells.flatMap((c) => [c.subject, c.second ?? c.subject]))) {
-    const [ref] = galleryReferences(pack, [id]);
-    tokens.set(id, await encodeReference(pack.run, manifest, ref.tensor));
-    refs.set(id, tensorImage(pack, ref.tensor));
-  }
-  for (const [k, cell] of cells.entries()) {
-    const second = cell.second as string;
-    const order = referenceOrder(manifest.prompt, cell.prompt);
-    const r = await evaluateCell({
-      run: pack.run,
-      manifest,
-      imageTokens: concatReferences([tokens.get(cell.subject), tokens.get(second)] as Float32Array[], order),
-      reference: refs.get(cell.subject) as ReturnType<typeof tensorImage>,
-      secondReference: refs.get(second),
-      adapters,
-      cell,
-      sampler,
-      evaluator,
-    });
-    records.push(...r.records);
-    if ((k + 1) % 10 === 0 || k + 1 === cells.length)
-      log(`evaluated ${k + 1}/${cells.length} cells (${cellSubject(cell)})`);
-  }
-  return records;
-}
-
 export async function runPaperMulti(o: MultiOptions) {
   const started = performance.now();
   const b = o.budget;
@@ -262,10 +230,37 @@ export async function runPaperMulti(o: MultiOptions) {
   const evaluator = new ImageEvaluator(suite);
   const subjects = trainingSubjects(manifest, 2 * b.trainPairs);
   const { stages, time } = stageTimer();
+  const threads = o.threads ?? availableParallelism();
+  const setup: EngineSetup = { pack, prompts: b.trainPrompts, seeds: [1], sampler: b.sampler, log };
+  const engine: PaperEngine =
+    b.engine === "torch"
+      ? torchEngine({
+          ...setup,
+          threads,
+          work: mkdtempSync(join(tmpdir(), "paper-multi-")),
+          adapterDir: `${o.out.replace(/\.json$/, "")}.adapters`,
+        })
+      : studioEngine(setup);
   log(
-    `two subjects: dataset ${Math.floor(subjects.length / 2)} training pairs × ${b.trainPrompts.length} prompts; ${b.trainSteps} steps per method; evaluated on ${pairs.length} ${o.split} pairs (${cells.length} cells)`,
+    `two subjects (${b.engine} engine): dataset ${Math.floor(subjects.length / 2)} training pairs × ${b.trainPrompts.length} prompts; ${b.trainSteps} steps per method; evaluated on ${pairs.length} ${o.split} pairs (${cells.length} cells)`,
   );
-  const ds = await time("dataset", () => pairDataset(pack, subjects, b));
+  const refs = galleryReferences(pack, subjects);
+  const trainPairs = consecutivePairs(subjects.length);
+  const recipe: DatasetRecipe = {
+    prompts: b.trainPrompts,
+    seeds: [1],
+    sampler: b.sampler,
+    engine: b.engine,
+    pairs: trainPairs,
+  };
+  const cache = o.datasetCache;
+  const built = await time("dataset", () =>
+    cache
+      ? cachedDataset({ dir: cache, key: datasetKey(pack, recipe, refs), pack, recipe, log }, () =>
+          engine.dataset(refs, trainPairs),
+        )
+      : engine.dataset(refs, trainPairs),
+  );
   const config: HeadlessConfig = {
     ...DEFAULT_HEADLESS,
     pack: o.pack,
@@ -275,22 +270,15 @@ export async function runPaperMulti(o: MultiOptions) {
     sampler: b.sampler,
     train: { steps: b.trainSteps, lr: b.lr, monitorEvery: 0, checkpointEvery: b.trainSteps, seed: 0 },
   };
-  const adapters = await time("train", async () => {
-    const out = [];
-    for (const m of MULTI_METHODS) {
-      if (!m.loss) {
-        out.push({ id: m.id, tensors: pack.base });
-        continue;
-      }
-      const t0 = performance.now();
-      const r = await train(pack, ds, { ...config, train: { ...config.train, loss: m.loss as LossOptions } });
-      if (r.stopped) throw new Error(`${m.id}: ${r.stopped}`);
-      log(`trained ${m.id}: ${b.trainSteps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-      out.push({ id: m.id, tensors: r.adapter });
-    }
-    return out;
-  });
-  const records = await time("eval", () => evaluate(pack, adapters, cells, evaluator, b.sampler));
+  const runs = MULTI_METHODS.flatMap((m) =>
+    m.loss
+      ? [{ id: m.id, data: built, config: { ...config, train: { ...config.train, loss: m.loss as LossOptions } } }]
+      : [],
+  );
+  const trained = await time("train", () => engine.train(runs));
+  const adapters = MULTI_METHODS.map((m) => trained.find((t) => t.id === m.id) ?? { id: m.id, tensors: pack.base });
+  const evalSubjects = [...new Set(cells.flatMap((c) => [c.subject, c.second as string]))];
+  const records = await time("eval", () => engine.evaluate(adapters, { subjects: evalSubjects, cells, evaluator }));
   const report = buildReport({
     createdAt: new Date().toISOString(),
     packId: manifest.id,
@@ -306,8 +294,11 @@ export async function runPaperMulti(o: MultiOptions) {
         dataset: { subjects, pairs: "consecutive (1 with 2, 3 with 4, …)", prompts: b.trainPrompts, seeds: [1] },
       },
       evaluators: { patch_quality: "roles.patch_encoder", ...evaluatorSources(fromEvaluators), scene: !!scene },
-      engine: "cpu",
-      threads: availableParallelism(),
+      engine: b.engine === "studio" ? "cpu" : "torch",
+      ...(b.engine === "torch"
+        ? { engines: { sampling: "python3 -m foundry sample", training: "python3 -m foundry train-adapter" } }
+        : {}),
+      threads,
       command: o.command,
     },
     methods: MULTI_METHODS.map(({ id, label, source }) => ({ id, label, source })),

@@ -17,7 +17,7 @@ from PIL import Image
 from foundry import safetensors_io
 from foundry.adapter.images import gallery_pixels, natural_pixels, to_pixels, to_tensor
 from foundry.adapter.networks import load_decoder, load_image_encoder
-from foundry.adapter.sample import JobsError, SamplerSettings, batches, read_jobs
+from foundry.adapter.sample import Job, JobsError, SamplerSettings, batches, job_tokens, read_jobs
 from foundry.config import PACKS, REPO
 
 TINY = PACKS / "tiny"
@@ -86,11 +86,12 @@ def write_jobs(path: Path, jobs: list[dict], references=({"id": "1f30a"},)) -> P
 
 def test_jobs_are_validated_with_messages_that_name_the_job(tmp_path):
     m = manifest()
-    good = {"reference": 0, "promptIds": [6, 17, 25], "seed": 1, "sampler": SAMPLER}
+    good = {"references": [0], "promptIds": [6, 17, 25], "seed": 1, "sampler": SAMPLER}
     refs, jobs = read_jobs(write_jobs(tmp_path / "ok.json", [good]), m)
     assert refs[0].id == "1f30a" and jobs[0].settings == SamplerSettings(2, "ddim", 3.0, 2.0, 1.0)
     bad = [
-        ({"reference": 1}, r"jobs\[0\]: reference 1 is not an index"),
+        ({"references": [1]}, r"jobs\[0\]: reference 1 is not an index"),
+        ({"references": [0, 0, 0]}, r"jobs\[0\]: references must list 1–2 indices"),
         ({"promptIds": [6, 17]}, r"jobs\[0\]: promptIds must be 3 token ids below 33"),
         ({"seed": -1}, r"jobs\[0\]: seed must be an integer"),
         ({"sampler": {**SAMPLER, "sampler": "plms"}}, r"jobs\[0\]: sampler must be ddim or euler"),
@@ -103,16 +104,25 @@ def test_jobs_are_validated_with_messages_that_name_the_job(tmp_path):
 
 def test_batches_keep_one_setting_each_and_the_job_order(tmp_path):
     m = manifest()
-    job = lambda seed, sampler: {"reference": 0, "promptIds": [6, 17, 25], "seed": seed, "sampler": sampler}  # noqa: E731
+    job = lambda seed, sampler: {"references": [0], "promptIds": [6, 17, 25], "seed": seed, "sampler": sampler}  # noqa: E731
     euler = {**SAMPLER, "sampler": "euler"}
-    _, jobs = read_jobs(write_jobs(tmp_path / "j.json", [job(1, SAMPLER), job(2, euler), job(3, SAMPLER), job(4, SAMPLER)]), m)
-    assert batches(jobs, 2) == [[0, 2], [3], [1]]
+    pair = {**job(5, SAMPLER), "references": [1, 0]}
+    listed = [job(1, SAMPLER), job(2, euler), job(3, SAMPLER), job(4, SAMPLER), pair]
+    _, jobs = read_jobs(write_jobs(tmp_path / "j.json", listed, [{"id": "1f30a"}, {"id": "1f004"}]), m)
+    # Two references' tokens are twice as long: a pair job is batched apart from one-reference jobs.
+    assert batches(jobs, 2) == [[0, 2], [3], [1], [4]]
+
+
+def test_a_jobs_tokens_are_its_references_in_its_order():
+    tokens = torch.arange(3 * 2 * 1, dtype=torch.float32).reshape(3, 2, 1)  # 3 references of 2 tokens
+    jobs = [Job(r, [0, 0, 0], 1, SamplerSettings(2, "ddim", 3.0, 2.0, 1.0)) for r in [(2, 0), (0, 2), (1, 1)]]
+    assert job_tokens(tokens, jobs, [0, 1, 2])[..., 0].tolist() == [[4, 5, 0, 1], [0, 1, 4, 5], [2, 3, 2, 3]]
 
 
 def test_the_command_writes_images_latents_and_references(tmp_path):
     m = manifest()
     heldout = [e["id"] for e in m["gallery"]["heldout"][:2]]
-    jobs = [{"reference": i % 2, "promptIds": [6, 17, 25], "seed": 5 + i, "sampler": SAMPLER} for i in range(3)]
+    jobs = [{"references": [i % 2], "promptIds": [6, 17, 25], "seed": 5 + i, "sampler": SAMPLER} for i in range(3)]
     path = write_jobs(tmp_path / "jobs.json", jobs, [{"id": s} for s in heldout])
     out = tmp_path / "out.safetensors"
     cmd = [sys.executable, "-m", "foundry", "sample", "--pack", str(TINY), "--jobs", str(path), "--out", str(out), "--batch", "2"]

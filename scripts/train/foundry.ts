@@ -57,8 +57,11 @@ export interface SampleReference {
 }
 
 export interface SampleJob {
-  /** Index into the references. */
-  reference: number;
+  /**
+   * Indices into the references, in the denoiser's order: one, or two subjects' under a
+   * two-subject prompt (referenceOrder), whose tokens are concatenated.
+   */
+  references: number[];
   promptIds: number[];
   seed: number;
   sampler: CompareSampler;

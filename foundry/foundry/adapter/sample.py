@@ -8,8 +8,13 @@ jobs, for benchmarks too large for onnxruntime-web on the build cores.
 jobs.json:
 
     {"references": [{"id": "1f30a"}, {"id": "1f004", "background": "stripes"}],
-     "jobs": [{"reference": 0, "promptIds": [6, 17, 25], "seed": 101,
-               "sampler": {"steps": 25, "sampler": "ddim", "guidanceImage": 3, "guidancePrompt": 2, "ipScale": 1}}]}
+     "jobs": [{"references": [0], "promptIds": [6, 17, 25], "seed": 101,
+               "sampler": {"steps": 25, "sampler": "ddim", "guidanceImage": 3, "guidancePrompt": 2, "ipScale": 1}},
+              {"references": [1, 0], "promptIds": [6, 40, 25], "seed": 101, "sampler": {...}}]}
+
+A job's `references` index the references in the denoiser's order: one, or on a denoiser grown
+for several (`max_references`) up to that many, the layout's first subject first (referenceOrder
+of core/generate/prompt.ts), their image tokens concatenated as concatReferences does.
 
 A reference is a gallery subject, or with `background` the subject rendered over that scene-kit
 background instead of white (images.natural_pixels). Each job's initial noise is the studio's for
@@ -57,7 +62,7 @@ class SamplerSettings:
 
 @dataclass(frozen=True)
 class Job:
-    reference: int
+    references: tuple[int, ...]
     prompt_ids: list[int]
     seed: int
     settings: SamplerSettings
@@ -92,19 +97,24 @@ def _settings(s: dict, where: str, manifest: dict) -> SamplerSettings:
 def read_jobs(path: Path, manifest: dict) -> tuple[list[Reference], list[Job]]:
     spec = json.loads(Path(path).read_text())
     refs = [Reference(str(r["id"]), r.get("background")) for r in spec.get("references", [])]
-    length, vocab = manifest["prompt"]["length"], manifest["roles"]["denoiser"]["architecture"]["prompt_vocab"]
+    arch = manifest["roles"]["denoiser"]["architecture"]
+    length, vocab, most = manifest["prompt"]["length"], arch["prompt_vocab"], arch.get("max_references", 1)
     jobs = []
     for i, j in enumerate(spec.get("jobs", [])):
         where = f"jobs[{i}]"
-        if not (isinstance(j.get("reference"), int) and 0 <= j["reference"] < len(refs)):
-            raise JobsError(f"{where}: reference {j.get('reference')!r} is not an index into references (0–{len(refs) - 1})")
+        chosen = j.get("references")
+        if not (isinstance(chosen, list) and 1 <= len(chosen) <= most):
+            raise JobsError(f"{where}: references must list 1–{most} indices (the denoiser's max_references), got {chosen!r}")
+        for r in chosen:
+            if not (isinstance(r, int) and 0 <= r < len(refs)):
+                raise JobsError(f"{where}: reference {r!r} is not an index into references (0–{len(refs) - 1})")
         ids = j.get("promptIds")
         if not (isinstance(ids, list) and len(ids) == length and all(isinstance(v, int) and 0 <= v < vocab for v in ids)):
             raise JobsError(f"{where}: promptIds must be {length} token ids below {vocab}, got {ids!r}")
         seed = j.get("seed")
         if not (isinstance(seed, int) and 0 <= seed <= 0xFFFFFFFF):
             raise JobsError(f"{where}: seed must be an integer from 0 to 4294967295")
-        jobs.append(Job(j["reference"], ids, seed, _settings(j.get("sampler"), where, manifest)))
+        jobs.append(Job(tuple(chosen), ids, seed, _settings(j.get("sampler"), where, manifest)))
     return refs, jobs
 
 
@@ -134,11 +144,16 @@ def read_adapter(path: Path, pack: Pack) -> list[torch.Tensor]:
 
 
 def batches(jobs: list[Job], size: int) -> list[list[int]]:
-    """Job indices in batches of at most `size` with one sampler setting each, in job order."""
-    by_settings: dict[SamplerSettings, list[int]] = {}
+    """Job indices in batches of at most `size` with one sampler setting and reference count each, in job order."""
+    groups: dict[tuple[SamplerSettings, int], list[int]] = {}
     for i, j in enumerate(jobs):
-        by_settings.setdefault(j.settings, []).append(i)
-    return [idx[k : k + size] for idx in by_settings.values() for k in range(0, len(idx), size)]
+        groups.setdefault((j.settings, len(j.references)), []).append(i)
+    return [idx[k : k + size] for idx in groups.values() for k in range(0, len(idx), size)]
+
+
+def job_tokens(tokens: torch.Tensor, jobs: list[Job], idx: list[int]) -> torch.Tensor:
+    """[len(idx), n·T, D]: each job's references' image tokens [T, D] concatenated in its order."""
+    return torch.stack([torch.cat([tokens[r] for r in jobs[i].references]) for i in idx])
 
 
 def sample_latents(
@@ -164,7 +179,7 @@ def sample_latents(
             sched,
             torch.stack([noise[jobs[i].seed] for i in idx]),
             torch.tensor([jobs[i].prompt_ids for i in idx], dtype=torch.int64),
-            tokens[[jobs[i].reference for i in idx]],
+            job_tokens(tokens, jobs, idx),
             s.steps,
             s.guidance_image,
             s.guidance_prompt,

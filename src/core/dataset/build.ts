@@ -50,13 +50,15 @@ export interface BuildOptions {
   /** Sampler settings other than prompt, seed and batch. */
   sampler: Omit<GenerateSettings, "prompt" | "seed" | "batch">;
   /**
-   * Generates one image of a reference; the default is the studio's pipeline (`generate`) with
-   * `adapter`. Benchmarks pass images sampled elsewhere (the foundry's PyTorch sampler).
+   * Generates one image of a reference (of subjects `ref` and `second` of a pair, whose tokens
+   * `imageTokens` holds in the denoiser's order); the default is the studio's pipeline
+   * (`generate`) with `adapter`. Benchmarks pass images sampled elsewhere (the foundry's PyTorch sampler).
    */
   generateImage?: (
     ref: BuildReference,
     imageTokens: Float32Array,
     settings: GenerateSettings,
+    second?: BuildReference,
   ) => Promise<GenerateResult>;
   refWeight?: RefWeightMode;
   signal?: AbortSignal;
@@ -142,7 +144,12 @@ export async function buildDataset(o: BuildOptions): Promise<PreferenceDataset> 
       for (const seed of o.seeds) {
         o.signal?.throwIfAborted();
         const settings = { ...o.sampler, prompt, seed, batch: 1 };
-        const gen = await generateImage(o.references[a], tokens, settings);
+        const gen = await generateImage(
+          o.references[a],
+          tokens,
+          settings,
+          b === undefined ? undefined : o.references[b],
+        );
         const genFeatures = await features(gen.images);
         const common = {
           ref: a,
