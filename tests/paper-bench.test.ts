@@ -170,6 +170,8 @@ describe("paper benchmark", () => {
     const o = multiOptions([...argv, "--train-pairs", "2", "--steps", "2", "--sampler-steps", "2", "--out", out]);
     expect(o.budget).toMatchObject({ pairs: 2, promptsPerPair: 1, seeds: [101], trainPairs: 2, trainSteps: 2 });
     expect(() => multiOptions(["paper", "--multi", "--steps", "x"])).toThrow(/--steps expects a positive number/);
+    expect(multiOptions([...argv, "--training-pairs"])).toMatchObject({ split: "training" });
+    expect(() => multiOptions([...argv, "--training-pairs", "--validation"])).toThrow(/two evaluation splits/);
     const { report } = await runPaperMulti(o);
     expect(report.methods.map((m) => m.id)).toEqual(["base", "dpo", "patchdpo", "patchdpo_bounded"]);
     const pairs = new Set(report.records.map((r) => r.subject));
@@ -184,6 +186,26 @@ describe("paper benchmark", () => {
       expect(report.metrics).toContain(key);
     expect(report.paired?.patchdpo.vs_base.identity_leakage.n).toBe(2);
     expect(JSON.parse(readFileSync(out, "utf8")).settings.two_subjects).toBe(true);
+    // On the dataset's own pairs: the first training subjects, paired in order.
+    const own = await runPaperMulti(
+      multiOptions([
+        ...argv,
+        "--training-pairs",
+        "--train-pairs",
+        "2",
+        "--steps",
+        "1",
+        "--sampler-steps",
+        "2",
+        "--out",
+        out,
+      ]),
+    );
+    const trained = (own.report.settings.training as { dataset: { subjects: string[] } }).dataset.subjects;
+    expect([...new Set(own.report.records.map((r) => r.subject))]).toEqual([
+      `${trained[0]}+${trained[1]}`,
+      `${trained[2]}+${trained[3]}`,
+    ]);
   });
 
   it("--multi --standard: the PyTorch sampler and trainer give the studio engines' two-subject records", async () => {
