@@ -8,8 +8,8 @@
 import type * as ort from "onnxruntime-web";
 import { globalSlotSpec } from "../src/core/encoders/hf";
 import { concatReferences } from "../src/core/engine/references";
-import { encodeReference, imageToTensor, type RgbaImage, type RunRole, referenceOrder } from "../src/core/generate";
-import { evaluateCell } from "../src/core/metrics/grid";
+import { encodeReference, imageToTensor, type RgbaImage, type RunRole } from "../src/core/generate";
+import { cellReferenceOrder, cellSubjects, evaluateCell } from "../src/core/metrics/grid";
 import {
   evaluatorSources,
   evaluatorSuite,
@@ -148,16 +148,13 @@ export class CompareService {
     }
     const { cell } = req;
     const run = this.host.run(req.packId);
-    const subjects = cell.second === undefined ? [cell.subject] : [cell.subject, cell.second];
+    const subjects = cellSubjects(cell);
     const references = await Promise.all(subjects.map((s) => this.host.reference(req.packId, s)));
     const tokens = [];
     for (const [k, r] of references.entries())
       tokens.push(await encodeReference(run, manifest, imageToTensor(r, manifest.image, subjects[k])));
     const [reference, secondReference] = references;
-    const imageTokens = concatReferences(
-      tokens,
-      cell.second === undefined ? [0] : referenceOrder(manifest.prompt, cell.prompt),
-    );
+    const imageTokens = concatReferences(tokens, cellReferenceOrder(manifest.prompt, cell));
     const evaluator = new ImageEvaluator(suite);
     const adapters = req.adapters.map(({ id, adapter }) => ({
       id,

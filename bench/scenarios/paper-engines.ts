@@ -28,7 +28,15 @@ import {
   tensorToImage,
 } from "../../src/core/generate";
 import type { ImageRecord } from "../../src/core/metrics/aggregate";
-import { type CompareSampler, evaluateCell, type GridCell, promptKey, scoreImage } from "../../src/core/metrics/grid";
+import {
+  type CompareSampler,
+  cellReferenceOrder,
+  cellSubjects,
+  evaluateCell,
+  type GridCell,
+  promptKey,
+  scoreImage,
+} from "../../src/core/metrics/grid";
 import type { ImageEvaluator } from "../../src/core/metrics/image";
 import { importAdapter } from "../../src/core/training/adapter-file";
 import { type BuiltDataset, datasetZip } from "./paper-dataset";
@@ -77,6 +85,13 @@ export interface EvalGrid {
   subjects: string[];
   cells: GridCell[];
   evaluator: ImageEvaluator;
+}
+
+/** Gallery subjects by id, as model inputs and as the 8-bit images the metrics read. */
+function referenceImages(pack: Pack, ids: string[]): Map<string, { tensor: Float32Array; image: RgbaImage }> {
+  return new Map(
+    galleryReferences(pack, ids).map((r) => [r.id, { tensor: r.tensor, image: tensorImage(pack, r.tensor) }]),
+  );
 }
 
 /** The subjects that lead a cell (subject A of a pair), whose cells are evaluated together. */
@@ -144,25 +159,20 @@ export function studioEngine(s: EngineSetup): PaperEngine {
     },
     async evaluate(adapters, grid) {
       const records: ImageRecord[] = [];
+      const refs = referenceImages(pack, grid.subjects);
       const tokens = new Map<string, Float32Array>();
-      const tokensOf = async (ref: BuildReference) => {
-        const known = tokens.get(ref.id) ?? (await encodeReference(pack.run, manifest, ref.tensor));
-        tokens.set(ref.id, known);
-        return known;
-      };
-      const refs = new Map(galleryReferences(pack, grid.subjects).map((r) => [r.id, r]));
-      const refOf = (id: string) => refs.get(id) as BuildReference;
+      for (const [id, r] of refs) tokens.set(id, await encodeReference(pack.run, manifest, r.tensor));
       for (const subject of leads(grid)) {
         for (const cell of grid.cells.filter((c) => c.subject === subject)) {
-          const [a, b] = [refOf(subject), cell.second === undefined ? undefined : refOf(cell.second)];
           const r = await evaluateCell({
             run: pack.run,
             manifest,
-            imageTokens: b
-              ? concatReferences([await tokensOf(a), await tokensOf(b)], referenceOrder(manifest.prompt, cell.prompt))
-              : await tokensOf(a),
-            reference: tensorImage(pack, a.tensor),
-            secondReference: b && tensorImage(pack, b.tensor),
+            imageTokens: concatReferences(
+              cellSubjects(cell).map((id) => tokens.get(id) as Float32Array),
+              cellReferenceOrder(manifest.prompt, cell),
+            ),
+            reference: refs.get(cell.subject)?.image as RgbaImage,
+            secondReference: cell.second === undefined ? undefined : refs.get(cell.second)?.image,
             adapters,
             cell,
             sampler: s.sampler,
@@ -271,16 +281,8 @@ export function torchEngine(s: TorchSetup): PaperEngine {
       );
       const key = (ids: string[], prompt: PromptChoice, seed: number) =>
         `${ids.join("+")} ${promptKey(prompt)} ${seed}`;
-      const latents = new Map(
-        cells.map((c, k) => [
-          key(
-            c.subjects.map((i) => refs[i].id),
-            c.prompt,
-            c.seed,
-          ),
-          sampled.latents[0][k],
-        ]),
-      );
+      const idsOf = (subjects: number[]) => subjects.map((i) => refs[i].id);
+      const latents = new Map(cells.map((c, k) => [key(idsOf(c.subjects), c.prompt, c.seed), sampled.latents[0][k]]));
       // The sampler's latents, decoded by the studio's VAE decoder as `generate` does.
       return baseDataset(s, refs, pairs, async (ref, _tokens, settings, second) => {
         const k = key(second ? [ref.id, second.id] : [ref.id], settings.prompt, settings.seed);
@@ -302,14 +304,11 @@ export function torchEngine(s: TorchSetup): PaperEngine {
     },
     async evaluate(adapters, grid) {
       const references = grid.subjects.map((id) => ({ id }));
-      const index = (id: string) => grid.subjects.indexOf(id);
-      const cells = grid.cells.map((c) => ({
-        ...c,
-        references: denoiserOrder(
-          c.second === undefined ? [index(c.subject)] : [index(c.subject), index(c.second)],
-          c.prompt,
-        ),
-      }));
+      const cells = grid.cells.map((c) => {
+        const subjects = cellSubjects(c);
+        const references = cellReferenceOrder(manifest.prompt, c).map((k) => grid.subjects.indexOf(subjects[k]));
+        return { ...c, references };
+      });
       const sampled = await sample(
         references,
         jobsOf(cells),
@@ -317,12 +316,12 @@ export function torchEngine(s: TorchSetup): PaperEngine {
         "eval",
       );
       const records: ImageRecord[] = [];
-      const images = new Map(galleryReferences(pack, grid.subjects).map((r) => [r.id, tensorImage(pack, r.tensor)]));
+      const refs = referenceImages(pack, grid.subjects);
       for (const subject of leads(grid)) {
-        const reference = images.get(subject) as RgbaImage;
+        const reference = refs.get(subject)?.image as RgbaImage;
         for (const [k, cell] of grid.cells.entries()) {
           if (cell.subject !== subject) continue;
-          const secondReference = cell.second === undefined ? undefined : images.get(cell.second);
+          const secondReference = cell.second === undefined ? undefined : refs.get(cell.second)?.image;
           for (const [m, a] of adapters.entries()) {
             const image = sampled.images[m][k];
             const o = { cell, reference, secondReference, evaluator: grid.evaluator, manifest };

@@ -26,7 +26,7 @@ import { dirname, join } from "node:path";
 import { DEFAULT_HEADLESS, type HeadlessConfig, openPack } from "../../scripts/train/headless";
 import { consecutivePairs } from "../../src/core/dataset/build";
 import type { PromptChoice } from "../../src/core/generate";
-import type { CompareSampler, GridCell } from "../../src/core/metrics/grid";
+import { type CompareSampler, cellSubjects, type GridCell } from "../../src/core/metrics/grid";
 import {
   evaluatorSources,
   evaluatorSuite,
@@ -291,7 +291,7 @@ export async function runPaperMulti(o: MultiOptions) {
   );
   const trained = await time("train", () => engine.train(runs));
   const adapters = MULTI_METHODS.map((m) => trained.find((t) => t.id === m.id) ?? { id: m.id, tensors: pack.base });
-  const evalSubjects = [...new Set(cells.flatMap((c) => [c.subject, c.second as string]))];
+  const evalSubjects = [...new Set(cells.flatMap(cellSubjects))];
   const records = await time("eval", () => engine.evaluate(adapters, { subjects: evalSubjects, cells, evaluator }));
   const report = buildReport({
     createdAt: new Date().toISOString(),

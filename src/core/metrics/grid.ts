@@ -8,8 +8,10 @@ import {
   type GenerateSettings,
   generate,
   type PromptChoice,
+  type PromptSpec,
   type RgbaImage,
   type RunRole,
+  referenceOrder,
   tensorToImage,
 } from "../generate";
 import type { Manifest } from "../pack/manifest";
@@ -30,6 +32,14 @@ export interface GridCell {
 /** A cell's subject as records name it: `A+B` for two subjects, so that intervals are paired over pairs. */
 export const cellSubject = (c: Pick<GridCell, "subject" | "second">): string =>
   c.second === undefined ? c.subject : `${c.subject}+${c.second}`;
+
+/** A cell's subjects: its subject, and a two-subject cell's subject B. */
+export const cellSubjects = (c: Pick<GridCell, "subject" | "second">): string[] =>
+  c.second === undefined ? [c.subject] : [c.subject, c.second];
+
+/** The order in which the denoiser takes `cellSubjects(c)`'s references: a pair's by its layout (referenceOrder). */
+export const cellReferenceOrder = (spec: PromptSpec, c: GridCell): number[] =>
+  c.second === undefined ? [0] : referenceOrder(spec, c.prompt);
 
 /** Sampler settings of a comparison (everything but prompt, seed and batch). */
 export type CompareSampler = Omit<GenerateSettings, "prompt" | "seed" | "batch">;
